@@ -1,0 +1,72 @@
+"""Admin for regions and enterprises: what administrators manage."""
+
+from django.contrib import admin
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+
+from .models import Enterprise, Region, UserScope
+
+
+class CityFilter(admin.SimpleListFilter):
+    """Filter by a city (地级市) and everything below it; `region_field` names the path to the
+    region. GB/T 2260 codes nest, so a subtree is a code prefix."""
+
+    title = _("所在市")
+    parameter_name = "city"
+    region_field = "region"
+
+    def lookups(self, request, model_admin):
+        return list(Region.objects.filter(level=Region.Level.CITY).values_list("code", "name"))
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(**{f"{self.region_field}__code__startswith": self.value()[:4]})
+        return queryset
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "level", "parent"]
+    list_filter = ["level"]
+    search_fields = ["code", "name"]
+    list_select_related = ["parent"]
+    autocomplete_fields = ["parent"]
+    ordering = ["code"]
+
+
+@admin.register(Enterprise)
+class EnterpriseAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "credit_code",
+        "industry",
+        "region",
+        "parent",
+        "reduction_year",
+        "worker_count",
+    ]
+    list_filter = ["industry", CityFilter, "reduction_year", ("parent", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "=credit_code"]
+    list_select_related = ["region", "parent"]
+    autocomplete_fields = ["region", "parent"]
+    fieldsets = [
+        (None, {"fields": ["name", "credit_code", "industry", "region", "parent"]}),
+        (_("去产能任务"), {"fields": ["reduction_year", "capacity_to_cut"]}),
+        (_("一企一策"), {"fields": ["plan_text", "plan_reviewed_on"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_worker_count=Count("workers"))
+
+    @admin.display(description=_("职工人数"), ordering="_worker_count")
+    def worker_count(self, obj):
+        return obj._worker_count
+
+
+@admin.register(UserScope)
+class UserScopeAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "region", "enterprise"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "region__name", "enterprise__name"]
+    list_select_related = ["user", "region", "enterprise"]
+    autocomplete_fields = ["user", "region", "enterprise"]

@@ -1,0 +1,221 @@
+"""Admin for workers, placements and targets: where HR officers enter and correct records."""
+
+from django.contrib import admin
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from enterprises.admin import CityFilter
+
+from .channels import Channel
+from .forms import WorkerForm
+from .models import AnnualTarget, Placement, Worker
+
+
+class WorkerCityFilter(CityFilter):
+    region_field = "enterprise__region"
+
+
+class PlacementStatusFilter(admin.SimpleListFilter):
+    """Placed or still waiting today, by the placements in force."""
+
+    title = _("安置状态")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("placed", _("已安置")), ("pending", _("待安置"))]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "placed":
+            return queryset.placed_on(today)
+        if self.value() == "pending":
+            return queryset.pending_on(today)
+        return queryset
+
+
+class CurrentChannelFilter(admin.SimpleListFilter):
+    title = _("当前安置渠道")
+    parameter_name = "channel"
+
+    def lookups(self, request, model_admin):
+        return Channel.choices
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(_current_channel=self.value())
+        return queryset
+
+
+class PlacementInline(admin.TabularInline):
+    model = Placement
+    extra = 1
+    fields = [
+        "channel",
+        "placed_on",
+        "destination_unit",
+        "destination_region",
+        "employed_elsewhere_insured_at_home",
+        "ended_on",
+        "note",
+    ]
+    autocomplete_fields = ["destination_region"]
+    ordering = ["-placed_on", "-id"]
+
+
+def current_placement_subquery(field: str):
+    """The given field of the latest placement in force today, for one annotation per list."""
+    return Subquery(
+        Placement.objects.in_force_on(timezone.localdate())
+        .filter(worker=OuterRef("pk"))
+        .order_by("-placed_on", "-id")
+        .values(field)[:1]
+    )
+
+
+@admin.register(Worker)
+class WorkerAdmin(admin.ModelAdmin):
+    form = WorkerForm
+    inlines = [PlacementInline]
+    list_display = [
+        "name",
+        "masked_id_number",
+        "sex",
+        "enterprise",
+        "post",
+        "status",
+        "current_channel",
+        "current_placed_on",
+    ]
+    list_filter = [
+        PlacementStatusFilter,
+        CurrentChannelFilter,
+        WorkerCityFilter,
+        "enterprise__industry",
+        "status",
+        "special_work_type",
+        "employment_difficulty",
+        "diversion_year",
+    ]
+    search_fields = ["name"]
+    search_help_text = _("按姓名查找，或输入完整的公民身份号码精确查找")
+    list_select_related = ["enterprise"]
+    autocomplete_fields = ["enterprise"]
+    date_hierarchy = "registered_on"
+    readonly_fields = ["masked_id_number", "sex", "birth_date", "retirement_date"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "enterprise",
+                    "name",
+                    "id_number",
+                    "masked_id_number",
+                    "sex",
+                    "birth_date",
+                ]
+            },
+        ),
+        (
+            _("岗位与身份"),
+            {
+                "fields": [
+                    "status",
+                    "post",
+                    "special_work_type",
+                    "hire_date",
+                    "retirement_date",
+                    "employment_difficulty",
+                ]
+            },
+        ),
+        (_("联系与登记"), {"fields": ["phone", "diversion_year", "registered_on"]}),
+    ]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _current_channel=current_placement_subquery("channel"),
+                _current_placed_on=current_placement_subquery("placed_on"),
+            )
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        # A full ID number is matched exactly through its keyed hash; anything else is a name.
+        term = search_term.strip()
+        if len(term) in (15, 18) and term[:14].isdigit():
+            try:
+                return queryset.by_id_number(term), False
+            except Exception:  # noqa: BLE001 - a malformed number simply matches nobody
+                return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description=_("公民身份号码"))
+    def masked_id_number(self, obj):
+        return obj.id_number_masked
+
+    @admin.display(description=_("法定退休日期"))
+    def retirement_date(self, obj):
+        return obj.retirement_date
+
+    @admin.display(description=_("当前安置渠道"), ordering="_current_channel")
+    def current_channel(self, obj):
+        if not obj._current_channel:
+            return _("待安置")
+        return Channel(obj._current_channel).label
+
+    @admin.display(description=_("安置日期"), ordering="_current_placed_on")
+    def current_placed_on(self, obj):
+        return obj._current_placed_on
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is Placement:
+            for placement_form in formset.forms:
+                if placement_form.has_changed() and placement_form.instance is not None:
+                    if placement_form.instance.pk is None:
+                        placement_form.instance.created_by = request.user
+                    placement_form.instance.updated_by = request.user
+        super().save_formset(request, form, formset, change)
+
+
+@admin.register(Placement)
+class PlacementAdmin(admin.ModelAdmin):
+    list_display = [
+        "worker",
+        "enterprise",
+        "channel",
+        "placed_on",
+        "ended_on",
+        "destination_unit",
+        "destination_region",
+    ]
+    list_filter = ["channel", "worker__enterprise__industry", "employed_elsewhere_insured_at_home"]
+    search_fields = ["worker__name", "destination_unit"]
+    list_select_related = ["worker__enterprise", "destination_region"]
+    autocomplete_fields = ["worker", "destination_region"]
+    date_hierarchy = "placed_on"
+    readonly_fields = ["created_by", "created_at", "updated_by", "updated_at"]
+    show_full_result_count = False
+
+    @admin.display(description=_("所在企业"), ordering="worker__enterprise__name")
+    def enterprise(self, obj):
+        return obj.worker.enterprise
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(AnnualTarget)
+class AnnualTargetAdmin(admin.ModelAdmin):
+    list_display = ["year", "region", "enterprise", "workers"]
+    list_filter = ["year", ("region", admin.EmptyFieldListFilter)]
+    search_fields = ["region__name", "region__code", "enterprise__name", "=enterprise__credit_code"]
+    list_select_related = ["region", "enterprise"]
+    autocomplete_fields = ["region", "enterprise"]

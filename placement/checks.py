@@ -1,0 +1,42 @@
+"""System check: the app does not start without its ID-number keys, and never falls back to
+storing numbers in the clear."""
+
+import base64
+import binascii
+
+from django.conf import settings
+from django.core.checks import Error, register
+
+KEYS_MISSING = "placement.E001"
+KEY_INVALID = "placement.E002"
+
+
+@register()
+def id_number_keys_check(app_configs, **kwargs):
+    errors = []
+    if not settings.LEDGER_ID_ENCRYPTION_KEYS or not settings.LEDGER_ID_HMAC_KEY:
+        errors.append(
+            Error(
+                "LEDGER_ID_ENCRYPTION_KEYS and LEDGER_ID_HMAC_KEY must be set in the environment.",
+                hint="Run `make .env` for a development key pair; production keys come from the "
+                "deployment's secret store.",
+                id=KEYS_MISSING,
+            )
+        )
+        return errors
+    for key in settings.LEDGER_ID_ENCRYPTION_KEYS:
+        try:
+            valid = len(base64.urlsafe_b64decode(key.encode())) == 32
+        except (binascii.Error, ValueError):
+            valid = False
+        if not valid:
+            errors.append(
+                Error(
+                    "A LEDGER_ID_ENCRYPTION_KEYS entry is not a Fernet key "
+                    "(32 url-safe base64-encoded bytes).",
+                    id=KEY_INVALID,
+                )
+            )
+    if len(settings.LEDGER_ID_HMAC_KEY) < 32:
+        errors.append(Error("LEDGER_ID_HMAC_KEY must be at least 32 characters.", id=KEY_INVALID))
+    return errors

@@ -1,0 +1,58 @@
+"""Admin forms: the worker form takes the ID number as typed and stores it through idnumbers."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .models import Worker
+from .services import worker_identity_check
+
+
+class WorkerForm(forms.ModelForm):
+    """Takes the ID number in any accepted spelling; sex and birth date are derived from it."""
+
+    id_number = forms.CharField(
+        label=_("公民身份号码"),
+        max_length=30,
+        help_text=_("18 位（旧式 15 位自动转换）；性别与出生日期由号码自动得出"),
+    )
+
+    class Meta:
+        model = Worker
+        fields = [
+            "enterprise",
+            "name",
+            "id_number",
+            "status",
+            "post",
+            "special_work_type",
+            "hire_date",
+            "phone",
+            "employment_difficulty",
+            "diversion_year",
+            "registered_on",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # The stored number is not put back into the form; typing a new one corrects it.
+            self.fields["id_number"].required = False
+            self.fields["id_number"].help_text = _("留空则保持原号码不变；填写则更正为新号码")
+
+    def clean(self):
+        cleaned = super().clean()
+        typed = cleaned.get("id_number")
+        if typed:
+            try:
+                parsed = worker_identity_check(
+                    id_number=typed,
+                    enterprise=cleaned.get("enterprise"),
+                    exclude_pk=self.instance.pk,
+                )
+            except ValidationError as exc:
+                for field, errors in exc.error_dict.items():
+                    self.add_error("id_number" if field not in self.fields else field, errors)
+            else:
+                self.instance.set_id_number(parsed)
+        return cleaned

@@ -1,0 +1,308 @@
+"""Workers registered by real name, their placements, and annual placement targets."""
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+from enterprises.models import Enterprise, Region
+
+from . import idnumbers, retirement
+from .channels import Channel, channel_category, channel_labour_relation
+from .querysets import AnnualTargetQuerySet, PlacementQuerySet, WorkerQuerySet
+
+ID_NUMBER_ALREADY_REGISTERED = _(
+    "该公民身份号码已在“%(enterprise)s”登记，同一职工不能在两个企业重复登记"
+)
+PLACEMENT_DATE_IN_FUTURE = _("安置日期不能晚于今天")
+PLACEMENT_DATE_BEFORE_WORKING_AGE = _("安置日期早于职工年满 16 周岁的日期")
+PLACEMENT_ENDED_BEFORE_START = _("终止日期不能早于安置日期")
+INTERNAL_RETIREMENT_OUTSIDE_WINDOW = _(
+    "内部退养只适用于距法定退休日期（%(retirement)s）%(years)s 年以内的职工；"
+    "安置日期应在 %(start)s 至 %(retirement)s 之间"
+)
+TARGET_NEEDS_ONE_SCOPE = _("年度目标须且只能指定一个地区或一个企业")
+PHONE_INVALID = _("联系电话应为 11 位手机号码或带区号的固定电话")
+
+phone_validator = RegexValidator(
+    r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$", PHONE_INVALID, code="invalid_phone"
+)
+
+
+class Worker(models.Model):
+    """One diverted worker (分流职工), registered by real name and keyed by resident ID number."""
+
+    class Sex(models.TextChoices):
+        MALE = "M", _("男")
+        FEMALE = "F", _("女")
+
+    class Status(models.TextChoices):
+        CADRE = "cadre", _("干部")
+        WORKER = "worker", _("工人")
+
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("所在企业"), on_delete=models.PROTECT, related_name="workers"
+    )
+    # The number itself is stored only encrypted; the keyed hash serves lookup and uniqueness.
+    id_number_digest = models.CharField(_("身份证号摘要"), max_length=64, editable=False)
+    id_number_cipher = models.TextField(_("身份证号密文"), editable=False)
+    name = models.CharField(_("姓名"), max_length=50)
+    sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices)
+    birth_date = models.DateField(_("出生日期"))
+    post = models.CharField(_("岗位（工种）"), max_length=100, blank=True)
+    status = models.CharField(
+        _("身份"), max_length=10, choices=Status.choices, default=Status.WORKER
+    )
+    special_work_type = models.BooleanField(
+        _("特殊工种"), default=False, help_text=_("井下等特殊工种，满足年限可提前退休")
+    )
+    hire_date = models.DateField(_("参加工作时间"), null=True, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True, validators=[phone_validator])
+    employment_difficulty = models.BooleanField(_("就业困难人员"), default=False)
+    diversion_year = models.PositiveSmallIntegerField(
+        _("分流年度"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(2000), MaxValueValidator(2100)],
+    )
+    registered_on = models.DateField(
+        _("登记日期"), default=timezone.localdate, help_text=_("自此日起计入需安置人数")
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects = WorkerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("职工")
+        verbose_name_plural = _("职工")
+        ordering = ["enterprise_id", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["id_number_digest"],
+                name="%(app_label)s_%(class)s_unique_id_number",
+                violation_error_message=_("该公民身份号码已登记"),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(sex__in=["M", "F"]),
+                name="%(app_label)s_%(class)s_sex_valid",
+                violation_error_message=_("性别只能是男或女"),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(hire_date__isnull=True)
+                | models.Q(hire_date__gt=models.F("birth_date")),
+                name="%(app_label)s_%(class)s_hired_after_birth",
+                violation_error_message=_("参加工作时间应晚于出生日期"),
+            ),
+        ]
+        indexes = [models.Index(fields=["registered_on"], name="placement_worker_registered")]
+
+    def __str__(self):
+        return self.name
+
+    # The clear number is decrypted on demand and kept only for the object's lifetime.
+    @cached_property
+    def id_number(self) -> str:
+        return idnumbers.decrypt(self.id_number_cipher) if self.id_number_cipher else ""
+
+    @property
+    def id_number_masked(self) -> str:
+        return idnumbers.mask(self.id_number) if self.id_number else ""
+
+    def set_id_number(self, parsed: idnumbers.ParsedIdNumber) -> None:
+        """Store a checked ID number and the birth date and sex it carries."""
+        self.id_number_digest = idnumbers.digest(parsed.number)
+        self.id_number_cipher = idnumbers.encrypt(parsed.number)
+        self.__dict__["id_number"] = parsed.number
+        self.birth_date = parsed.birth_date
+        self.sex = parsed.sex
+
+    @property
+    def retirement_date(self) -> datetime.date | None:
+        """The statutory retirement date (法定退休日期), 2025 reform included."""
+        if not self.birth_date or not self.sex:
+            return None
+        return retirement.statutory_retirement_date(
+            birth_date=self.birth_date,
+            sex=self.sex,
+            cadre=self.status == self.Status.CADRE,
+            special_work_type=self.special_work_type,
+        )
+
+    def current_placement(self, on: datetime.date | None = None):
+        """The latest placement in force on the day (today by default), or None."""
+        day = on or timezone.localdate()
+        return self.placements.in_force_on(day).order_by("-placed_on", "-id").first()
+
+
+class Placement(models.Model):
+    """One placement decision (安置) for one worker: a channel, a date and where they went.
+
+    A worker may be placed more than once (a flexible job ends, then a public-welfare post); the
+    latest placement in force is the current one and earlier ones stay as history.
+    """
+
+    worker = models.ForeignKey(
+        Worker, verbose_name=_("职工"), on_delete=models.PROTECT, related_name="placements"
+    )
+    channel = models.CharField(_("安置渠道"), max_length=30, choices=Channel.choices)
+    placed_on = models.DateField(_("安置日期"))
+    destination_unit = models.CharField(_("安置单位"), max_length=200, blank=True)
+    destination_region = models.ForeignKey(
+        Region,
+        verbose_name=_("安置地区"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="placements_received",
+    )
+    employed_elsewhere_insured_at_home = models.BooleanField(_("异地就业、属地保障"), default=False)
+    note = models.TextField(_("备注"), blank=True)
+    ended_on = models.DateField(
+        _("终止日期"), null=True, blank=True, help_text=_("安置终止（如灵活就业结束）的日期")
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("更新人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
+    objects = PlacementQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("安置记录")
+        verbose_name_plural = _("安置记录")
+        ordering = ["-placed_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ended_on__isnull=True)
+                | models.Q(ended_on__gte=models.F("placed_on")),
+                name="%(app_label)s_%(class)s_ended_after_placed",
+                violation_error_message=PLACEMENT_ENDED_BEFORE_START,
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["worker", "placed_on"], name="placement_worker_date"),
+            models.Index(fields=["placed_on"], name="placement_placed_on"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} {self.placed_on}"
+
+    @property
+    def category(self) -> str:
+        return channel_category(self.channel)
+
+    @property
+    def labour_relation(self) -> str:
+        return channel_labour_relation(self.channel)
+
+    def is_in_force(self, on: datetime.date) -> bool:
+        return self.placed_on <= on and (self.ended_on is None or self.ended_on > on)
+
+    def clean(self):
+        """Rules of one placement on its own: dates, and the internal-retirement window."""
+        errors = {}
+        if self.placed_on and self.placed_on > timezone.localdate():
+            errors["placed_on"] = PLACEMENT_DATE_IN_FUTURE
+        try:
+            # On the worker's add page the worker is not saved yet but is already attached.
+            worker = self.worker
+        except Worker.DoesNotExist:
+            worker = None
+        if worker is not None and self.placed_on and worker.birth_date:
+            if self.placed_on < retirement.add_months(worker.birth_date, 16 * 12):
+                errors["placed_on"] = PLACEMENT_DATE_BEFORE_WORKING_AGE
+            elif self.channel == Channel.INTERNAL_RETIREMENT:
+                retires = worker.retirement_date
+                if not retirement.internal_retirement_allowed(
+                    retirement_date=retires, on=self.placed_on
+                ):
+                    errors["channel"] = ValidationError(
+                        INTERNAL_RETIREMENT_OUTSIDE_WINDOW,
+                        code="internal_retirement_window",
+                        params={
+                            "retirement": retires.isoformat(),
+                            "years": settings.LEDGER_INTERNAL_RETIREMENT_WINDOW_YEARS,
+                            "start": retirement.internal_retirement_window_start(
+                                retires
+                            ).isoformat(),
+                        },
+                    )
+        if errors:
+            raise ValidationError(errors)
+
+
+class AnnualTarget(models.Model):
+    """How many workers a region or an enterprise must place in a year (年度目标任务)."""
+
+    year = models.PositiveSmallIntegerField(
+        _("年度"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("地区"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="targets",
+    )
+    enterprise = models.ForeignKey(
+        Enterprise,
+        verbose_name=_("企业"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="targets",
+    )
+    workers = models.PositiveIntegerField(_("目标任务（人）"))
+
+    objects = AnnualTargetQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("年度目标任务")
+        verbose_name_plural = _("年度目标任务")
+        ordering = ["-year", "region__code", "enterprise__name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(region__isnull=False, enterprise__isnull=True)
+                | models.Q(region__isnull=True, enterprise__isnull=False),
+                name="%(app_label)s_%(class)s_one_scope",
+                violation_error_message=TARGET_NEEDS_ONE_SCOPE,
+            ),
+            models.UniqueConstraint(
+                fields=["year", "region"],
+                condition=models.Q(region__isnull=False),
+                name="%(app_label)s_%(class)s_unique_region_year",
+                violation_error_message=_("该地区本年度的目标任务已存在"),
+            ),
+            models.UniqueConstraint(
+                fields=["year", "enterprise"],
+                condition=models.Q(enterprise__isnull=False),
+                name="%(app_label)s_%(class)s_unique_enterprise_year",
+                violation_error_message=_("该企业本年度的目标任务已存在"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.year} {self.region or self.enterprise}: {self.workers}"
