@@ -40,9 +40,10 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 
-messages: install
-	cd placement && ../$(PY) ../manage.py makemessages -l en --no-obsolete
-	$(PY) manage.py makemessages -l en --no-obsolete --ignore=.venv --ignore=benchmarks
+# The English catalogue (source strings are Chinese); needs GNU gettext. The .mo is committed.
+messages: install .env
+	$(PY) manage.py makemessages -l en --no-obsolete --no-location \
+		--ignore=.venv --ignore=benchmarks --ignore=tests
 	$(PY) manage.py compilemessages --ignore=.venv
 
 clean:

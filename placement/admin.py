@@ -102,7 +102,9 @@ class WorkerAdmin(admin.ModelAdmin):
     list_select_related = ["enterprise"]
     autocomplete_fields = ["enterprise"]
     date_hierarchy = "registered_on"
-    readonly_fields = ["masked_id_number", "sex", "birth_date", "retirement_date"]
+    # Birth and retirement are shown to the month only: the full birth date beside the masked
+    # number (which hides exactly the birth date) would rebuild the number.
+    readonly_fields = ["masked_id_number", "sex", "birth_month", "retirement_month"]
     fieldsets = [
         (
             None,
@@ -125,7 +127,7 @@ class WorkerAdmin(admin.ModelAdmin):
                     "post",
                     "special_work_type",
                     "hire_date",
-                    "retirement_date",
+                    "retirement_month",
                     "employment_difficulty",
                 ]
             },
@@ -158,9 +160,14 @@ class WorkerAdmin(admin.ModelAdmin):
     def masked_id_number(self, obj):
         return obj.id_number_masked
 
-    @admin.display(description=_("法定退休日期"))
-    def retirement_date(self, obj):
-        return obj.retirement_date
+    @admin.display(description=_("出生年月"))
+    def birth_month(self, obj):
+        return obj.birth_date.strftime("%Y-%m") if obj.birth_date else "—"
+
+    @admin.display(description=_("法定退休年月"))
+    def retirement_month(self, obj):
+        retires = obj.retirement_date
+        return retires.strftime("%Y-%m") if retires else "—"
 
     @admin.display(description=_("当前安置渠道"), ordering="_current_channel")
     def current_channel(self, obj):

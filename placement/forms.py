@@ -38,6 +38,7 @@ class WorkerForm(forms.ModelForm):
         if self.instance.pk:
             # The stored number is not put back into the form; typing a new one corrects it.
             self.fields["id_number"].required = False
+            self.fields["id_number"].label = _("更正公民身份号码")
             self.fields["id_number"].help_text = _("留空则保持原号码不变；填写则更正为新号码")
 
     def clean(self):

@@ -10,6 +10,12 @@ from placement.demo import credit_code
 from placement.services import worker_register
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashing takes ~0.3 s a password; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def synthetic_id(region: str = "140105", birth: str = "19700501", seq: int = 123) -> str:
     """A synthetic ID number with a valid check digit (odd `seq` is a man, even a woman)."""
     return idnumbers.with_check_digit(f"{region}{birth}{seq:03d}")
