@@ -112,10 +112,10 @@ class WorkerAdmin(admin.ModelAdmin):
                 "fields": [
                     "enterprise",
                     "name",
-                    "id_number",
                     "masked_id_number",
+                    "id_number",
                     "sex",
-                    "birth_date",
+                    "birth_month",
                 ]
             },
         ),
