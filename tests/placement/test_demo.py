@@ -1,0 +1,44 @@
+"""The demo seeder writes in bulk, skipping per-row validation: check that what it writes would
+have passed every rule of the single-row path."""
+
+from django.core.management import call_command
+
+from enterprises.models import Enterprise, Region
+from placement import idnumbers
+from placement.channels import Channel
+from placement.models import AnnualTarget, Placement, Worker
+
+
+def test_seed_demo_builds_a_valid_province(db, capsys):
+    call_command("seed_demo", workers=400)
+    out = capsys.readouterr().out
+    assert "demo-admin / " in out
+
+    assert Worker.objects.count() == 400
+    groups = Enterprise.objects.filter(members__isnull=False).distinct()
+    assert {"山西焦煤集团有限责任公司", "大同煤矿集团有限责任公司"} <= set(
+        groups.values_list("name", flat=True)
+    )
+    assert set(Placement.objects.values_list("channel", flat=True)) == set(Channel)
+    years = set(Placement.objects.values_list("placed_on__year", flat=True))
+    assert {2016, 2017} <= years
+
+    for worker in Worker.objects.select_related("enterprise"):
+        parsed = idnumbers.parse(worker.id_number)
+        assert (parsed.birth_date, parsed.sex) == (worker.birth_date, worker.sex)
+        worker.full_clean()
+    for placement in Placement.objects.select_related("worker"):
+        placement.full_clean()
+    for enterprise in Enterprise.objects.all():
+        enterprise.full_clean()
+
+    city_targets = AnnualTarget.objects.filter(region__level=Region.Level.CITY)
+    assert city_targets.filter(year=2016).exists() and city_targets.filter(year=2017).exists()
+    assert AnnualTarget.objects.filter(region__level=Region.Level.PROVINCE).count() == 2
+
+
+def test_seed_demo_if_empty_leaves_existing_data_alone(db, capsys):
+    call_command("seed_demo", workers=50)
+    call_command("seed_demo", workers=50, if_empty=True)
+    assert Worker.objects.count() == 50
+    assert "nothing generated" in capsys.readouterr().out
