@@ -39,6 +39,13 @@ class WorkerForm(forms.ModelForm):
             # The stored number is not put back into the form; typing a new one corrects it.
             self.fields["id_number"].required = False
             self.fields["id_number"].help_text = _("留空则保持原号码不变；填写则更正为新号码")
+            # Nor the phone: the page shows it masked; a user with the permission reveals it.
+            self.initial["phone"] = ""
+            self.fields["phone"].help_text = _("留空则保持原号码不变；填写则更正为新号码")
+
+    def clean_phone(self):
+        typed = self.cleaned_data.get("phone", "")
+        return typed or (self.instance.phone if self.instance.pk else "")
 
     def clean(self):
         cleaned = super().clean()
