@@ -1,11 +1,15 @@
 """Root URLs: the admin (data entry and administration) and the language switch."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.auth.decorators import login_not_required
+from django.urls import path
 from django.views.generic import RedirectView
+from django.views.i18n import set_language
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Security (issue 5): every page needs a login (LoginRequiredMiddleware) except the admin's
+    # login page (exempted by Django) and this one, so the login page can switch language.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
 ]

@@ -8,6 +8,7 @@ scope answers 404, exactly as a missing one does (Django's admin would redirect 
 """
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 from django.db.models.functions import Substr
 from django.http import Http404
@@ -42,6 +43,9 @@ class ScopedAdminMixin:
         raise Http404
 
     def _require_in_scope(self, request, object_id):
+        # Permission first (403 for every object alike), then the scope (404 like a missing one).
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         pk_name = self.opts.pk.attname
         try:
             visible = self.get_queryset(request).filter(**{pk_name: object_id}).exists()

@@ -14,7 +14,10 @@ from django.views.decorators.http import require_POST
 
 from . import idnumbers
 from .access import can_see_full_id, worker_reveal
+from .models import AccessLog
 
+# Inputs that take a new value but never show the stored one.
+WRITE_ONLY = ("id_number", "phone")
 WORKER_NOT_FOUND = _("在您的权限范围内没有找到该公民身份号码的职工")
 
 
@@ -51,6 +54,16 @@ class WorkerPrivacyMixin:
     def masked_phone(self, obj):
         return idnumbers.mask_phone(obj.phone)
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # Read-only, the write-only inputs would display the stored values in the clear.
+        return [
+            (title, {**options, "fields": [f for f in options["fields"] if f not in WRITE_ONLY]})
+            for title, options in fieldsets
+        ]
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = dict(extra_context or {})
         extra_context["can_reveal"] = can_see_full_id(request.user)
@@ -62,13 +75,13 @@ class WorkerPrivacyMixin:
 
     def reveal_view(self, request, object_id):
         """POST only: show one worker's full ID number and phone, and log the reveal."""
+        # Permission first, then the object: without the permission every worker answers 403,
+        # with it an out-of-scope worker answers 404 like a missing one.
+        if not self.has_view_or_change_permission(request) or not can_see_full_id(request.user):
+            raise PermissionDenied
         worker = self.get_object(request, object_id)
         if worker is None:
             raise Http404
-        if not self.has_view_or_change_permission(request, worker) or not can_see_full_id(
-            request.user
-        ):
-            raise PermissionDenied
         revealed = worker_reveal(user=request.user, worker=worker, request=request)
         context = {
             **self.admin_site.each_context(request),
@@ -117,3 +130,36 @@ class WorkerPrivacyMixin:
             "form": form,
         }
         return TemplateResponse(request, "admin/placement/worker/find.html", context)
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(admin.ModelAdmin):
+    """The access log, read-only, for administrators only."""
+
+    list_display = ["at", "username", "action", "target", "rows", "full_numbers", "address"]
+    list_filter = ["action", "full_numbers"]
+    search_fields = ["username", "target"]
+    date_hierarchy = "at"
+
+    def get_queryset(self, request):
+        from enterprises.querysets import sees_everything
+
+        queryset = super().get_queryset(request)
+        return queryset if sees_everything(request.user) else queryset.none()
+
+    def has_add_permission(self, request):
+        return False
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        raise Http404
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
