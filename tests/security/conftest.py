@@ -2,10 +2,12 @@
 and 迎泽区), a third in another city (大同), one user per role and a deactivated user."""
 
 import datetime
+import functools
 from dataclasses import dataclass, field
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 
 from enterprises.models import Enterprise, Region, UserScope
 from placement.channels import Channel
@@ -96,9 +98,15 @@ def _site(key, name, county_code, seq, phone) -> Site:
     return Site(enterprise, worker, placement, target, number, phone)
 
 
+@functools.cache
+def _password_hash() -> str:
+    # Hashed once per run: hashing is slow on purpose, and every world has six users.
+    return make_password(PASSWORD)
+
+
 def _user(username, *, role=None, region=None, enterprise=None, active=True):
-    user = get_user_model().objects.create_user(
-        username=username, password=PASSWORD, is_active=active
+    user = get_user_model().objects.create(
+        username=username, password=_password_hash(), is_active=active
     )
     if role:
         UserScope.objects.create(user=user, role=role, region=region, enterprise=enterprise)
