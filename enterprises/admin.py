@@ -3,27 +3,14 @@
 from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
+from .admin_scoping import CityFilter, ScopedAdminMixin
 from .models import Enterprise, Region, UserScope
 
 
-class CityFilter(admin.SimpleListFilter):
-    """Filter by a city (地级市) and everything below it; `region_field` names the path to the
-    region. GB/T 2260 codes nest, so a subtree is a code prefix."""
-
-    title = _("所在市")
-    parameter_name = "city"
-    region_field = "region"
-
-    def lookups(self, request, model_admin):
-        return list(Region.objects.filter(level=Region.Level.CITY).values_list("code", "name"))
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(**{f"{self.region_field}__code__startswith": self.value()[:4]})
-        return queryset
-
-
+# Regions are public reference data (GB/T 2260): every role may read them all, so that a placement
+# can name any destination region; only administrators hold the permission to change them.
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "level", "parent"]
@@ -35,7 +22,7 @@ class RegionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Enterprise)
-class EnterpriseAdmin(admin.ModelAdmin):
+class EnterpriseAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "name",
         "credit_code",

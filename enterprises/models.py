@@ -5,7 +5,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
+from .history import HistorySource
 from .querysets import EnterpriseQuerySet, RegionQuerySet
 from .validators import normalize_credit_code, validate_credit_code
 
@@ -93,6 +95,7 @@ class Enterprise(models.Model):
     plan_reviewed_on = models.DateField(_("职代会审议日期"), null=True, blank=True)
 
     objects = EnterpriseQuerySet.as_manager()
+    history = HistoricalRecords(bases=[HistorySource])
 
     class Meta:
         verbose_name = _("企业")

@@ -4,9 +4,13 @@ from django.contrib import admin
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from enterprises.admin import CityFilter
+from enterprises.admin_scoping import ScopedAdminMixin
 
+from . import admin_accounts  # noqa: F401  (the user admin with role and scope)
+from .admin_privacy import WorkerPrivacyMixin
 from .channels import Channel
 from .forms import WorkerForm
 from .models import AnnualTarget, Placement, Worker
@@ -74,7 +78,7 @@ def current_placement_subquery(field: str):
 
 
 @admin.register(Worker)
-class WorkerAdmin(admin.ModelAdmin):
+class WorkerAdmin(ScopedAdminMixin, WorkerPrivacyMixin, SimpleHistoryAdmin):
     form = WorkerForm
     inlines = [PlacementInline]
     list_display = [
@@ -98,13 +102,11 @@ class WorkerAdmin(admin.ModelAdmin):
         "diversion_year",
     ]
     search_fields = ["name"]
-    search_help_text = _("按姓名查找，或输入完整的公民身份号码精确查找")
+    search_help_text = _("按姓名查找；按公民身份号码查找请用右上角的“按公民身份号码查找”")
     list_select_related = ["enterprise"]
     autocomplete_fields = ["enterprise"]
     date_hierarchy = "registered_on"
-    # Birth and retirement are shown to the month only: the full birth date beside the masked
-    # number (which hides exactly the birth date) would rebuild the number.
-    readonly_fields = ["masked_id_number", "sex", "birth_month", "retirement_month"]
+    readonly_fields = ["id_number_on_page", "sex", "birth_date", "retirement_date", "masked_phone"]
     fieldsets = [
         (
             None,
@@ -112,10 +114,10 @@ class WorkerAdmin(admin.ModelAdmin):
                 "fields": [
                     "enterprise",
                     "name",
-                    "masked_id_number",
                     "id_number",
+                    "id_number_on_page",
                     "sex",
-                    "birth_month",
+                    "birth_date",
                 ]
             },
         ),
@@ -127,12 +129,15 @@ class WorkerAdmin(admin.ModelAdmin):
                     "post",
                     "special_work_type",
                     "hire_date",
-                    "retirement_month",
+                    "retirement_date",
                     "employment_difficulty",
                 ]
             },
         ),
-        (_("联系与登记"), {"fields": ["phone", "diversion_year", "registered_on"]}),
+        (
+            _("联系与登记"),
+            {"fields": ["masked_phone", "phone", "diversion_year", "registered_on"]},
+        ),
     ]
     show_full_result_count = False
 
@@ -146,28 +151,13 @@ class WorkerAdmin(admin.ModelAdmin):
             )
         )
 
-    def get_search_results(self, request, queryset, search_term):
-        # A full ID number is matched exactly through its keyed hash; anything else is a name.
-        term = search_term.strip()
-        if len(term) in (15, 18) and term[:14].isdigit():
-            try:
-                return queryset.by_id_number(term), False
-            except Exception:  # noqa: BLE001 - a malformed number simply matches nobody
-                return queryset.none(), False
-        return super().get_search_results(request, queryset, search_term)
-
     @admin.display(description=_("公民身份号码"))
     def masked_id_number(self, obj):
         return obj.id_number_masked
 
-    @admin.display(description=_("出生年月"))
-    def birth_month(self, obj):
-        return obj.birth_date.strftime("%Y-%m") if obj.birth_date else "—"
-
-    @admin.display(description=_("法定退休年月"))
-    def retirement_month(self, obj):
-        retires = obj.retirement_date
-        return retires.strftime("%Y-%m") if retires else "—"
+    @admin.display(description=_("法定退休日期"))
+    def retirement_date(self, obj):
+        return obj.retirement_date
 
     @admin.display(description=_("当前安置渠道"), ordering="_current_channel")
     def current_channel(self, obj):
@@ -190,7 +180,7 @@ class WorkerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Placement)
-class PlacementAdmin(admin.ModelAdmin):
+class PlacementAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "worker",
         "enterprise",
@@ -204,6 +194,7 @@ class PlacementAdmin(admin.ModelAdmin):
     search_fields = ["worker__name", "destination_unit"]
     list_select_related = ["worker__enterprise", "destination_region"]
     autocomplete_fields = ["worker", "destination_region"]
+    unscoped_foreign_keys = ("destination_region",)
     date_hierarchy = "placed_on"
     readonly_fields = ["created_by", "created_at", "updated_by", "updated_at"]
     show_full_result_count = False
@@ -220,7 +211,7 @@ class PlacementAdmin(admin.ModelAdmin):
 
 
 @admin.register(AnnualTarget)
-class AnnualTargetAdmin(admin.ModelAdmin):
+class AnnualTargetAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = ["year", "region", "enterprise", "workers"]
     list_filter = ["year", ("region", admin.EmptyFieldListFilter)]
     search_fields = ["region__name", "region__code", "enterprise__name", "=enterprise__credit_code"]

@@ -35,11 +35,19 @@ class WorkerForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        if self.instance.pk and "id_number" in self.fields:
             # The stored number is not put back into the form; typing a new one corrects it.
             self.fields["id_number"].required = False
             self.fields["id_number"].label = _("更正公民身份号码")
             self.fields["id_number"].help_text = _("留空则保持原号码不变；填写则更正为新号码")
+        if self.instance.pk and "phone" in self.fields:
+            # Nor the phone: the page shows it masked; a user with the permission reveals it.
+            self.initial["phone"] = ""
+            self.fields["phone"].help_text = _("留空则保持原号码不变；填写则更正为新号码")
+
+    def clean_phone(self):
+        typed = self.cleaned_data.get("phone", "")
+        return typed or (self.instance.phone if self.instance.pk else "")
 
     def clean(self):
         cleaned = super().clean()

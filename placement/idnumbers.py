@@ -156,3 +156,35 @@ def decrypt(token: str) -> str:
         raise ImproperlyConfigured(
             "An ID number cannot be decrypted with LEDGER_ID_ENCRYPTION_KEYS (wrong key?)"
         ) from None
+
+
+# --- Masks for phones and for pages that also show the birth date (issue 5) ---------------------
+
+
+def mask_beside_birth_date(number: str) -> str:
+    """Keep the region code only: 140121************. For pages that show the birth date, where
+    the usual mask (which hides exactly the birth date) plus that date would rebuild the number."""
+    return number[:6] + "*" * 12
+
+
+def mask_phone(phone: str) -> str:
+    """A mobile keeps its first three and last four digits (138****5678); a landline keeps its
+    area code and last four (0351-****4567)."""
+    if not phone:
+        return ""
+    if "-" in phone:
+        area, local = phone.split("-", 1)
+        return area + "-" + "*" * max(len(local) - 4, 0) + local[-4:]
+    if phone.startswith("1"):
+        return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:]
+    return phone[:4] + "*" * max(len(phone) - 8, 0) + phone[-4:]
+
+
+def rotate(token: str) -> str:
+    """Re-encrypt a stored token with the first key (MultiFernet.rotate); the value is unchanged."""
+    try:
+        return _cipher().rotate(token.encode()).decode()
+    except InvalidToken:
+        raise ImproperlyConfigured(
+            "An ID number cannot be decrypted with LEDGER_ID_ENCRYPTION_KEYS (wrong key?)"
+        ) from None

@@ -9,7 +9,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
+from enterprises.history import HistorySource
 from enterprises.models import Enterprise, Region
 
 from . import idnumbers, retirement
@@ -77,6 +79,8 @@ class Worker(models.Model):
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     objects = WorkerQuerySet.as_manager()
+    # The history copies the ciphertext and the keyed hash, never the number in the clear.
+    history = HistoricalRecords(bases=[HistorySource])
 
     class Meta:
         verbose_name = _("职工")
@@ -101,6 +105,7 @@ class Worker(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["registered_on"], name="placement_worker_registered")]
+        permissions = [("view_full_id_number", _("可查看完整的公民身份号码和联系电话"))]
 
     def __str__(self):
         return self.name
@@ -188,6 +193,7 @@ class Placement(models.Model):
     )
 
     objects = PlacementQuerySet.as_manager()
+    history = HistoricalRecords(bases=[HistorySource])
 
     class Meta:
         verbose_name = _("安置记录")
@@ -278,6 +284,7 @@ class AnnualTarget(models.Model):
     workers = models.PositiveIntegerField(_("目标任务（人）"))
 
     objects = AnnualTargetQuerySet.as_manager()
+    history = HistoricalRecords(bases=[HistorySource])
 
     class Meta:
         verbose_name = _("年度目标任务")
@@ -306,3 +313,39 @@ class AnnualTarget(models.Model):
 
     def __str__(self):
         return f"{self.year} {self.region or self.enterprise}: {self.workers}"
+
+
+class AccessLog(models.Model):
+    """One look at personal data in full: a reveal of a worker's ID number and phone, or an
+    export of workers (who, when, what, how many rows, from where)."""
+
+    class Action(models.TextChoices):
+        REVEAL = "reveal", _("查看完整号码")
+        EXPORT = "export", _("导出")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("用户"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    # Kept beside the foreign key so that the row still names the user after the account is gone.
+    username = models.CharField(_("用户名"), max_length=150)
+    at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    action = models.CharField(_("操作"), max_length=10, choices=Action.choices)
+    target = models.CharField(
+        _("对象"), max_length=200, help_text=_("如 placement.worker:42，或导出的名称")
+    )
+    rows = models.PositiveIntegerField(_("行数"), default=1)
+    full_numbers = models.BooleanField(_("含完整号码"), default=True)
+    source = models.CharField(_("来源"), max_length=200, blank=True)
+    address = models.GenericIPAddressField(_("地址"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("个人信息访问记录")
+        verbose_name_plural = _("个人信息访问记录")
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.username} {self.get_action_display()} {self.target}"

@@ -62,11 +62,13 @@ def test_the_worker_list_shows_masked_numbers_and_current_channel(admin_client, 
     assert "内部安置" in body
 
 
-def test_an_exact_id_number_finds_the_worker(admin_client, world, make_worker):
+def test_an_exact_id_number_finds_the_worker_by_post(admin_client, world, make_worker):
     make_worker(enterprise=world["mine"], name="另一人")
     number = world["worker"].id_number
-    response = admin_client.get(reverse("admin:placement_worker_changelist"), {"q": number})
-    assert list(response.context["cl"].result_list) == [world["worker"]]
+    response = admin_client.post(reverse("admin:placement_worker_find"), {"id_number": number})
+    assert response.status_code == 302
+    assert response.url == reverse("admin:placement_worker_change", args=[world["worker"].pk])
+    assert number not in response.url
 
 
 def test_an_hr_officer_adds_and_places_a_worker_on_one_page(admin_client, world):

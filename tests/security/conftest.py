@@ -1,0 +1,153 @@
+"""The fixture world of the access tests: two enterprises in two counties of one city (太原: 小店区
+and 迎泽区), a third in another city (大同), one user per role and a deactivated user."""
+
+import datetime
+import functools
+from dataclasses import dataclass, field
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+
+from enterprises.models import Enterprise, Region, UserScope
+from placement.channels import Channel
+from placement.models import AnnualTarget, Placement, Worker
+from placement.roles import roles_setup, user_role_sync
+from placement.services import worker_place
+from tests.conftest import synthetic_id
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+PASSWORD = "correct-horse-battery-staple-42"
+
+
+@dataclass
+class Site:
+    """One enterprise with one worker, one placement and one target: the markers of a scope."""
+
+    enterprise: Enterprise
+    worker: Worker
+    placement: Placement
+    target: AnnualTarget
+    id_number: str
+    phone: str
+
+    @property
+    def markers(self) -> list[str]:
+        """Strings that must never appear on a page for a user who may not see this site."""
+        return [
+            self.enterprise.name,
+            self.enterprise.credit_code,
+            self.worker.name,
+            self.id_number,
+            self.worker.id_number_masked,
+            self.phone,
+            self.placement.destination_unit,
+        ]
+
+
+@dataclass
+class World:
+    a: Site  # 甲: 太原市小店区
+    b: Site  # 乙: 太原市迎泽区
+    c: Site  # 丙: 大同市新荣区
+    users: dict = field(default_factory=dict)
+
+    @property
+    def sites(self) -> dict[str, Site]:
+        return {"a": self.a, "b": self.b, "c": self.c}
+
+
+# What each role sees of the three sites.
+VISIBLE_SITES = {
+    "hr": {"a"},
+    "county": {"a"},
+    "city": {"a", "b"},
+    "province": {"a", "b", "c"},
+    "administrator": {"a", "b", "c"},
+    "deactivated": set(),
+}
+ROLES = list(VISIBLE_SITES)
+
+
+def _site(key, name, county_code, seq, phone) -> Site:
+    from placement.demo import credit_code
+    from placement.services import worker_register
+
+    county = Region.objects.get(code=county_code)
+    enterprise = Enterprise.objects.create(
+        name=name,
+        credit_code=credit_code(county_code, 700_000 + seq),
+        industry=Enterprise.Industry.COAL,
+        region=county,
+    )
+    number = synthetic_id(region=county_code, birth="19700501", seq=seq)
+    worker = worker_register(
+        enterprise=enterprise,
+        id_number=number,
+        name=f"{name}职工{key}",
+        phone=phone,
+        registered_on=datetime.date(2016, 1, 4),
+    )
+    placement = worker_place(
+        worker=worker,
+        channel=Channel.INTERNAL_TRANSFER,
+        placed_on=datetime.date(2016, 6, 1),
+        destination_unit=f"{name}安置单位{key}",
+    )
+    target = AnnualTarget.objects.create(year=2016, enterprise=enterprise, workers=7)
+    return Site(enterprise, worker, placement, target, number, phone)
+
+
+@functools.cache
+def _password_hash() -> str:
+    # Hashed once per run: hashing is slow on purpose, and every world has six users.
+    return make_password(PASSWORD)
+
+
+def _user(username, *, role=None, region=None, enterprise=None, active=True):
+    user = get_user_model().objects.create(
+        username=username, password=_password_hash(), is_active=active
+    )
+    if role:
+        UserScope.objects.create(user=user, role=role, region=region, enterprise=enterprise)
+        user_role_sync(user=user)
+    return user
+
+
+@pytest.fixture
+def world(db) -> World:
+    roles_setup()
+    world = World(
+        a=_site("a", "甲测试煤矿", "140105", 11, "13800000011"),
+        b=_site("b", "乙测试煤矿", "140106", 21, "13900000021"),
+        c=_site("c", "丙测试钢铁厂", "140212", 31, "13700000031"),
+    )
+    Role = UserScope.Role
+    world.users = {
+        "hr": _user("hr-a", role=Role.ENTERPRISE_HR, enterprise=world.a.enterprise),
+        "county": _user(
+            "county-xiaodian", role=Role.REGION_STAFF, region=Region.objects.get(code="140105")
+        ),
+        "city": _user(
+            "city-taiyuan", role=Role.REGION_STAFF, region=Region.objects.get(code="140100")
+        ),
+        "province": _user(
+            "province", role=Role.PROVINCE_STAFF, region=Region.objects.get(code="140000")
+        ),
+        "administrator": _user("administrator", role=Role.ADMINISTRATOR),
+        "deactivated": _user(
+            "hr-a-left", role=Role.ENTERPRISE_HR, enterprise=world.a.enterprise, active=False
+        ),
+    }
+    return world
+
+
+@pytest.fixture
+def login(client):
+    """Log the client in as a user (through the model backend, as a real login would end)."""
+
+    def log_in(user):
+        client.force_login(user, backend=MODEL_BACKEND)
+        return client
+
+    return log_in
