@@ -3,7 +3,7 @@ have passed every rule of the single-row path."""
 
 from django.core.management import call_command
 
-from enterprises.models import Enterprise, Region
+from enterprises.models import Enterprise, Region, UserScope
 from placement import idnumbers
 from placement.channels import Channel
 from placement.models import AnnualTarget, Placement, Worker
@@ -13,6 +13,10 @@ def test_seed_demo_builds_a_valid_province(db, capsys):
     call_command("seed_demo", workers=400)
     out = capsys.readouterr().out
     assert "demo-admin / " in out
+    hr = UserScope.objects.get(user__username="demo-hr")
+    assert hr.role == UserScope.Role.ENTERPRISE_HR and hr.enterprise.parent is not None
+    assert hr.user.groups.filter(name="enterprise_hr").exists()
+    assert UserScope.objects.get(user__username="demo-city").region.code == "140100"
 
     assert Worker.objects.count() == 400
     groups = Enterprise.objects.filter(members__isnull=False).distinct()

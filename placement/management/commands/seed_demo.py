@@ -1,4 +1,4 @@
-"""Build the demo data set and a demo administrator, and print the administrator's login."""
+"""Build the demo data set and one demo account per role, and print their login."""
 
 import secrets
 import sys
@@ -6,14 +6,16 @@ import sys
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from enterprises.models import Enterprise, Region, UserScope
 from placement.demo import demo_build
 from placement.models import Worker
+from placement.roles import roles_setup, user_role_sync
 
 DEMO_ADMIN = "demo-admin"
 
 
 class Command(BaseCommand):
-    help = "生成演示数据（虚构的企业、职工、安置记录和年度目标）并创建演示管理员"
+    help = "生成演示数据（虚构的企业、职工、安置记录和年度目标）并创建各角色的演示账号"
 
     def add_arguments(self, parser):
         parser.add_argument("--workers", type=int, default=3000, help="职工人数，默认 3000")
@@ -24,6 +26,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, workers, enterprises, seed, if_empty, **options):
+        roles_setup()
         if if_empty and Worker.objects.exists():
             self.stdout.write("demo data already present: nothing generated")
         else:
@@ -35,15 +38,41 @@ class Command(BaseCommand):
                 f"{summary.placements} placements, {summary.targets} targets"
             )
         password = secrets.token_urlsafe(12)
-        user, _created = get_user_model().objects.get_or_create(
-            username=DEMO_ADMIN, defaults={"is_staff": True, "is_superuser": True}
+        for username, scope in self._demo_accounts():
+            self._account(username, scope, password)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"演示账号 demo accounts, password {password}: {DEMO_ADMIN} (管理员), "
+                "demo-province (省级), demo-city (太原市), demo-hr (企业人事专员)"
+            )
         )
-        user.is_staff = user.is_superuser = user.is_active = True
-        user.set_password(password)
-        user.save()
         self.stdout.write(
             self.style.SUCCESS(f"演示管理员 demo administrator: {DEMO_ADMIN} / {password}")
         )
+
+    def _demo_accounts(self):
+        province = Region.objects.filter(level=Region.Level.PROVINCE).first()
+        city = Region.objects.filter(code="140100").first()
+        mine = Enterprise.objects.filter(parent__isnull=False).order_by("pk").first()
+        yield DEMO_ADMIN, None
+        if province:
+            yield "demo-province", {"role": UserScope.Role.PROVINCE_STAFF, "region": province}
+        if city:
+            yield "demo-city", {"role": UserScope.Role.REGION_STAFF, "region": city}
+        if mine:
+            yield "demo-hr", {"role": UserScope.Role.ENTERPRISE_HR, "enterprise": mine}
+
+    def _account(self, username, scope, password):
+        user, _created = get_user_model().objects.get_or_create(username=username)
+        user.is_active = user.is_staff = True
+        user.is_superuser = scope is None
+        user.set_password(password)
+        user.save()
+        if scope is not None:
+            UserScope.objects.update_or_create(
+                user=user, defaults={"region": None, "enterprise": None, **scope}
+            )
+            user_role_sync(user=user)
 
     def _progress(self, done, total):
         if total >= 20000:
