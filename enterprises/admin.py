@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
+from .admin_imports import EnterpriseImportExportMixin
 from .models import Enterprise, Region, UserScope
 
 
@@ -35,7 +36,7 @@ class RegionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Enterprise)
-class EnterpriseAdmin(admin.ModelAdmin):
+class EnterpriseAdmin(EnterpriseImportExportMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "credit_code",

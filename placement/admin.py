@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from enterprises.admin import CityFilter
 
+from .admin_imports import RosterImportExportMixin, TargetImportExportMixin
 from .channels import Channel
 from .forms import WorkerForm
 from .models import AnnualTarget, Placement, Worker
@@ -74,7 +75,7 @@ def current_placement_subquery(field: str):
 
 
 @admin.register(Worker)
-class WorkerAdmin(admin.ModelAdmin):
+class WorkerAdmin(RosterImportExportMixin, admin.ModelAdmin):
     form = WorkerForm
     inlines = [PlacementInline]
     list_display = [
@@ -213,7 +214,7 @@ class PlacementAdmin(admin.ModelAdmin):
 
 
 @admin.register(AnnualTarget)
-class AnnualTargetAdmin(admin.ModelAdmin):
+class AnnualTargetAdmin(TargetImportExportMixin, admin.ModelAdmin):
     list_display = ["year", "region", "enterprise", "workers"]
     list_filter = ["year", ("region", admin.EmptyFieldListFilter)]
     search_fields = ["region__name", "region__code", "enterprise__name", "=enterprise__credit_code"]

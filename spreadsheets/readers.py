@@ -1,0 +1,363 @@
+"""Spreadsheet files in, clean rows out: the format and encoding are sniffed, the header row is
+found by its names, title rows, a 序号 column, blank rows and a 合计 row are skipped, and every text
+cell is cleaned (NFKC, no invisible format characters, no stray spaces).
+
+Nothing here knows what a worker or an enterprise is: callers pass the header aliases they accept.
+"""
+
+import csv
+import datetime
+import io
+import re
+import sys
+import unicodedata
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+FILE_TOO_LARGE = _("文件太大（%(size)s MB），上限为 %(limit)s MB")
+TOO_MANY_ROWS = _("数据行太多：上限为 %(limit)s 行，请分批导入")
+XLSX_TOO_LARGE_UNCOMPRESSED = _(
+    "文件解压后达 %(size)s MB，超过上限 %(limit)s MB，疑似异常文件，已拒绝"
+)
+FILE_ENCRYPTED = _("文件设有打开密码（已加密），无法读取；请在表格软件中取消密码后另存再导入")
+FILE_CORRUPT = _("文件已损坏或不是有效的 Excel/CSV 文件，无法读取；请用表格软件打开后另存为 .xlsx")
+FILE_UNSAFE_XML = _("文件包含不安全的 XML 内容（实体声明），已拒绝")
+FILE_EMPTY = _("文件是空的")
+ENCODING_UNKNOWN = _("无法识别 CSV 文件的编码；请另存为 UTF-8 或 GBK 编码的 CSV，或直接上传 .xlsx")
+HEADER_NOT_FOUND = _(
+    "在前 %(rows)s 行中没有找到表头：表头应包含“%(required)s”等列名（可能是编码或工作表不对）"
+)
+
+HEADER_SEARCH_ROWS = 20
+TOTAL_MARKERS = {"合计", "总计", "小计", "合 计", "总 计"}
+
+_CF_CHARS = "".join(
+    chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"
+)
+_CF = re.compile("[" + re.escape(_CF_CHARS) + "]")
+_SPACES = re.compile(r"\s+")
+
+
+class ReadError(Exception):
+    """A whole-file problem (format, size, encoding, no header): nothing can be imported."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def clean_text(value: str) -> str:
+    """NFKC (full-width digits and spaces become ASCII), drop Unicode format characters (U+200B
+    zero-width space survives NFKC), trim and collapse runs of spaces."""
+    if value.isascii():
+        text = value
+    else:
+        text = unicodedata.normalize("NFKC", value)
+        text = _CF.sub("", text)
+    text = text.strip()
+    if "  " in text or "\n" in text or "\t" in text:
+        text = _SPACES.sub(" ", text)
+    return text
+
+
+def clean_cell(value):
+    """Text is cleaned; numbers, dates and None pass through; an empty string becomes None."""
+    if isinstance(value, str):
+        value = clean_text(value)
+        return value or None
+    return value
+
+
+def header_key(value) -> str:
+    """How a header cell is compared with the known names: cleaned, no spaces, no required-field
+    stars, no trailing colon, lower case (for the English names)."""
+    if value is None:
+        return ""
+    text = clean_text(str(value))
+    return "".join(text.split()).strip("*＊:：").lower()
+
+
+@dataclass
+class Table:
+    """The rows of one sheet below its header row, with the columns that were recognised."""
+
+    # field name -> (column index, header as written in the file)
+    columns: dict[str, tuple[int, str]]
+    header_row: int
+    rows: Iterator[tuple[int, list]] = field(repr=False)
+
+    def header(self, name: str) -> str:
+        return self.columns[name][1] if name in self.columns else name
+
+
+# --- Format sniffing ------------------------------------------------------------------------------
+
+_ZIP = b"PK\x03\x04"
+_CFB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")
+
+
+def _sniff(data: bytes, filename: str) -> str:
+    if data.startswith(_ZIP):
+        return "xlsx"
+    if data.startswith(_CFB):
+        # An .xlsx with an open password is an OLE container holding EncryptionInfo.
+        if _ENCRYPTION_STREAM in data[:65536] or _ENCRYPTION_STREAM in data:
+            raise ReadError(FILE_ENCRYPTED)
+        return "xls"
+    if filename.lower().endswith((".xlsx", ".xls", ".xlsm")):
+        raise ReadError(FILE_CORRUPT)
+    return "csv"
+
+
+def read_table(
+    data: bytes,
+    *,
+    filename: str,
+    aliases: dict[str, list[str]],
+    required: list[str],
+    max_rows: int | None = None,
+) -> Table:
+    """Open a spreadsheet (.xlsx, .xls or .csv, by content), find its header row and return its
+    data rows as (row number as the spreadsheet shows it, cleaned cells)."""
+    limit = settings.LEDGER_IMPORT_MAX_BYTES
+    if len(data) > limit:
+        raise ReadError(
+            FILE_TOO_LARGE % {"size": _mb(len(data)), "limit": _mb(limit)},
+        )
+    if not data.strip():
+        raise ReadError(FILE_EMPTY)
+    kind = _sniff(data, filename)
+    raw_rows = {"xlsx": _xlsx_rows, "xls": _xls_rows, "csv": _csv_rows}[kind](data, aliases)
+    return _table(raw_rows, aliases=aliases, required=required, max_rows=max_rows)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f}"
+
+
+def _lookup(aliases: dict[str, list[str]]) -> dict[str, str]:
+    return {header_key(alias): name for name, names in aliases.items() for alias in names}
+
+
+def _table(raw_rows, *, aliases, required, max_rows) -> Table:
+    lookup = _lookup(aliases)
+    max_rows = max_rows or settings.LEDGER_IMPORT_MAX_ROWS
+    iterator = iter(raw_rows)
+    for row_number, cells in iterator:
+        if row_number > HEADER_SEARCH_ROWS:
+            break
+        columns: dict[str, tuple[int, str]] = {}
+        for index, cell in enumerate(cells):
+            name = lookup.get(header_key(cell))
+            if name and name not in columns:
+                columns[name] = (index, clean_text(str(cell)))
+        if columns and all(name in columns for name in required):
+            return Table(columns, row_number, _data_rows(iterator, max_rows))
+    required_names = "”“".join(str(aliases[name][0]) for name in required)
+    raise ReadError(HEADER_NOT_FOUND % {"rows": HEADER_SEARCH_ROWS, "required": required_names})
+
+
+def _data_rows(iterator, max_rows: int):
+    count = 0
+    for row_number, cells in iterator:
+        cleaned = [clean_cell(cell) for cell in cells]
+        if not any(cell is not None for cell in cleaned):
+            continue
+        if any(
+            isinstance(cell, str) and cell.replace(" ", "") in TOTAL_MARKERS for cell in cleaned
+        ):
+            continue
+        count += 1
+        if count > max_rows:
+            raise ReadError(TOO_MANY_ROWS % {"limit": max_rows})
+        yield row_number, cleaned
+
+
+# --- .xlsx ----------------------------------------------------------------------------------------
+
+
+def check_xlsx_size(data: bytes) -> None:
+    """Refuse a zip whose declared uncompressed size is too large before openpyxl inflates it
+    (a 0.2 MB file declaring 200 MB took 600 MB of memory, PITFALLS.md)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise ReadError(FILE_CORRUPT) from None
+    limit = settings.LEDGER_XLSX_MAX_UNCOMPRESSED_BYTES
+    if declared > limit:
+        raise ReadError(XLSX_TOO_LARGE_UNCOMPRESSED % {"size": _mb(declared), "limit": _mb(limit)})
+
+
+def _xlsx_rows(data: bytes, aliases):
+    import openpyxl
+    from defusedxml import DefusedXmlException
+
+    check_xlsx_size(data)
+    try:
+        workbook = openpyxl.load_workbook(
+            io.BytesIO(data), read_only=True, data_only=True, keep_links=False
+        )
+    except DefusedXmlException:
+        raise ReadError(FILE_UNSAFE_XML) from None
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
+        raise ReadError(FILE_CORRUPT) from None
+    return _xlsx_iter(workbook, aliases)
+
+
+def _xlsx_iter(workbook, aliases):
+    from defusedxml import DefusedXmlException
+
+    try:
+        sheet = _pick_sheet(workbook, aliases)
+        # read_only sheets may report a stale dimension; reset so every row is read.
+        sheet.reset_dimensions()
+        yield from enumerate(sheet.iter_rows(values_only=True), start=1)
+    except DefusedXmlException:
+        raise ReadError(FILE_UNSAFE_XML) from None
+    except ReadError:
+        raise
+    except Exception:  # noqa: BLE001
+        raise ReadError(FILE_CORRUPT) from None
+    finally:
+        workbook.close()
+
+
+def _pick_sheet(workbook, aliases):
+    """The first sheet whose first rows hold a known header name (a notes sheet is skipped)."""
+    lookup = _lookup(aliases)
+    for sheet in workbook.worksheets:
+        for cells in sheet.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True):
+            if any(header_key(cell) in lookup for cell in cells if cell is not None):
+                return sheet
+    return workbook.worksheets[0]
+
+
+# --- .xls -----------------------------------------------------------------------------------------
+
+
+def _xls_rows(data: bytes, aliases):
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(file_contents=data, on_demand=True)
+    except xlrd.XLRDError as exc:
+        if "encrypt" in str(exc).lower():
+            raise ReadError(FILE_ENCRYPTED) from None
+        raise ReadError(FILE_CORRUPT) from None
+    except Exception:  # noqa: BLE001
+        raise ReadError(FILE_CORRUPT) from None
+    lookup = _lookup(aliases)
+    sheet = book.sheet_by_index(0)
+    for index in range(book.nsheets):
+        candidate = book.sheet_by_index(index)
+        found = any(
+            header_key(value) in lookup
+            for r in range(min(candidate.nrows, HEADER_SEARCH_ROWS))
+            for value in candidate.row_values(r)
+            if value not in (None, "")
+        )
+        if found:
+            sheet = candidate
+            break
+    return _xls_iter(sheet, book.datemode)
+
+
+def _xls_iter(sheet, datemode):
+    import xlrd
+
+    for r in range(sheet.nrows):
+        cells = []
+        for cell in sheet.row(r):
+            if cell.ctype == xlrd.XL_CELL_DATE:
+                try:
+                    cells.append(xlrd.xldate_as_datetime(cell.value, datemode))
+                except (ValueError, OverflowError, xlrd.xldate.XLDateError):
+                    cells.append(cell.value)
+            elif cell.ctype == xlrd.XL_CELL_NUMBER:
+                value = cell.value
+                cells.append(int(value) if value.is_integer() and abs(value) < 1e15 else value)
+            elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+                cells.append(None)
+            else:
+                cells.append(cell.value)
+        yield r + 1, cells
+
+
+# --- .csv -----------------------------------------------------------------------------------------
+
+
+def _decode(data: bytes, aliases) -> str:
+    """Strict UTF-8 (with or without BOM) first: gb18030 "decodes" UTF-8 into garbage without an
+    error, so it is tried only when UTF-8 fails (PITFALLS.md); the header search then confirms."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise ReadError(ENCODING_UNKNOWN) from None
+
+
+def _csv_rows(data: bytes, aliases):
+    text = _decode(data, aliases)
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    yield from enumerate(reader, start=1)
+
+
+# --- Dates ----------------------------------------------------------------------------------------
+
+
+class MonthDate(datetime.date):
+    """A date known to the month only (出生年月 1970.05, 1970年5月): the day is the 1st."""
+
+
+_DATE_PATTERNS = [
+    # 1970-05-01, 1970/5/1, 1970.5.1, 1970年5月1日
+    (re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$"), False),
+    # 1970-05, 1970.05, 1970/5, 1970年5月
+    (re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$"), True),
+    # 19700501
+    (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), False),
+    # 197005
+    (re.compile(r"^(\d{4})(\d{2})$"), True),
+]
+
+
+def parse_date(value) -> datetime.date | None:
+    """A date from an Excel date cell or from text in the forms rosters use; a MonthDate when only
+    the month is given. Raises ValueError when it cannot be read."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        # "1970.05" typed into a number cell arrives as 1970.05 and a plain 19700501 as an int;
+        # 1970.1 may have been 1970.10 or 1970.1 (January): refused, not guessed.
+        text = repr(value) if isinstance(value, float) else str(value)
+        if isinstance(value, float) and len(text.split(".")[1]) != 2:
+            raise ValueError(text)
+    else:
+        text = clean_text(str(value))
+    if " " in text and ":" in text:
+        text = text.split(" ")[0]
+    for pattern, month_only in _DATE_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            year, month = int(match.group(1)), int(match.group(2))
+            if month_only:
+                return MonthDate(year, month, 1)
+            return datetime.date(year, month, int(match.group(3)))
+    raise ValueError(text)
