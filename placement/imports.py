@@ -305,6 +305,7 @@ def roster_import(
                         for f, old, new in diffs + placement_diff
                     ],
                 )
+                result.changes.append(change)
             else:
                 result.unchanged += 1
             continue
@@ -327,6 +328,7 @@ def roster_import(
             ]
         result.changes.append(change)
     if result.errors:
+        result.errors.sort(key=lambda error: error.row or 0)
         result.created = result.updated = result.unchanged = 0
         result.changes = []
         return result

@@ -50,14 +50,19 @@ class ReadError(Exception):
         self.message = message
 
 
+# Full-width digits, Latin letters and the ideographic space become ASCII; full-width punctuation
+# such as （） stays, since names like 西山煤电（集团） are stored with it and must compare equal.
+_FULL_WIDTH = {0xFF10 + i: ord("0") + i for i in range(10)}
+_FULL_WIDTH |= {0xFF21 + i: ord("A") + i for i in range(26)}
+_FULL_WIDTH |= {0xFF41 + i: ord("a") + i for i in range(26)}
+_FULL_WIDTH[0x3000] = ord(" ")
+_FULL_WIDTH[0x00A0] = ord(" ")
+
+
 def clean_text(value: str) -> str:
-    """NFKC (full-width digits and spaces become ASCII), drop Unicode format characters (U+200B
-    zero-width space survives NFKC), trim and collapse runs of spaces."""
-    if value.isascii():
-        text = value
-    else:
-        text = unicodedata.normalize("NFKC", value)
-        text = _CF.sub("", text)
+    """Full-width digits, letters and spaces to ASCII, drop Unicode format characters (U+200B
+    zero-width space, which NFKC keeps), trim and collapse runs of spaces."""
+    text = value if value.isascii() else _CF.sub("", value.translate(_FULL_WIDTH))
     text = text.strip()
     if "  " in text or "\n" in text or "\t" in text:
         text = _SPACES.sub(" ", text)
@@ -73,11 +78,11 @@ def clean_cell(value):
 
 
 def header_key(value) -> str:
-    """How a header cell is compared with the known names: cleaned, no spaces, no required-field
-    stars, no trailing colon, lower case (for the English names)."""
+    """How a header cell is compared with the known names: NFKC (（人） equals (人)), no spaces, no
+    required-field stars, no trailing colon, lower case (for the English names)."""
     if value is None:
         return ""
-    text = clean_text(str(value))
+    text = clean_text(unicodedata.normalize("NFKC", str(value)))
     return "".join(text.split()).strip("*＊:：").lower()
 
 
@@ -196,34 +201,38 @@ def check_xlsx_size(data: bytes) -> None:
 
 def _xlsx_rows(data: bytes, aliases):
     import openpyxl
-    from defusedxml import DefusedXmlException
 
     check_xlsx_size(data)
     try:
         workbook = openpyxl.load_workbook(
             io.BytesIO(data), read_only=True, data_only=True, keep_links=False
         )
-    except DefusedXmlException:
-        raise ReadError(FILE_UNSAFE_XML) from None
-    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
-        raise ReadError(FILE_CORRUPT) from None
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
+        raise _xlsx_error(exc) from None
     return _xlsx_iter(workbook, aliases)
 
 
-def _xlsx_iter(workbook, aliases):
+def _xlsx_error(exc: BaseException) -> ReadError:
+    """openpyxl wraps defusedxml's refusal in a ValueError: look down the chain for it."""
     from defusedxml import DefusedXmlException
 
+    while exc is not None:
+        if isinstance(exc, DefusedXmlException):
+            return ReadError(FILE_UNSAFE_XML)
+        exc = exc.__cause__ or exc.__context__
+    return ReadError(FILE_CORRUPT)
+
+
+def _xlsx_iter(workbook, aliases):
     try:
         sheet = _pick_sheet(workbook, aliases)
         # read_only sheets may report a stale dimension; reset so every row is read.
         sheet.reset_dimensions()
         yield from enumerate(sheet.iter_rows(values_only=True), start=1)
-    except DefusedXmlException:
-        raise ReadError(FILE_UNSAFE_XML) from None
     except ReadError:
         raise
-    except Exception:  # noqa: BLE001
-        raise ReadError(FILE_CORRUPT) from None
+    except Exception as exc:  # noqa: BLE001
+        raise _xlsx_error(exc) from None
     finally:
         workbook.close()
 
@@ -350,7 +359,7 @@ def parse_date(value) -> datetime.date | None:
         if isinstance(value, float) and len(text.split(".")[1]) != 2:
             raise ValueError(text)
     else:
-        text = clean_text(str(value))
+        text = clean_text(unicodedata.normalize("NFKC", str(value)))
     if " " in text and ":" in text:
         text = text.split(" ")[0]
     for pattern, month_only in _DATE_PATTERNS:
