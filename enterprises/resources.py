@@ -58,6 +58,7 @@ class EnterpriseResource(LedgerResource):
     class Meta:
         model = Enterprise
         fields = ["name", "credit_code", "industry", "region", "parent"]
+        export_order = fields
         import_id_fields = ["credit_code"]
         clean_model_instances = True
         skip_unchanged = True

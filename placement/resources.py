@@ -154,6 +154,7 @@ class RosterResource(LedgerResource):
             "placed_on",
             "destination_unit",
         ]
+        export_order = fields
         import_id_fields = ["id_number"]
         clean_model_instances = True
         skip_unchanged = True
@@ -214,6 +215,7 @@ class AnnualTargetResource(LedgerResource):
     class Meta:
         model = AnnualTarget
         fields = ["year", "region", "enterprise", "workers"]
+        export_order = fields
         import_id_fields = ["year", "region", "enterprise"]
         clean_model_instances = True
         skip_unchanged = True

@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import XLSX
+from import_export.forms import ExportForm
 
 from .results import ImportResult, error_report_xlsx, template_xlsx
 
@@ -127,6 +128,8 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
     import_template_name = "admin/spreadsheets/import.html"
     import_form_class = SpreadsheetImportForm
     formats = [XLSX]
+    # Every column is exported, so that an export can be imported back unchanged.
+    export_form_class = ExportForm
     template_title = ""
 
     def import_service(self, request, *, data: bytes, filename: str, dry_run: bool, **options):

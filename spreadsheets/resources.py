@@ -16,20 +16,20 @@ class LedgerResource(resources.ModelResource):
     def header_aliases(self) -> dict[str, list[str]]:
         """field name -> every header accepted for it, the column name first."""
         return {
-            name: [str(field.column_name), *self.HEADER_ALIASES.get(name, [])]
-            for name, field in self.fields.items()
+            name: [str(self.fields[name].column_name), *self.HEADER_ALIASES.get(name, [])]
+            for name in self.get_export_order()
         }
 
     def column_notes(self) -> list[ColumnNote]:
         """The blank template's notes sheet."""
         return [
             ColumnNote(
-                header=str(field.column_name),
+                header=str(self.fields[name].column_name),
                 required=name in self.REQUIRED,
                 aliases=self.HEADER_ALIASES.get(name, []),
                 note=str(self.NOTES.get(name, "")),
             )
-            for name, field in self.fields.items()
+            for name in self.get_export_order()
         ]
 
     def export_resource(self, instance, selected_fields=None, **kwargs):
