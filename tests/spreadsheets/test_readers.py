@@ -195,3 +195,38 @@ def test_a_password_protected_xlsx_is_refused_with_a_clear_message():
     with pytest.raises(ReadError) as exc_info:
         read(data, filename="roster.xlsx")
     assert message_of(exc_info) == FILE_ENCRYPTED
+
+
+@pytest.mark.parametrize("epoch_1904", [False, True])
+def test_excel_date_cells_are_read_as_dates_in_both_epochs(epoch_1904):
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    workbook = Workbook()
+    if epoch_1904:
+        workbook.epoch = CALENDAR_MAC_1904
+    sheet = workbook.active
+    sheet.append(["姓名", "身份证号码", "出生日期"])
+    sheet.append(["张三", "140105197005011230", datetime.date(1970, 5, 1)])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    _table, rows = read(buffer.getvalue())
+    assert rows[0][1][2].date() == datetime.date(1970, 5, 1)
+
+
+def test_an_id_number_typed_as_a_number_arrives_as_a_float_that_lost_digits():
+    _table, rows = read(xlsx([["姓名", "身份证号码"], ["张三", 140105197005011230]]))
+    assert rows[0][1][1] == pytest.approx(1.4010519700501123e17)
+    assert isinstance(rows[0][1][1], float | int)
+
+
+def test_a_second_sheet_holding_the_roster_is_found_and_sparse_cells_keep_their_columns():
+    workbook = Workbook()
+    workbook.active.append(["说明"])
+    sheet = workbook.create_sheet("花名册")
+    sheet.append(["姓名", "身份证号码", "出生日期"])
+    sheet["A3"] = "李四"
+    sheet["C3"] = "1970.05"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    _table, rows = read(buffer.getvalue())
+    assert rows == [(3, ["李四", None, "1970.05"])]
