@@ -55,6 +55,17 @@ def _message(error) -> str:
     return str(error)
 
 
+_NO_DEFAULT = object()
+
+
+def _empty(widget):
+    """What the widget makes of an empty cell, or _NO_DEFAULT when that is an error."""
+    try:
+        return widget.clean(None)
+    except (ValueError, ValidationError):
+        return _NO_DEFAULT
+
+
 @dataclass
 class _RosterRow:
     row: int
@@ -68,8 +79,9 @@ class _RosterRow:
 
 def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> list[_RosterRow]:
     """Every cell through its resource widget; the identity rules on every row."""
+    # An empty cell means the same in every row: its value is worked out once per column.
     present = [
-        (name, index, header, resource.fields[name].widget)
+        (name, index, header, resource.fields[name].widget, _empty(resource.fields[name].widget))
         for name, (index, header) in table.columns.items()
     ]
     header = table.header
@@ -84,8 +96,11 @@ def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> 
         values = {}
         bad = False
         width = len(cells)
-        for name, index, column, widget in present:
+        for name, index, column, widget, empty in present:
             cell = cells[index] if index < width else None
+            if cell is None and empty is not _NO_DEFAULT:
+                values[name] = empty
+                continue
             try:
                 values[name] = widget.clean(cell)
             except (ValueError, ValidationError) as exc:
