@@ -43,7 +43,6 @@ PROGRESS_EVERY = 10_000
 
 # Worker fields a roster may change; the ID number (and with it sex and birth date) never changes.
 ROSTER_WORKER_FIELDS = ["name", "status", "post", "special_work_type", "hire_date", "phone"]
-_WORKER_COLUMNS = [f.attname for f in Worker._meta.concrete_fields]
 
 Progress = Callable[[int], None] | None
 
@@ -164,20 +163,24 @@ def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> 
                 unit,
             )
         )
-    if progress:
+    if progress and count >= PROGRESS_EVERY:
         progress(count)
     return rows
 
 
-def _existing_workers(digests: list[str]) -> dict[str, dict]:
-    """Stored workers by ID digest, with their enterprise's name: one query per batch."""
+# What the comparison needs of a stored worker; a tuple per worker keeps 100,000 of them small.
+_COMPARED = ["id", "enterprise_id", *ROSTER_WORKER_FIELDS]
+
+
+def _existing_workers(digests: list[str]) -> dict[str, tuple]:
+    """Stored workers by ID digest (the _COMPARED columns): one query per batch."""
     found = {}
     for start in range(0, len(digests), BATCH):
         batch = digests[start : start + BATCH]
-        for row in Worker.objects.filter(id_number_digest__in=batch).values(
-            *_WORKER_COLUMNS, "enterprise__name"
+        for row in Worker.objects.filter(id_number_digest__in=batch).values_list(
+            "id_number_digest", *_COMPARED
         ):
-            found[row["id_number_digest"]] = row
+            found[row[0]] = row[1:]
     return found
 
 
@@ -232,23 +235,25 @@ def roster_import(
         return result
     header = table.header
     existing = _existing_workers([row.digest for row in rows])
+    others = {stored[1] for stored in existing.values() if stored[1] != enterprise.pk}
+    other_names = dict(Enterprise.objects.filter(pk__in=others).values_list("pk", "name"))
     placements = _existing_placements(
-        [w["id"] for w in existing.values() if w["enterprise_id"] == enterprise.pk]
+        [stored[0] for stored in existing.values() if stored[1] == enterprise.pk]
     )
     today = timezone.localdate()
     labels = {name: str(field.column_name) for name, field in resource.fields.items()}
-    new_workers: list[Worker] = []
-    changed_workers: list[Worker] = []
-    changed_fields: set[str] = set()
-    new_placements: list[tuple[Worker, Placement]] = []
+    field_index = {field: index for index, field in enumerate(_COMPARED)}
+    new_rows: list[_RosterRow] = []
+    changed_workers: dict[int, dict] = {}
+    new_placements: list[Placement] = []
     changed_placements: list[Placement] = []
     for row in rows:
         stored = existing.get(row.digest)
-        if stored is not None and stored["enterprise_id"] != enterprise.pk:
+        if stored is not None and stored[1] != enterprise.pk:
             result.add_error(
                 row.row,
                 header("id_number"),
-                ID_NUMBER_ALREADY_REGISTERED % {"enterprise": stored["enterprise__name"]},
+                ID_NUMBER_ALREADY_REGISTERED % {"enterprise": other_names.get(stored[1], "")},
             )
             continue
         values = row.values
@@ -256,8 +261,8 @@ def roster_import(
             status = values.get("status") or Worker.Status.WORKER
             special = values.get("special_work_type", False)
         else:
-            status = values.get("status") or stored["status"]
-            special = values.get("special_work_type", stored["special_work_type"])
+            status = values.get("status") or stored[field_index["status"]]
+            special = values.get("special_work_type", stored[field_index["special_work_type"]])
         if row.channel:
             retires = None
             if row.channel == Channel.INTERNAL_RETIREMENT:
@@ -281,67 +286,45 @@ def roster_import(
         if result.errors:
             # Once the file is refused, only further errors matter.
             continue
-        change = None
         if stored is None:
-            worker = Worker(enterprise=enterprise, registered_on=today, **values)
-            worker.id_number_digest = row.digest
-            worker.id_number_cipher = idnumbers.encrypt(row.parsed.number)
-            worker.birth_date = row.parsed.birth_date
-            worker.sex = row.parsed.sex
-            new_workers.append(worker)
+            new_rows.append(row)
             result.created += 1
-            change = Change(row.row, "new", _label(values.get("name"), row.parsed.number))
-        else:
-            diffs = [
-                (field, stored[field], value)
-                for field, value in values.items()
-                if stored[field] != value
-            ]
-            worker = None
-            if diffs:
-                worker = Worker(**{c: stored[c] for c in _WORKER_COLUMNS})
-                for field, _old, value in diffs:
-                    setattr(worker, field, value)
-                    changed_fields.add(field)
-                changed_workers.append(worker)
-            else:
-                worker = Worker(pk=stored["id"])
-            placement_diff = _placement_change(
-                row, stored["id"], placements, user, new_placements, changed_placements, worker
+            fields = []
+            if row.channel:
+                fields = [
+                    (labels["channel"], "", _display("channel", row.channel)),
+                    (labels["placed_on"], "", _display("placed_on", row.placed_on)),
+                ]
+            result.changes.append(
+                Change(row.row, "new", _label(values.get("name"), row.parsed.number), fields)
             )
-            if diffs or placement_diff:
-                result.updated += 1
-                change = Change(
+            continue
+        worker_id = stored[0]
+        diffs = [
+            (field, stored[field_index[field]], value)
+            for field, value in values.items()
+            if stored[field_index[field]] != value
+        ]
+        if diffs:
+            changed_workers[worker_id] = {field: value for field, _old, value in diffs}
+        placement_diff = _placement_change(
+            row, worker_id, placements, user, new_placements, changed_placements
+        )
+        if diffs or placement_diff:
+            result.updated += 1
+            result.changes.append(
+                Change(
                     row.row,
                     "changed",
-                    _label(values.get("name") or stored["name"], row.parsed.number),
+                    _label(values.get("name") or stored[field_index["name"]], row.parsed.number),
                     [
                         (labels[f], _display(f, old), _display(f, new))
                         for f, old, new in diffs + placement_diff
                     ],
                 )
-                result.changes.append(change)
-            else:
-                result.unchanged += 1
-            continue
-        if row.channel:
-            new_placements.append(
-                (
-                    worker,
-                    Placement(
-                        channel=row.channel,
-                        placed_on=row.placed_on,
-                        destination_unit=row.destination_unit or "",
-                        created_by=user,
-                        updated_by=user,
-                    ),
-                )
             )
-            change.fields = [
-                (labels["channel"], "", _display("channel", row.channel)),
-                (labels["placed_on"], "", _display("placed_on", row.placed_on)),
-            ]
-        result.changes.append(change)
+        else:
+            result.unchanged += 1
     if result.errors:
         result.errors.sort(key=lambda error: error.row or 0)
         result.created = result.updated = result.unchanged = 0
@@ -350,9 +333,11 @@ def roster_import(
     result.changes.sort(key=lambda c: c.row)
     if not dry_run:
         _roster_write(
-            new_workers=new_workers,
+            enterprise=enterprise,
+            new_rows=new_rows,
+            registered_on=today,
+            user=user,
             changed_workers=changed_workers,
-            changed_fields=sorted(changed_fields),
             new_placements=new_placements,
             changed_placements=changed_placements,
         )
@@ -364,7 +349,7 @@ def _label(name, number: str) -> str:
     return f"{name or ''} {idnumbers.mask(number)}".strip()
 
 
-def _placement_change(row, worker_id, placements, user, new_placements, changed_placements, worker):
+def _placement_change(row, worker_id, placements, user, new_placements, changed_placements):
     """Compare the row's placement with the worker's placement of the same date: the same → no
     change; another channel or unit → that placement is updated; a new date → a new placement (the
     earlier ones stay as history). Returns the differences for the preview."""
@@ -373,15 +358,13 @@ def _placement_change(row, worker_id, placements, user, new_placements, changed_
     stored = placements.get((worker_id, row.placed_on))
     if stored is None:
         new_placements.append(
-            (
-                worker,
-                Placement(
-                    channel=row.channel,
-                    placed_on=row.placed_on,
-                    destination_unit=row.destination_unit or "",
-                    created_by=user,
-                    updated_by=user,
-                ),
+            Placement(
+                worker_id=worker_id,
+                channel=row.channel,
+                placed_on=row.placed_on,
+                destination_unit=row.destination_unit or "",
+                created_by=user,
+                updated_by=user,
             )
         )
         return [("placed_on", None, row.placed_on), ("channel", None, row.channel)]
@@ -409,27 +392,59 @@ def _placement_change(row, worker_id, placements, user, new_placements, changed_
 @transaction.atomic
 def _roster_write(
     *,
-    new_workers: list[Worker],
-    changed_workers: list[Worker],
-    changed_fields: list[str],
-    new_placements: list[tuple[Worker, Placement]],
+    enterprise: Enterprise,
+    new_rows: list[_RosterRow],
+    registered_on: datetime.date,
+    user,
+    changed_workers: dict[int, dict],
+    new_placements: list[Placement],
     changed_placements: list[Placement],
 ) -> None:
-    """Every database write of a roster import, in one transaction. Existing rows are updated by
-    primary key with INSERT … ON CONFLICT (bulk_update's CASE WHEN is slow, PITFALLS.md), and only
+    """Every database write of a roster import, in one transaction (the place to hook audit
+    history in). New workers and their placements are built and inserted a batch at a time, so
+    that 100,000 model instances never sit in memory together. Existing rows are updated by
+    primary key with INSERT … ON CONFLICT (bulk_update's CASE WHEN is slow, PITFALLS.md), only
     the rows and columns that changed; an unchanged worker's ciphertext is never rewritten."""
-    Worker.objects.bulk_create(new_workers, batch_size=BATCH)
-    if changed_workers:
+    for start in range(0, len(new_rows), BATCH):
+        batch = new_rows[start : start + BATCH]
+        workers = []
+        for row in batch:
+            worker = Worker(enterprise=enterprise, registered_on=registered_on, **row.values)
+            worker.id_number_digest = row.digest
+            worker.id_number_cipher = idnumbers.encrypt(row.parsed.number)
+            worker.birth_date = row.parsed.birth_date
+            worker.sex = row.parsed.sex
+            workers.append(worker)
+        Worker.objects.bulk_create(workers)
+        Placement.objects.bulk_create(
+            [
+                Placement(
+                    worker_id=worker.pk,
+                    channel=row.channel,
+                    placed_on=row.placed_on,
+                    destination_unit=row.destination_unit or "",
+                    created_by=user,
+                    updated_by=user,
+                )
+                for worker, row in zip(workers, batch, strict=True)
+                if row.channel
+            ]
+        )
+    changed_ids = list(changed_workers)
+    for start in range(0, len(changed_ids), BATCH):
+        workers = list(Worker.objects.filter(pk__in=changed_ids[start : start + BATCH]))
+        fields = set()
+        for worker in workers:
+            for field, value in changed_workers[worker.pk].items():
+                setattr(worker, field, value)
+                fields.add(field)
         Worker.objects.bulk_create(
-            changed_workers,
-            batch_size=BATCH,
+            workers,
             update_conflicts=True,
             unique_fields=["id"],
-            update_fields=[*changed_fields, "updated_at"],
+            update_fields=[*sorted(fields), "updated_at"],
         )
-    for worker, placement in new_placements:
-        placement.worker_id = worker.pk
-    Placement.objects.bulk_create([p for _w, p in new_placements], batch_size=BATCH)
+    Placement.objects.bulk_create(new_placements, batch_size=BATCH)
     if changed_placements:
         Placement.objects.bulk_create(
             changed_placements,

@@ -12,7 +12,7 @@ TEMPLATE_NOTES_HEADERS = [_("列名"), _("是否必填"), _("也可写作"), _("
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-@dataclass
+@dataclass(slots=True)
 class RowError:
     """One problem: the row as the spreadsheet program numbers it, the column header as written
     in the file, and the reason. `row` is None for a problem with the whole file."""
@@ -22,7 +22,7 @@ class RowError:
     message: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     """One row that would be created or changed, for the preview: what it is and what differs."""
 

@@ -176,3 +176,28 @@ def _day():
     import datetime
 
     return datetime.date(2016, 6, 1)
+
+
+def test_targets_and_enterprises_import_through_the_same_admin_flow(admin_client_, enterprise):
+    from placement.models import AnnualTarget
+
+    data = f"年度,统一社会信用代码,目标任务（人）\n2017,{enterprise.credit_code},40\n"
+    file = io.BytesIO(data.encode("gbk"))
+    file.name = "targets.csv"
+    response = admin_client_.post(
+        reverse("admin:placement_annualtarget_import"), {"import_file": file}
+    )
+    assert response.context["result"].created == 1
+    admin_client_.post(
+        reverse("admin:placement_annualtarget_process_import"), response.context["confirm"]
+    )
+    assert AnnualTarget.objects.get(enterprise=enterprise).workers == 40
+    template = admin_client_.get(reverse("admin:enterprises_enterprise_import"), {"template": 1})
+    header = next(load_workbook(io.BytesIO(template.content)).worksheets[0].iter_rows(max_row=1))
+    assert [c.value for c in header] == [
+        "企业名称",
+        "统一社会信用代码",
+        "行业",
+        "所在地区代码",
+        "所属集团统一社会信用代码",
+    ]

@@ -60,11 +60,12 @@ def test_a_refused_file_exits_1_and_lists_its_errors(enterprise, tmp_path):
     assert Worker.objects.count() == 0
 
 
-def test_progress_goes_to_stderr_and_the_summary_to_stdout(enterprise, roster_file):
+def test_progress_goes_to_stderr_and_the_summary_to_stdout(enterprise, roster_file, monkeypatch):
+    monkeypatch.setattr("placement.imports.PROGRESS_EVERY", 2)
     code, out, err = command("import_roster", roster_file, "--enterprise", enterprise.credit_code)
     assert code == 0
     assert "新增 5" in out
-    assert "已读取 5 行" in err
+    assert err.splitlines() == ["已读取 2 行", "已读取 4 行", "已读取 5 行"]
     assert "已读取" not in out
 
 
@@ -82,3 +83,13 @@ def test_import_targets_and_import_enterprises_answer_in_json(enterprise, tmp_pa
     code, out, _err = command("import_enterprises", path, "--json")
     assert code == 0
     assert json.loads(out) == {"created": 0, "updated": 0, "unchanged": 1, "errors": []}
+
+
+def test_the_sample_roster_under_fixtures_imports_cleanly(enterprise):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "fixtures" / "rosters" / "sample_roster.xlsx"
+    code, out, _err = command(
+        "import_roster", path, "--enterprise", enterprise.credit_code, "--json"
+    )
+    assert (code, json.loads(out)["created"]) == (0, 60)
