@@ -5,6 +5,7 @@
 
 Phases (each in its own process, so that the peak RSS is the phase's own):
   floor       openpyxl alone, read-only mode, every row read (the floor)
+  reader      the ledger's own reader alone (spreadsheets.readers: cleaned cells, header found)
   first       roster_import into an empty enterprise
   identical   the same file again (everything unchanged)
   changed10   the file with 10% of the rows changed (name, post or channel)
@@ -144,6 +145,20 @@ def run_phase(phase: str, rows: int, default_rows: int) -> dict:
         count = sum(1 for _row in workbook.worksheets[0].iter_rows(values_only=True))
         seconds = time.perf_counter() - start
         count = rows
+    elif phase == "reader":
+        from placement.resources import RosterResource
+        from spreadsheets.readers import read_table
+
+        roster = RosterResource()
+        start = time.perf_counter()
+        table = read_table(
+            base.read_bytes(),
+            filename="roster.xlsx",
+            aliases=roster.header_aliases(),
+            required=roster.REQUIRED,
+        )
+        count = sum(1 for _row in table.rows)
+        seconds = time.perf_counter() - start
     elif phase in ("first", "identical", "changed10"):
         from placement.imports import roster_import
 
@@ -201,7 +216,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--default-rows", type=int, default=20_000)
-    parser.add_argument("--phases", default="floor,first,identical,changed10,default,default_re")
+    parser.add_argument(
+        "--phases", default="floor,reader,first,identical,changed10,default,default_re"
+    )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:

@@ -65,7 +65,7 @@ def _empty(widget):
         return _NO_DEFAULT
 
 
-@dataclass
+@dataclass(slots=True)
 class _RosterRow:
     row: int
     parsed: idnumbers.ParsedIdNumber
