@@ -55,6 +55,7 @@ def _message(error) -> str:
 
 
 _NO_DEFAULT = object()
+_BAD = object()
 
 
 def _empty(widget):
@@ -526,7 +527,7 @@ def _parse_targets(table, resource, result, user):
                 values[name] = resource.fields[name].widget.clean(cell)
             except ValueError as exc:
                 result.add_error(row_number, column, str(exc))
-                values[name] = False
+                values[name] = _BAD
         rows.append((row_number, values))
         if values.get("enterprise"):
             codes.add(values["enterprise"].upper())
@@ -534,7 +535,7 @@ def _parse_targets(table, resource, result, user):
     by_credit = {e.credit_code: e for e in enterprises.filter(credit_code__in=codes)}
     seen = {}
     for row_number, values in rows:
-        if False in values.values():
+        if any(value is _BAD for value in values.values()):
             continue
         year, workers = values.get("year"), values.get("workers")
         region_value, credit = values.get("region"), values.get("enterprise")

@@ -9,10 +9,12 @@ random token, with the preview's result beside it. With more than one app server
 must be shared storage.
 """
 
+import contextlib
 import json
 import re
 import secrets
 import tempfile
+import time
 from pathlib import Path
 
 from django import forms
@@ -38,6 +40,7 @@ IMPORT_REFUSED = _("文件有 %(count)s 处错误，未导入任何数据；请�
 UPLOAD_EXPIRED = _("上传的文件已过期，请重新上传")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHANGES_PER_PAGE = 100
+UPLOAD_LIFETIME_SECONDS = 24 * 3600
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -88,6 +91,12 @@ class _Upload:
 
     @classmethod
     def create(cls, data: bytes) -> "_Upload":
+        # Previews never confirmed are not kept beyond a day.
+        stale = time.time() - UPLOAD_LIFETIME_SECONDS
+        for path in _storage_dir().iterdir():
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < stale:
+                    path.unlink()
         upload = cls(secrets.token_hex(16))
         upload.data_path.write_bytes(data)
         return upload

@@ -13,6 +13,7 @@ from enterprises.models import UserScope
 from placement.demo_rosters import roster_rows, roster_xlsx
 from placement.models import Worker
 from placement.services import worker_place
+from spreadsheets.admin import IMPORT_NOTHING_CHANGED
 
 IMPORT_URL = reverse("admin:placement_worker_import")
 PROCESS_URL = reverse("admin:placement_worker_process_import")
@@ -201,3 +202,13 @@ def test_targets_and_enterprises_import_through_the_same_admin_flow(admin_client
         "所在地区代码",
         "所属集团统一社会信用代码",
     ]
+
+
+def test_confirming_an_identical_file_says_nothing_changed(admin_client_, enterprise):
+    data = roster_xlsx(roster_rows(4, seed=8))
+    for _round in range(2):
+        response = upload(admin_client_, enterprise, data)
+        response = admin_client_.post(PROCESS_URL, response.context["confirm"], follow=True)
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == [str(IMPORT_NOTHING_CHANGED % {"created": 0, "updated": 0, "unchanged": 4})]
+    assert Worker.objects.count() == 4

@@ -48,3 +48,11 @@ def test_a_row_with_no_scope_or_a_repeated_scope_is_refused(enterprise):
         (4, "地区代码", TARGET_DUPLICATE_IN_FILE % {"first": 3, "row": 4}),
     ]
     assert AnnualTarget.objects.count() == 0
+
+
+def test_a_zero_target_is_imported_and_a_bad_number_is_reported(db):
+    result = run([[2018, "140100", None, 0], [2018, "140200", None, "许多"]])
+    assert [(e.row, e.column) for e in result.errors] == [(3, "目标任务（人）")]
+    result = run([[2018, "140100", None, 0]])
+    assert result.created == 1
+    assert AnnualTarget.objects.get(year=2018).workers == 0
