@@ -70,3 +70,20 @@ def test_bad_rows_are_listed_and_nothing_is_written(db):
         (5, "所在地区代码", REGION_AMBIGUOUS % {"value": "城区"}),
     ]
     assert Enterprise.objects.count() == 0
+
+
+def test_exported_enterprises_import_back_unchanged(admin_client, make_enterprise, taiyuan):
+    from django.urls import reverse
+    from openpyxl import load_workbook
+
+    group = make_enterprise(name="样例集团（导出）", region=taiyuan)
+    make_enterprise(name="=样例矿", parent=group)
+    response = admin_client.post(
+        reverse("admin:enterprises_enterprise_export"), {"format": "0", "resource": "0"}
+    )
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert "'=样例矿" in [row[0] for row in rows]
+    result = enterprise_import(data=xlsx(rows[1:], headers=rows[0]), filename="e.xlsx")
+    assert result.errors == []
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 2)
