@@ -199,3 +199,20 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = False
 
 # Error reports (the debug page, mails to ADMINS) mask ID numbers and phones.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "placement.error_reports.LedgerExceptionReporterFilter"
+
+# --- Spreadsheet import (issue 3) ---------------------------------------------------------------
+# Without these two, a staff user with no permission at all could download a full export
+# (PITFALLS.md): importing needs the model's "add" permission, exporting its "view" permission.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+# An upload larger than this, or with more data rows, is refused before it is read.
+LEDGER_IMPORT_MAX_BYTES = env.int("LEDGER_IMPORT_MAX_BYTES", default=30 * 1024 * 1024)
+LEDGER_IMPORT_MAX_ROWS = env.int("LEDGER_IMPORT_MAX_ROWS", default=200_000)
+# The sum of an .xlsx's declared uncompressed sizes is checked before openpyxl opens it (a 0.2 MB
+# zip bomb declaring 200 MB took 600 MB of memory).
+LEDGER_XLSX_MAX_UNCOMPRESSED_BYTES = env.int(
+    "LEDGER_XLSX_MAX_UNCOMPRESSED_BYTES", default=400 * 1024 * 1024
+)
+# The admin upload goes through Django's own limit too (a file larger than this is written to a
+# temporary file rather than kept in memory; the import limit above is what refuses it).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

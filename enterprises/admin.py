@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .admin_scoping import CityFilter, ScopedAdminMixin
+from .admin_imports import EnterpriseImportExportMixin
 from .models import Enterprise, Region, UserScope
 
 
@@ -22,7 +23,7 @@ class RegionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Enterprise)
-class EnterpriseAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class EnterpriseAdmin(ScopedAdminMixin, EnterpriseImportExportMixin, SimpleHistoryAdmin):
     list_display = [
         "name",
         "credit_code",

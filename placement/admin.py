@@ -11,6 +11,7 @@ from enterprises.admin_scoping import ScopedAdminMixin
 
 from . import admin_accounts  # noqa: F401  (the user admin with role and scope)
 from .admin_privacy import WorkerPrivacyMixin
+from .admin_imports import RosterImportExportMixin, TargetImportExportMixin
 from .channels import Channel
 from .forms import WorkerForm
 from .models import AnnualTarget, Placement, Worker
@@ -78,7 +79,9 @@ def current_placement_subquery(field: str):
 
 
 @admin.register(Worker)
-class WorkerAdmin(ScopedAdminMixin, WorkerPrivacyMixin, SimpleHistoryAdmin):
+class WorkerAdmin(
+    ScopedAdminMixin, WorkerPrivacyMixin, RosterImportExportMixin, SimpleHistoryAdmin
+):
     form = WorkerForm
     inlines = [PlacementInline]
     list_display = [
@@ -211,7 +214,7 @@ class PlacementAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(AnnualTarget)
-class AnnualTargetAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class AnnualTargetAdmin(ScopedAdminMixin, TargetImportExportMixin, SimpleHistoryAdmin):
     list_display = ["year", "region", "enterprise", "workers"]
     list_filter = ["year", ("region", admin.EmptyFieldListFilter)]
     search_fields = ["region__name", "region__code", "enterprise__name", "=enterprise__credit_code"]

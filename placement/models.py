@@ -14,20 +14,19 @@ from simple_history.models import HistoricalRecords
 from enterprises.history import HistorySource
 from enterprises.models import Enterprise, Region
 
-from . import idnumbers, retirement
+from . import idnumbers, retirement, rules
 from .channels import Channel, channel_category, channel_labour_relation
 from .querysets import AnnualTargetQuerySet, PlacementQuerySet, WorkerQuerySet
+from .rules import (  # noqa: F401 - the messages are imported from here by older code and tests
+    INTERNAL_RETIREMENT_OUTSIDE_WINDOW,
+    PLACEMENT_DATE_BEFORE_WORKING_AGE,
+    PLACEMENT_DATE_IN_FUTURE,
+)
 
 ID_NUMBER_ALREADY_REGISTERED = _(
     "该公民身份号码已在“%(enterprise)s”登记，同一职工不能在两个企业重复登记"
 )
-PLACEMENT_DATE_IN_FUTURE = _("安置日期不能晚于今天")
-PLACEMENT_DATE_BEFORE_WORKING_AGE = _("安置日期早于职工年满 16 周岁的日期")
 PLACEMENT_ENDED_BEFORE_START = _("终止日期不能早于安置日期")
-INTERNAL_RETIREMENT_OUTSIDE_WINDOW = _(
-    "内部退养只适用于距法定退休日期（%(retirement)s）%(years)s 年以内的职工；"
-    "安置日期应在 %(start)s 至 %(retirement)s 之间"
-)
 TARGET_NEEDS_ONE_SCOPE = _("年度目标须且只能指定一个地区或一个企业")
 PHONE_INVALID = _("联系电话应为 11 位手机号码或带区号的固定电话")
 
@@ -228,33 +227,17 @@ class Placement(models.Model):
 
     def clean(self):
         """Rules of one placement on its own: dates, and the internal-retirement window."""
-        errors = {}
-        if self.placed_on and self.placed_on > timezone.localdate():
-            errors["placed_on"] = PLACEMENT_DATE_IN_FUTURE
         try:
             # On the worker's add page the worker is not saved yet but is already attached.
             worker = self.worker
         except Worker.DoesNotExist:
             worker = None
-        if worker is not None and self.placed_on and worker.birth_date:
-            if self.placed_on < retirement.add_months(worker.birth_date, 16 * 12):
-                errors["placed_on"] = PLACEMENT_DATE_BEFORE_WORKING_AGE
-            elif self.channel == Channel.INTERNAL_RETIREMENT:
-                retires = worker.retirement_date
-                if not retirement.internal_retirement_allowed(
-                    retirement_date=retires, on=self.placed_on
-                ):
-                    errors["channel"] = ValidationError(
-                        INTERNAL_RETIREMENT_OUTSIDE_WINDOW,
-                        code="internal_retirement_window",
-                        params={
-                            "retirement": retires.isoformat(),
-                            "years": settings.LEDGER_INTERNAL_RETIREMENT_WINDOW_YEARS,
-                            "start": retirement.internal_retirement_window_start(
-                                retires
-                            ).isoformat(),
-                        },
-                    )
+        errors = rules.placement_errors(
+            channel=self.channel,
+            placed_on=self.placed_on,
+            birth_date=worker.birth_date if worker is not None else None,
+            retirement_date=worker.retirement_date if worker is not None else None,
+        )
         if errors:
             raise ValidationError(errors)
 

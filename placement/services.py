@@ -5,15 +5,12 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Enterprise, Region
 
-from . import idnumbers
+from . import idnumbers, rules
 from .models import ID_NUMBER_ALREADY_REGISTERED, Placement, Worker
-
-BIRTH_DATE_CONTRADICTS_ID = _("出生日期与公民身份号码不符（号码中为 %(expected)s）")
-SEX_CONTRADICTS_ID = _("性别与公民身份号码不符（号码中为“%(expected)s”）")
+from .rules import BIRTH_DATE_CONTRADICTS_ID, SEX_CONTRADICTS_ID  # noqa: F401
 
 
 def worker_identity_check(
@@ -31,25 +28,9 @@ def worker_identity_check(
         parsed = idnumbers.parse(id_number)
     except ValidationError as exc:
         raise ValidationError({"id_number": exc.error_list}) from None
-    errors = {}
-    if sex and sex != parsed.sex:
-        errors["sex"] = ValidationError(
-            SEX_CONTRADICTS_ID,
-            code="sex_contradicts_id",
-            params={"expected": Worker.Sex(parsed.sex).label},
-        )
-    if birth_date:
-        same = (
-            (birth_date.year, birth_date.month) == (parsed.birth_date.year, parsed.birth_date.month)
-            if birth_month_only
-            else birth_date == parsed.birth_date
-        )
-        if not same:
-            errors["birth_date"] = ValidationError(
-                BIRTH_DATE_CONTRADICTS_ID,
-                code="birth_date_contradicts_id",
-                params={"expected": parsed.birth_date.isoformat()},
-            )
+    errors = rules.identity_contradictions(
+        parsed=parsed, sex=sex, birth_date=birth_date, birth_month_only=birth_month_only
+    )
     existing = (
         Worker.objects.by_id_numbers([parsed.number])
         .exclude(pk=exclude_pk)

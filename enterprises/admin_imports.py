@@ -1,0 +1,16 @@
+"""Admin import and export of enterprises (issue 3)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from spreadsheets.admin import SpreadsheetImportExportMixin
+
+from .imports import enterprise_import
+from .resources import EnterpriseResource
+
+
+class EnterpriseImportExportMixin(SpreadsheetImportExportMixin):
+    resource_classes = [EnterpriseResource]
+    template_title = _("企业")
+
+    def import_service(self, request, *, data, filename, dry_run):
+        return enterprise_import(data=data, filename=filename, dry_run=dry_run, user=request.user)

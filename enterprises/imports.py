@@ -1,0 +1,182 @@
+"""Spreadsheet import of enterprises and groups, keyed on the unified social credit code; the
+admin and `manage.py import_enterprises` call `enterprise_import`."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from spreadsheets.readers import ReadError, read_table
+from spreadsheets.results import Change, ImportResult
+
+from .models import Enterprise, Region
+from .resources import EnterpriseResource
+from .validators import normalize_credit_code, validate_credit_code
+
+VALUE_REQUIRED = _("不能为空")
+REGION_UNKNOWN = _("地区“%(value)s”不存在")
+REGION_AMBIGUOUS = _("地区名称“%(value)s”不唯一，请填写 6 位行政区划代码")
+PARENT_UNKNOWN = _("所属集团“%(value)s”既未登记，也不在本表中")
+PARENT_IS_SELF = _("企业不能是自己的所属集团")
+CREDIT_CODE_DUPLICATE_IN_FILE = _("第 %(first)s 行和第 %(row)s 行是同一个统一社会信用代码")
+FIELDS = ["name", "industry", "region_id", "parent_id"]
+
+
+def enterprise_import(
+    *, data: bytes, filename: str, dry_run: bool = False, user=None, progress=None
+) -> ImportResult:
+    """Import enterprises (and their groups) keyed on the credit code. All or nothing."""
+    result = ImportResult(dry_run=dry_run)
+    resource = EnterpriseResource()
+    try:
+        table = read_table(
+            data, filename=filename, aliases=resource.header_aliases(), required=resource.REQUIRED
+        )
+        rows = _parse(table, resource, result)
+    except ReadError as exc:
+        result.add_error(None, "", str(exc.message))
+        return result
+    header = table.header
+    codes = [values["credit_code"] for _row, values in rows]
+    parents = {values["parent"] for _row, values in rows if values.get("parent")}
+    stored = {
+        e.credit_code: e for e in Enterprise.objects.filter(credit_code__in={*codes, *parents})
+    }
+    in_file = set(codes)
+    regions, names = _regions()
+    plans = []
+    for row, values in rows:
+        region_value = values["region"]
+        region = regions.get(region_value)
+        if region is None:
+            found = names.get(region_value, [])
+            if len(found) > 1:
+                result.add_error(row, header("region"), REGION_AMBIGUOUS % {"value": region_value})
+                continue
+            if not found:
+                result.add_error(row, header("region"), REGION_UNKNOWN % {"value": region_value})
+                continue
+            region = found[0]
+        parent = values.get("parent")
+        if parent == values["credit_code"]:
+            result.add_error(row, header("parent"), PARENT_IS_SELF)
+            continue
+        if parent and parent not in stored and parent not in in_file:
+            result.add_error(row, header("parent"), PARENT_UNKNOWN % {"value": parent})
+            continue
+        plans.append((row, values, region, parent))
+    if result.errors:
+        return result
+    creates, updates, parent_links = [], [], []
+    for row, values, region, parent in plans:
+        current = stored.get(values["credit_code"])
+        parent_obj = stored.get(parent) if parent else None
+        wanted = {
+            "name": values["name"],
+            "industry": values["industry"],
+            "region_id": region.pk,
+            "parent_id": parent_obj.pk if parent_obj else None,
+        }
+        if current is None:
+            enterprise = Enterprise(credit_code=values["credit_code"], **wanted)
+            creates.append(enterprise)
+            result.created += 1
+            result.changes.append(Change(row, "new", f"{values['name']} {values['credit_code']}"))
+            if parent and parent_obj is None:
+                parent_links.append((enterprise, parent))
+            continue
+        diffs = [
+            (field, getattr(current, field), value)
+            for field, value in wanted.items()
+            if getattr(current, field) != value
+            and not (field == "parent_id" and parent_obj is None and parent)
+        ]
+        if parent and parent_obj is None:
+            parent_links.append((current, parent))
+            diffs.append(("parent_id", current.parent_id, parent))
+        if diffs:
+            for field, _old, value in diffs:
+                if field != "parent_id" or parent_obj is not None or not parent:
+                    setattr(current, field, value)
+            updates.append(current)
+            result.updated += 1
+            result.changes.append(
+                Change(
+                    row,
+                    "changed",
+                    f"{current.name} {current.credit_code}",
+                    [
+                        (header(f.removesuffix("_id")), str(o or ""), str(n or ""))
+                        for f, o, n in diffs
+                    ],
+                )
+            )
+        else:
+            result.unchanged += 1
+    if not dry_run:
+        _enterprises_write(creates=creates, updates=updates, parent_links=parent_links)
+        result.imported = True
+    return result
+
+
+def _regions():
+    by_code, by_name = {}, {}
+    for region in Region.objects.all():
+        by_code[region.code] = region
+        by_name.setdefault(region.name, []).append(region)
+    return by_code, by_name
+
+
+def _parse(table, resource, result) -> list[tuple[int, dict]]:
+    rows = []
+    seen = {}
+    for row_number, cells in table.rows:
+        values, bad = {}, False
+        for name, (index, column) in table.columns.items():
+            cell = cells[index] if index < len(cells) else None
+            try:
+                values[name] = resource.fields[name].widget.clean(cell)
+            except ValueError as exc:
+                result.add_error(row_number, column, str(exc))
+                bad = True
+        for name in ("name", "credit_code", "industry", "region"):
+            if name in table.columns and values.get(name) in ("", None) and not bad:
+                result.add_error(row_number, table.header(name), VALUE_REQUIRED)
+                bad = True
+        if bad:
+            continue
+        code = normalize_credit_code(values["credit_code"])
+        try:
+            validate_credit_code(code)
+        except ValidationError as exc:
+            result.add_error(row_number, table.header("credit_code"), exc.messages[0])
+            continue
+        values["credit_code"] = code
+        if values.get("parent"):
+            values["parent"] = normalize_credit_code(values["parent"])
+        if code in seen:
+            result.add_error(
+                row_number,
+                table.header("credit_code"),
+                CREDIT_CODE_DUPLICATE_IN_FILE % {"first": seen[code], "row": row_number},
+            )
+            continue
+        seen[code] = row_number
+        rows.append((row_number, values))
+    return rows
+
+
+@transaction.atomic
+def _enterprises_write(*, creates, updates, parent_links) -> None:
+    """Every database write of an enterprise import, in one transaction: new rows, changed rows,
+    then the links to groups that are new in the same file."""
+    Enterprise.objects.bulk_create(creates)
+    if updates:
+        Enterprise.objects.bulk_update(updates, FIELDS)
+    if parent_links:
+        by_code = {
+            e.credit_code: e.pk
+            for e in Enterprise.objects.filter(credit_code__in={code for _e, code in parent_links})
+        }
+        for enterprise, code in parent_links:
+            enterprise.parent_id = by_code[code]
+        Enterprise.objects.bulk_update([e for e, _code in parent_links], ["parent_id"])

@@ -1,0 +1,644 @@
+"""Spreadsheet imports: an enterprise's roster (花名册) and the annual targets. The admin, the
+command line and the benchmark call these services and nothing else.
+
+Each import reads the whole file, checks every row with the same rules as the single-row path
+(placement.rules, placement.idnumbers, the models' constraints), compares it with what is stored
+(in bulk: a few queries per 2,000 rows, never one per row), and writes only when no row is wrong:
+one transaction, in one function per import (`_roster_write`, `_targets_write`), so that a refused
+file changes nothing.
+"""
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from enterprises.models import Enterprise, Region
+from spreadsheets.readers import MonthDate, ReadError, read_table
+from spreadsheets.results import Change, ImportResult
+
+from . import idnumbers, retirement, rules
+from .channels import Channel
+from .models import ID_NUMBER_ALREADY_REGISTERED, AnnualTarget, Placement, Worker, phone_validator
+from .resources import AnnualTargetResource, RosterResource
+
+NAME_REQUIRED = _("姓名不能为空")
+DUPLICATE_IN_FILE = _("第 %(first)s 行和第 %(row)s 行是同一个公民身份号码")
+PLACEMENT_DATE_REQUIRED = _("填写了安置方式，但没有安置时间")
+PLACEMENT_CHANNEL_REQUIRED = _("填写了安置时间，但没有安置方式")
+TARGET_SCOPE_REQUIRED = _("地区代码和统一社会信用代码须填且只填一个")
+TARGET_REGION_UNKNOWN = _("地区“%(value)s”不存在或不在您的管辖范围内")
+TARGET_REGION_AMBIGUOUS = _("地区名称“%(value)s”不唯一，请填写 6 位行政区划代码")
+TARGET_ENTERPRISE_UNKNOWN = _("统一社会信用代码为“%(value)s”的企业不存在或不在您的管辖范围内")
+TARGET_DUPLICATE_IN_FILE = _("第 %(first)s 行和第 %(row)s 行是同一年度、同一范围的目标")
+VALUE_REQUIRED = _("不能为空")
+YEAR_OUT_OF_RANGE = _("年度应在 2000 至 2100 之间")
+
+BATCH = 2000
+PROGRESS_EVERY = 10_000
+
+# Worker fields a roster may change; the ID number (and with it sex and birth date) never changes.
+ROSTER_WORKER_FIELDS = ["name", "status", "post", "special_work_type", "hire_date", "phone"]
+
+Progress = Callable[[int], None] | None
+
+
+def _message(error) -> str:
+    """The text of a ValidationError or ValueError, params filled in."""
+    if isinstance(error, ValidationError):
+        return "；".join(str(m) for m in error.messages)
+    return str(error)
+
+
+_NO_DEFAULT = object()
+_BAD = object()
+
+
+def _empty(widget):
+    """What the widget makes of an empty cell, or _NO_DEFAULT when that is an error."""
+    try:
+        return widget.clean(None)
+    except (ValueError, ValidationError):
+        return _NO_DEFAULT
+
+
+@dataclass(slots=True)
+class _RosterRow:
+    row: int
+    parsed: idnumbers.ParsedIdNumber
+    digest: str
+    values: dict
+    channel: str | None
+    placed_on: datetime.date | None
+    destination_unit: str | None
+
+
+def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> list[_RosterRow]:
+    """Every cell through its resource widget; the identity rules on every row."""
+    # An empty cell means the same in every row: its value is worked out once per column.
+    present = [
+        (name, index, header, resource.fields[name].widget, _empty(resource.fields[name].widget))
+        for name, (index, header) in table.columns.items()
+    ]
+    header = table.header
+    has_unit = "destination_unit" in table.columns
+    rows: list[_RosterRow] = []
+    seen: dict[str, int] = {}
+    count = 0
+    for row_number, cells in table.rows:
+        count += 1
+        if progress and count % PROGRESS_EVERY == 0:
+            progress(count)
+        values = {}
+        bad = False
+        width = len(cells)
+        for name, index, column, widget, empty in present:
+            cell = cells[index] if index < width else None
+            if cell is None and empty is not _NO_DEFAULT:
+                values[name] = empty
+                continue
+            try:
+                values[name] = widget.clean(cell)
+            except (ValueError, ValidationError) as exc:
+                result.add_error(row_number, column, _message(exc))
+                bad = True
+        if values.get("name") == "":
+            result.add_error(row_number, header("name"), NAME_REQUIRED)
+            bad = True
+        parsed = values.pop("id_number", None)
+        if parsed is None:
+            continue
+        first = seen.get(parsed.number)
+        if first is not None:
+            result.add_error(
+                row_number,
+                header("id_number"),
+                DUPLICATE_IN_FILE % {"first": first, "row": row_number},
+            )
+            continue
+        seen[parsed.number] = row_number
+        birth = values.pop("birth_date", None)
+        contradictions = rules.identity_contradictions(
+            parsed=parsed,
+            sex=values.pop("sex", None),
+            birth_date=birth,
+            birth_month_only=isinstance(birth, MonthDate),
+        )
+        hire = values.get("hire_date")
+        if isinstance(hire, MonthDate):
+            values["hire_date"] = hire = datetime.date(hire.year, hire.month, 1)
+        contradictions |= rules.hire_date_errors(birth_date=parsed.birth_date, hire_date=hire)
+        phone = values.get("phone")
+        if phone:
+            try:
+                phone_validator(phone)
+            except ValidationError as exc:
+                contradictions["phone"] = exc
+        for field, error in contradictions.items():
+            result.add_error(row_number, header(field), _message(error))
+        if contradictions or bad:
+            continue
+        channel = values.pop("channel", None)
+        placed_on = values.pop("placed_on", None)
+        unit = values.pop("destination_unit", None) if has_unit else None
+        if isinstance(placed_on, MonthDate):
+            placed_on = datetime.date(placed_on.year, placed_on.month, 1)
+        if channel and not placed_on:
+            result.add_error(row_number, header("placed_on"), PLACEMENT_DATE_REQUIRED)
+            continue
+        if placed_on and not channel:
+            result.add_error(row_number, header("channel"), PLACEMENT_CHANNEL_REQUIRED)
+            continue
+        rows.append(
+            _RosterRow(
+                row_number,
+                parsed,
+                idnumbers.digest(parsed.number),
+                values,
+                channel,
+                placed_on,
+                unit,
+            )
+        )
+    if progress and count >= PROGRESS_EVERY:
+        progress(count)
+    return rows
+
+
+# What the comparison needs of a stored worker; a tuple per worker keeps 100,000 of them small.
+_COMPARED = ["id", "enterprise_id", *ROSTER_WORKER_FIELDS]
+
+
+def _existing_workers(digests: list[str]) -> dict[str, tuple]:
+    """Stored workers by ID digest (the _COMPARED columns): one query per batch."""
+    found = {}
+    for start in range(0, len(digests), BATCH):
+        batch = digests[start : start + BATCH]
+        for row in Worker.objects.filter(id_number_digest__in=batch).values_list(
+            "id_number_digest", *_COMPARED
+        ):
+            found[row[0]] = row[1:]
+    return found
+
+
+def _existing_placements(worker_ids: list[int]) -> dict[tuple[int, datetime.date], dict]:
+    """Stored placements by (worker, date), the latest per date: one query per batch."""
+    found = {}
+    for start in range(0, len(worker_ids), BATCH):
+        batch = worker_ids[start : start + BATCH]
+        for row in (
+            Placement.objects.filter(worker_id__in=batch)
+            .order_by("id")
+            .values("id", "worker_id", "placed_on", "channel", "destination_unit")
+        ):
+            found[(row["worker_id"], row["placed_on"])] = row
+    return found
+
+
+def _display(field: str, value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(_("是")) if value else str(_("否"))
+    if field == "status":
+        return str(Worker.Status(value).label)
+    if field == "channel":
+        return str(Channel(value).label)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+def roster_import(
+    *,
+    data: bytes,
+    filename: str,
+    enterprise: Enterprise,
+    dry_run: bool = False,
+    user=None,
+    progress: Progress = None,
+) -> ImportResult:
+    """Import one enterprise's roster: workers keyed on the ID number, each with their current
+    placement. All or nothing: a file with any bad row changes nothing and lists every problem."""
+    result = ImportResult(dry_run=dry_run)
+    resource = RosterResource()
+    try:
+        table = read_table(
+            data, filename=filename, aliases=resource.header_aliases(), required=resource.REQUIRED
+        )
+        rows = _parse_roster(table, resource, result, progress)
+    except ReadError as exc:
+        result.add_error(None, "", str(exc.message))
+        return result
+    header = table.header
+    existing = _existing_workers([row.digest for row in rows])
+    others = {stored[1] for stored in existing.values() if stored[1] != enterprise.pk}
+    other_names = dict(Enterprise.objects.filter(pk__in=others).values_list("pk", "name"))
+    placements = _existing_placements(
+        [stored[0] for stored in existing.values() if stored[1] == enterprise.pk]
+    )
+    today = timezone.localdate()
+    labels = {name: str(field.column_name) for name, field in resource.fields.items()}
+    field_index = {field: index for index, field in enumerate(_COMPARED)}
+    new_rows: list[_RosterRow] = []
+    changed_workers: dict[int, dict] = {}
+    new_placements: list[Placement] = []
+    changed_placements: list[Placement] = []
+    for row in rows:
+        stored = existing.get(row.digest)
+        if stored is not None and stored[1] != enterprise.pk:
+            result.add_error(
+                row.row,
+                header("id_number"),
+                ID_NUMBER_ALREADY_REGISTERED % {"enterprise": other_names.get(stored[1], "")},
+            )
+            continue
+        values = row.values
+        if stored is None:
+            status = values.get("status") or Worker.Status.WORKER
+            special = values.get("special_work_type", False)
+        else:
+            status = values.get("status") or stored[field_index["status"]]
+            special = values.get("special_work_type", stored[field_index["special_work_type"]])
+        if row.channel:
+            retires = None
+            if row.channel == Channel.INTERNAL_RETIREMENT:
+                retires = retirement.statutory_retirement_date(
+                    birth_date=row.parsed.birth_date,
+                    sex=row.parsed.sex,
+                    cadre=status == Worker.Status.CADRE,
+                    special_work_type=special,
+                )
+            errors = rules.placement_errors(
+                channel=row.channel,
+                placed_on=row.placed_on,
+                birth_date=row.parsed.birth_date,
+                retirement_date=retires,
+                today=today,
+            )
+            if errors:
+                for field, error in errors.items():
+                    result.add_error(row.row, header(field), _message(error))
+                continue
+        if result.errors:
+            # Once the file is refused, only further errors matter.
+            continue
+        if stored is None:
+            new_rows.append(row)
+            result.created += 1
+            fields = []
+            if row.channel:
+                fields = [
+                    (labels["channel"], "", _display("channel", row.channel)),
+                    (labels["placed_on"], "", _display("placed_on", row.placed_on)),
+                ]
+            result.changes.append(
+                Change(row.row, "new", _label(values.get("name"), row.parsed.number), fields)
+            )
+            continue
+        worker_id = stored[0]
+        diffs = [
+            (field, stored[field_index[field]], value)
+            for field, value in values.items()
+            if stored[field_index[field]] != value
+        ]
+        if diffs:
+            changed_workers[worker_id] = {field: value for field, _old, value in diffs}
+        placement_diff = _placement_change(
+            row, worker_id, placements, user, new_placements, changed_placements
+        )
+        if diffs or placement_diff:
+            result.updated += 1
+            result.changes.append(
+                Change(
+                    row.row,
+                    "changed",
+                    _label(values.get("name") or stored[field_index["name"]], row.parsed.number),
+                    [
+                        (labels[f], _display(f, old), _display(f, new))
+                        for f, old, new in diffs + placement_diff
+                    ],
+                )
+            )
+        else:
+            result.unchanged += 1
+    if result.errors:
+        result.errors.sort(key=lambda error: error.row or 0)
+        result.created = result.updated = result.unchanged = 0
+        result.changes = []
+        return result
+    result.changes.sort(key=lambda c: c.row)
+    if not dry_run:
+        _roster_write(
+            enterprise=enterprise,
+            new_rows=new_rows,
+            registered_on=today,
+            user=user,
+            changed_workers=changed_workers,
+            new_placements=new_placements,
+            changed_placements=changed_placements,
+        )
+        result.imported = True
+    return result
+
+
+def _label(name, number: str) -> str:
+    return f"{name or ''} {idnumbers.mask(number)}".strip()
+
+
+def _placement_change(row, worker_id, placements, user, new_placements, changed_placements):
+    """Compare the row's placement with the worker's placement of the same date: the same → no
+    change; another channel or unit → that placement is updated; a new date → a new placement (the
+    earlier ones stay as history). Returns the differences for the preview."""
+    if not row.channel:
+        return []
+    stored = placements.get((worker_id, row.placed_on))
+    if stored is None:
+        new_placements.append(
+            Placement(
+                worker_id=worker_id,
+                channel=row.channel,
+                placed_on=row.placed_on,
+                destination_unit=row.destination_unit or "",
+                created_by=user,
+                updated_by=user,
+            )
+        )
+        return [("placed_on", None, row.placed_on), ("channel", None, row.channel)]
+    diffs = []
+    if stored["channel"] != row.channel:
+        diffs.append(("channel", stored["channel"], row.channel))
+    if row.destination_unit is not None and stored["destination_unit"] != row.destination_unit:
+        diffs.append(("destination_unit", stored["destination_unit"], row.destination_unit))
+    if diffs:
+        changed_placements.append(
+            Placement(
+                pk=stored["id"],
+                worker_id=worker_id,
+                channel=row.channel,
+                placed_on=row.placed_on,
+                destination_unit=row.destination_unit
+                if row.destination_unit is not None
+                else stored["destination_unit"],
+                updated_by=user,
+            )
+        )
+    return diffs
+
+
+@transaction.atomic
+def _roster_write(
+    *,
+    enterprise: Enterprise,
+    new_rows: list[_RosterRow],
+    registered_on: datetime.date,
+    user,
+    changed_workers: dict[int, dict],
+    new_placements: list[Placement],
+    changed_placements: list[Placement],
+) -> None:
+    """Every database write of a roster import, in one transaction (the place to hook audit
+    history in). New workers and their placements are built and inserted a batch at a time, so
+    that 100,000 model instances never sit in memory together. Existing rows are updated by
+    primary key with INSERT … ON CONFLICT (bulk_update's CASE WHEN is slow, PITFALLS.md), only
+    the rows and columns that changed; an unchanged worker's ciphertext is never rewritten."""
+    for start in range(0, len(new_rows), BATCH):
+        batch = new_rows[start : start + BATCH]
+        workers = []
+        for row in batch:
+            worker = Worker(enterprise=enterprise, registered_on=registered_on, **row.values)
+            worker.id_number_digest = row.digest
+            worker.id_number_cipher = idnumbers.encrypt(row.parsed.number)
+            worker.birth_date = row.parsed.birth_date
+            worker.sex = row.parsed.sex
+            workers.append(worker)
+        _insert(Worker, workers)
+        _insert(
+            Placement,
+            [
+                Placement(
+                    worker_id=worker.pk,
+                    channel=row.channel,
+                    placed_on=row.placed_on,
+                    destination_unit=row.destination_unit or "",
+                    created_by=user,
+                    updated_by=user,
+                )
+                for worker, row in zip(workers, batch, strict=True)
+                if row.channel
+            ],
+        )
+    changed_ids = list(changed_workers)
+    for start in range(0, len(changed_ids), BATCH):
+        workers = list(Worker.objects.filter(pk__in=changed_ids[start : start + BATCH]))
+        fields = set()
+        for worker in workers:
+            for field, value in changed_workers[worker.pk].items():
+                setattr(worker, field, value)
+                fields.add(field)
+        Worker.objects.bulk_create(
+            workers,
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=[*sorted(fields), "updated_at"],
+        )
+    for start in range(0, len(new_placements), BATCH):
+        _insert(Placement, new_placements[start : start + BATCH])
+    if changed_placements:
+        Placement.objects.bulk_create(
+            changed_placements,
+            batch_size=BATCH,
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=["channel", "destination_unit", "updated_by", "updated_at"],
+        )
+
+
+def _insert(model, objs: list) -> None:
+    """bulk_create, and on PostgreSQL the same INSERT … RETURNING built directly. Django's
+    bulk_create prepares every value through the field in Python (as_sql took more than half of a
+    first import's writing time); the values here are already clean Python values (str, int,
+    bool, date) that psycopg2 adapts itself. The objects get their primary keys either way, so
+    that audit history can be written from them (simple-history's bulk_history_create)."""
+    if not objs:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs)
+        return
+    now = timezone.now()
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    stamped = [
+        f.attname
+        for f in fields
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+    quote = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = "INSERT INTO {} ({}) VALUES {} RETURNING {}".format(
+        quote(model._meta.db_table),
+        ", ".join(quote(field.column) for field in fields),
+        ", ".join([row] * len(objs)),
+        quote(model._meta.pk.column),
+    )
+    params = []
+    attnames = [field.attname for field in fields]
+    for obj in objs:
+        for attname in stamped:
+            setattr(obj, attname, now)
+        params.extend([getattr(obj, attname) for attname in attnames])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = cursor.fetchall()
+    for obj, (pk,) in zip(objs, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = "default"
+
+
+# --- Annual targets --------------------------------------------------------------------------
+
+
+def target_import(
+    *, data: bytes, filename: str, dry_run: bool = False, user=None, progress: Progress = None
+) -> ImportResult:
+    """Import annual targets keyed on (year, region) or (year, enterprise). All or nothing."""
+    result = ImportResult(dry_run=dry_run)
+    resource = AnnualTargetResource()
+    try:
+        table = read_table(
+            data, filename=filename, aliases=resource.header_aliases(), required=resource.REQUIRED
+        )
+        parsed = list(_parse_targets(table, resource, result, user))
+    except ReadError as exc:
+        result.add_error(None, "", str(exc.message))
+        return result
+    if result.errors:
+        return result
+    years = {year for _row, year, _scope, _workers in parsed}
+    stored = {
+        (t.year, ("region", t.region_id) if t.region_id else ("enterprise", t.enterprise_id)): t
+        for t in AnnualTarget.objects.filter(year__in=years)
+    }
+    creates, updates = [], []
+    for row, year, scope, workers in parsed:
+        target = stored.get((year, (scope[0], scope[1].pk)))
+        label = f"{year} {scope[1]}"
+        if target is None:
+            creates.append(AnnualTarget(year=year, workers=workers, **{scope[0]: scope[1]}))
+            result.created += 1
+            result.changes.append(
+                Change(row, "new", label, [(table.header("workers"), "", str(workers))])
+            )
+        elif target.workers != workers:
+            result.changes.append(
+                Change(
+                    row,
+                    "changed",
+                    label,
+                    [(table.header("workers"), str(target.workers), str(workers))],
+                )
+            )
+            target.workers = workers
+            updates.append(target)
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    if not dry_run:
+        _targets_write(creates=creates, updates=updates)
+        result.imported = True
+    return result
+
+
+def _parse_targets(table, resource, result, user):
+    regions = Region.objects.all() if user is None else Region.objects.visible_to(user)
+    by_code = {}
+    by_name: dict[str, list[Region]] = {}
+    for region in regions:
+        by_code[region.code] = region
+        by_name.setdefault(region.name, []).append(region)
+    codes = set()
+    rows = []
+    for row_number, cells in table.rows:
+        values = {}
+        for name, (index, column) in table.columns.items():
+            cell = cells[index] if index < len(cells) else None
+            try:
+                values[name] = resource.fields[name].widget.clean(cell)
+            except ValueError as exc:
+                result.add_error(row_number, column, str(exc))
+                values[name] = _BAD
+        rows.append((row_number, values))
+        if values.get("enterprise"):
+            codes.add(values["enterprise"].upper())
+    enterprises = Enterprise.objects.all() if user is None else Enterprise.objects.visible_to(user)
+    by_credit = {e.credit_code: e for e in enterprises.filter(credit_code__in=codes)}
+    seen = {}
+    for row_number, values in rows:
+        if any(value is _BAD for value in values.values()):
+            continue
+        year, workers = values.get("year"), values.get("workers")
+        region_value, credit = values.get("region"), values.get("enterprise")
+        bad = False
+        for name, value in (("year", year), ("workers", workers)):
+            if value is None:
+                result.add_error(row_number, table.header(name), VALUE_REQUIRED)
+                bad = True
+        if year is not None and not 2000 <= year <= 2100:
+            result.add_error(row_number, table.header("year"), YEAR_OUT_OF_RANGE)
+            bad = True
+        if bool(region_value) == bool(credit):
+            result.add_error(row_number, table.header("region"), TARGET_SCOPE_REQUIRED)
+            continue
+        if region_value:
+            scope_name = "region"
+            found = by_code.get(region_value) or by_name.get(region_value, [])
+            if isinstance(found, list):
+                if len(found) > 1:
+                    result.add_error(
+                        row_number,
+                        table.header("region"),
+                        TARGET_REGION_AMBIGUOUS % {"value": region_value},
+                    )
+                    continue
+                found = found[0] if found else None
+            if found is None:
+                result.add_error(
+                    row_number,
+                    table.header("region"),
+                    TARGET_REGION_UNKNOWN % {"value": region_value},
+                )
+                continue
+        else:
+            scope_name = "enterprise"
+            found = by_credit.get(credit.upper())
+            if found is None:
+                result.add_error(
+                    row_number,
+                    table.header("enterprise"),
+                    TARGET_ENTERPRISE_UNKNOWN % {"value": credit},
+                )
+                continue
+        if bad:
+            continue
+        key = (year, scope_name, found.pk)
+        if key in seen:
+            result.add_error(
+                row_number,
+                table.header(scope_name),
+                TARGET_DUPLICATE_IN_FILE % {"first": seen[key], "row": row_number},
+            )
+            continue
+        seen[key] = row_number
+        yield row_number, year, (scope_name, found), workers
+
+
+@transaction.atomic
+def _targets_write(*, creates: list[AnnualTarget], updates: list[AnnualTarget]) -> None:
+    """Every database write of a target import, in one transaction."""
+    AnnualTarget.objects.bulk_create(creates)
+    if updates:
+        AnnualTarget.objects.bulk_update(updates, ["workers"])

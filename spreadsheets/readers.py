@@ -1,0 +1,562 @@
+"""Spreadsheet files in, clean rows out: the format and encoding are sniffed, the header row is
+found by its names, title rows, a 序号 column, blank rows and a 合计 row are skipped, and every text
+cell is cleaned (NFKC, no invisible format characters, no stray spaces).
+
+Nothing here knows what a worker or an enterprise is: callers pass the header aliases they accept.
+"""
+
+import contextlib
+import csv
+import datetime
+import io
+import re
+import sys
+import unicodedata
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+FILE_TOO_LARGE = _("文件太大（%(size)s MB），上限为 %(limit)s MB")
+TOO_MANY_ROWS = _("数据行太多：上限为 %(limit)s 行，请分批导入")
+XLSX_TOO_LARGE_UNCOMPRESSED = _(
+    "文件解压后达 %(size)s MB，超过上限 %(limit)s MB，疑似异常文件，已拒绝"
+)
+FILE_ENCRYPTED = _("文件设有打开密码（已加密），无法读取；请在表格软件中取消密码后另存再导入")
+FILE_CORRUPT = _("文件已损坏或不是有效的 Excel/CSV 文件，无法读取；请用表格软件打开后另存为 .xlsx")
+FILE_UNSAFE_XML = _("文件包含不安全的 XML 内容（实体声明），已拒绝")
+FILE_EMPTY = _("文件是空的")
+ENCODING_UNKNOWN = _("无法识别 CSV 文件的编码；请另存为 UTF-8 或 GBK 编码的 CSV，或直接上传 .xlsx")
+HEADER_NOT_FOUND = _(
+    "在前 %(rows)s 行中没有找到表头：表头应包含“%(required)s”等列名（可能是编码或工作表不对）"
+)
+
+HEADER_SEARCH_ROWS = 20
+TOTAL_MARKERS = {"合计", "总计", "小计", "合 计", "总 计"}
+
+_CF_CHARS = "".join(
+    chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"
+)
+_CF = re.compile("[" + re.escape(_CF_CHARS) + "]")
+_SPACES = re.compile(r"\s+")
+
+
+class ReadError(Exception):
+    """A whole-file problem (format, size, encoding, no header): nothing can be imported."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+# Full-width digits, Latin letters and the ideographic space become ASCII; full-width punctuation
+# such as （） stays, since names like 西山煤电（集团） are stored with it and must compare equal.
+_FULL_WIDTH = {0xFF10 + i: ord("0") + i for i in range(10)}
+_FULL_WIDTH |= {0xFF21 + i: ord("A") + i for i in range(26)}
+_FULL_WIDTH |= {0xFF41 + i: ord("a") + i for i in range(26)}
+_FULL_WIDTH[0x3000] = ord(" ")
+_FULL_WIDTH[0x00A0] = ord(" ")
+
+
+def clean_text(value: str) -> str:
+    """Full-width digits, letters and spaces to ASCII, drop Unicode format characters (U+200B
+    zero-width space, which NFKC keeps), trim and collapse runs of spaces."""
+    text = value if value.isascii() else _CF.sub("", value.translate(_FULL_WIDTH))
+    text = text.strip()
+    if "  " in text or "\n" in text or "\t" in text:
+        text = _SPACES.sub(" ", text)
+    return text
+
+
+def clean_cell(value):
+    """Text is cleaned; numbers, dates and None pass through; an empty string becomes None."""
+    if isinstance(value, str):
+        value = clean_text(value)
+        return value or None
+    return value
+
+
+def header_key(value) -> str:
+    """How a header cell is compared with the known names: NFKC (（人） equals (人)), no spaces, no
+    required-field stars, no trailing colon, lower case (for the English names)."""
+    if value is None:
+        return ""
+    text = clean_text(unicodedata.normalize("NFKC", str(value)))
+    return "".join(text.split()).strip("*＊:：").lower()
+
+
+@dataclass
+class Table:
+    """The rows of one sheet below its header row, with the columns that were recognised."""
+
+    # field name -> (column index, header as written in the file)
+    columns: dict[str, tuple[int, str]]
+    header_row: int
+    rows: Iterator[tuple[int, list]] = field(repr=False)
+
+    def header(self, name: str) -> str:
+        return self.columns[name][1] if name in self.columns else name
+
+
+# --- Format sniffing ------------------------------------------------------------------------------
+
+_ZIP = b"PK\x03\x04"
+_CFB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTION_STREAM = "EncryptionInfo".encode("utf-16-le")
+
+
+def _sniff(data: bytes, filename: str) -> str:
+    if data.startswith(_ZIP):
+        return "xlsx"
+    if data.startswith(_CFB):
+        # An .xlsx with an open password is an OLE container holding EncryptionInfo.
+        if _ENCRYPTION_STREAM in data[:65536] or _ENCRYPTION_STREAM in data:
+            raise ReadError(FILE_ENCRYPTED)
+        return "xls"
+    if filename.lower().endswith((".xlsx", ".xls", ".xlsm")):
+        raise ReadError(FILE_CORRUPT)
+    return "csv"
+
+
+def read_table(
+    data: bytes,
+    *,
+    filename: str,
+    aliases: dict[str, list[str]],
+    required: list[str],
+    max_rows: int | None = None,
+) -> Table:
+    """Open a spreadsheet (.xlsx, .xls or .csv, by content), find its header row and return its
+    data rows as (row number as the spreadsheet shows it, cleaned cells)."""
+    limit = settings.LEDGER_IMPORT_MAX_BYTES
+    if len(data) > limit:
+        raise ReadError(
+            FILE_TOO_LARGE % {"size": _mb(len(data)), "limit": _mb(limit)},
+        )
+    if not data.strip():
+        raise ReadError(FILE_EMPTY)
+    kind = _sniff(data, filename)
+    raw_rows = {"xlsx": _xlsx_rows, "xls": _xls_rows, "csv": _csv_rows}[kind](data, aliases)
+    return _table(raw_rows, aliases=aliases, required=required, max_rows=max_rows)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f}"
+
+
+def _lookup(aliases: dict[str, list[str]]) -> dict[str, str]:
+    return {header_key(alias): name for name, names in aliases.items() for alias in names}
+
+
+def _table(raw_rows, *, aliases, required, max_rows) -> Table:
+    lookup = _lookup(aliases)
+    max_rows = max_rows or settings.LEDGER_IMPORT_MAX_ROWS
+    iterator = iter(raw_rows)
+    for row_number, cells in iterator:
+        if row_number > HEADER_SEARCH_ROWS:
+            break
+        columns: dict[str, tuple[int, str]] = {}
+        for index, cell in enumerate(cells):
+            name = lookup.get(header_key(cell))
+            if name and name not in columns:
+                columns[name] = (index, clean_text(str(cell)))
+        if columns and all(name in columns for name in required):
+            return Table(columns, row_number, _data_rows(iterator, max_rows))
+    required_names = "”“".join(str(aliases[name][0]) for name in required)
+    raise ReadError(HEADER_NOT_FOUND % {"rows": HEADER_SEARCH_ROWS, "required": required_names})
+
+
+def _data_rows(iterator, max_rows: int):
+    count = 0
+    for row_number, cells in iterator:
+        cleaned = [clean_cell(cell) for cell in cells]
+        if not any(cell is not None for cell in cleaned):
+            continue
+        if any(
+            isinstance(cell, str) and cell.replace(" ", "") in TOTAL_MARKERS for cell in cleaned
+        ):
+            continue
+        count += 1
+        if count > max_rows:
+            raise ReadError(TOO_MANY_ROWS % {"limit": max_rows})
+        yield row_number, cleaned
+
+
+# --- .xlsx ----------------------------------------------------------------------------------------
+
+
+def check_xlsx_size(data: bytes) -> None:
+    """Refuse a zip whose declared uncompressed size is too large before openpyxl inflates it
+    (a 0.2 MB file declaring 200 MB took 600 MB of memory, PITFALLS.md)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise ReadError(FILE_CORRUPT) from None
+    limit = settings.LEDGER_XLSX_MAX_UNCOMPRESSED_BYTES
+    if declared > limit:
+        raise ReadError(XLSX_TOO_LARGE_UNCOMPRESSED % {"size": _mb(declared), "limit": _mb(limit)})
+
+
+def _xlsx_rows(data: bytes, aliases):
+    check_xlsx_size(data)
+    try:
+        return _fast_xlsx_rows(data, aliases)
+    except _NotSimple:
+        return _openpyxl_rows(data, aliases)
+
+
+def _openpyxl_rows(data: bytes, aliases):
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(
+            io.BytesIO(data), read_only=True, data_only=True, keep_links=False
+        )
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
+        raise _xlsx_error(exc) from None
+    return _xlsx_iter(workbook, aliases)
+
+
+def _xlsx_error(exc: BaseException) -> ReadError:
+    """openpyxl wraps defusedxml's refusal in a ValueError: look down the chain for it."""
+    from defusedxml import DefusedXmlException
+
+    while exc is not None:
+        if isinstance(exc, DefusedXmlException):
+            return ReadError(FILE_UNSAFE_XML)
+        exc = exc.__cause__ or exc.__context__
+    return ReadError(FILE_CORRUPT)
+
+
+def _xlsx_iter(workbook, aliases):
+    try:
+        sheet = _pick_sheet(workbook, aliases)
+        # read_only sheets may report a stale dimension; reset so every row is read.
+        sheet.reset_dimensions()
+        yield from enumerate(sheet.iter_rows(values_only=True), start=1)
+    except ReadError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise _xlsx_error(exc) from None
+    finally:
+        workbook.close()
+
+
+def _pick_sheet(workbook, aliases):
+    """The first sheet whose first rows hold a known header name (a notes sheet is skipped)."""
+    lookup = _lookup(aliases)
+    for sheet in workbook.worksheets:
+        for cells in sheet.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True):
+            if any(header_key(cell) in lookup for cell in cells if cell is not None):
+                return sheet
+    return workbook.worksheets[0]
+
+
+# --- .xlsx, the fast path ---------------------------------------------------------------------
+# openpyxl's read-only mode reads about 6,000 roster rows/s on these machines, most of it in
+# per-cell Python (styles, descriptors). The sheet XML parsed with the C ElementTree parser, with
+# only what an import needs (shared strings, inline strings, numbers, booleans, dates by number
+# format), reads about five times faster. Anything it does not expect falls back to openpyxl.
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_PROLOG_END = re.compile(rb"<[A-Za-z_]")
+_PROLOG_NOISE = re.compile(rb"<\?.*?\?>|<!--.*?-->", re.S)
+
+
+class _NotSimple(Exception):
+    """The workbook uses something the fast reader leaves to openpyxl."""
+
+
+def _safe_open(archive, name):
+    """Open an XML part after checking its prolog: a DOCTYPE (where entities are declared) is
+    refused, as defusedxml makes openpyxl do."""
+    with archive.open(name) as part:
+        head = part.read(1 << 20)
+    match = _PROLOG_END.search(_PROLOG_NOISE.sub(b"", head))
+    prolog = _PROLOG_NOISE.sub(b"", head)[: match.start() if match else None]
+    if b"<!" in prolog:
+        raise ReadError(FILE_UNSAFE_XML)
+    return archive.open(name)
+
+
+def _fast_xlsx_rows(data: bytes, aliases):
+    from xml.etree.ElementTree import ParseError, fromstring, iterparse
+
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        names = set(archive.namelist())
+        with _safe_open(archive, "xl/workbook.xml") as part:
+            workbook = fromstring(part.read())
+        with _safe_open(archive, "xl/_rels/workbook.xml.rels") as part:
+            rels = fromstring(part.read())
+    except ReadError:
+        raise
+    except (KeyError, ParseError, zipfile.BadZipFile, RuntimeError):
+        # RuntimeError: an encrypted member. Let openpyxl say what is wrong.
+        raise _NotSimple from None
+    properties = workbook.find(f"{_MAIN}workbookPr")
+    epoch_1904 = properties is not None and properties.get("date1904") in ("1", "true")
+    targets = {rel.get("Id"): rel.get("Target") for rel in rels.iter(f"{_PKG_REL}Relationship")}
+    sheets = []
+    for sheet in workbook.iter(f"{_MAIN}sheet"):
+        target = targets.get(sheet.get(f"{_REL}id"), "")
+        target = target.lstrip("/")
+        path = target if target.startswith("xl/") else "xl/" + target
+        if path not in names:
+            raise _NotSimple
+        sheets.append(path)
+    if not sheets:
+        raise _NotSimple
+    strings = []
+    try:
+        if "xl/sharedStrings.xml" in names:
+            with _safe_open(archive, "xl/sharedStrings.xml") as part:
+                for _event, element in iterparse(part):
+                    if element.tag == f"{_MAIN}si":
+                        strings.append(_rich_text(element))
+                        element.clear()
+        date_styles = set()
+        if "xl/styles.xml" in names:
+            with _safe_open(archive, "xl/styles.xml") as part:
+                styles = fromstring(part.read())
+            formats = dict(BUILTIN_FORMATS)
+            for fmt in styles.iter(f"{_MAIN}numFmt"):
+                formats[int(fmt.get("numFmtId"))] = fmt.get("formatCode", "")
+            xfs = styles.find(f"{_MAIN}cellXfs")
+            for index, xf in enumerate(xfs if xfs is not None else []):
+                code = formats.get(int(xf.get("numFmtId", "0")), "")
+                if code and is_date_format(code):
+                    date_styles.add(str(index))
+    except ParseError:
+        raise ReadError(FILE_CORRUPT) from None
+    lookup = _lookup(aliases)
+    chosen = sheets[0]
+    for path in sheets:
+        head = _sheet_rows(
+            archive, path, strings, date_styles, epoch_1904, limit=HEADER_SEARCH_ROWS
+        )
+        if any(header_key(cell) in lookup for _n, cells in head for cell in cells if cell):
+            chosen = path
+            break
+    return _sheet_rows(archive, chosen, strings, date_styles, epoch_1904)
+
+
+def _rich_text(element) -> str:
+    """A shared or inline string: rich-text runs joined, phonetic runs (rPh) left out."""
+    parts = []
+    for child in element:
+        if child.tag == f"{_MAIN}t":
+            parts.append(child.text or "")
+        elif child.tag == f"{_MAIN}r":
+            parts.append(child.findtext(f"{_MAIN}t") or "")
+    return "".join(parts)
+
+
+def _column_index(ref: str) -> int:
+    index = 0
+    for char in ref:
+        if char.isdigit():
+            break
+        index = index * 26 + ord(char) - 64
+    return index - 1
+
+
+def _sheet_rows(archive, path, strings, date_styles, epoch_1904, limit=None):
+    from xml.etree.ElementTree import ParseError, iterparse
+
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
+
+    epoch = CALENDAR_MAC_1904 if epoch_1904 else CALENDAR_WINDOWS_1900
+    row_tag, cell_tag = f"{_MAIN}row", f"{_MAIN}c"
+    value_tag, inline_tag = f"{_MAIN}v", f"{_MAIN}is"
+    expected = 0
+    try:
+        with _safe_open(archive, path) as part:
+            for _event, element in iterparse(part):
+                if element.tag != row_tag:
+                    continue
+                number = int(element.get("r") or expected + 1)
+                expected = number
+                cells = []
+                for cell in element:
+                    if cell.tag != cell_tag:
+                        continue
+                    ref = cell.get("r")
+                    if ref:
+                        column = _column_index(ref)
+                        if column > len(cells):
+                            cells.extend([None] * (column - len(cells)))
+                    kind = cell.get("t")
+                    if kind == "inlineStr":
+                        inline = cell.find(inline_tag)
+                        cells.append(_rich_text(inline) if inline is not None else None)
+                        continue
+                    value = cell.findtext(value_tag)
+                    if value is None:
+                        cells.append(None)
+                    elif kind == "s":
+                        cells.append(strings[int(value)])
+                    elif kind in ("str", "e"):
+                        cells.append(value)
+                    elif kind == "b":
+                        cells.append(value == "1")
+                    elif kind == "d":
+                        cells.append(parse_iso_datetime(value))
+                    else:
+                        number_value = _number(value)
+                        if cell.get("s") in date_styles:
+                            with contextlib.suppress(ValueError, OverflowError, TypeError):
+                                number_value = from_excel(number_value, epoch)
+                        cells.append(number_value)
+                element.clear()
+                yield number, cells
+                if limit and number >= limit:
+                    return
+    except ParseError:
+        raise ReadError(FILE_CORRUPT) from None
+
+
+def _number(text: str):
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def parse_iso_datetime(value: str):
+    try:
+        return datetime.datetime.fromisoformat(value.rstrip("Z"))
+    except ValueError:
+        return value
+
+
+# --- .xls -----------------------------------------------------------------------------------------
+
+
+def _xls_rows(data: bytes, aliases):
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(file_contents=data, on_demand=True)
+    except xlrd.XLRDError as exc:
+        if "encrypt" in str(exc).lower():
+            raise ReadError(FILE_ENCRYPTED) from None
+        raise ReadError(FILE_CORRUPT) from None
+    except Exception:  # noqa: BLE001
+        raise ReadError(FILE_CORRUPT) from None
+    lookup = _lookup(aliases)
+    sheet = book.sheet_by_index(0)
+    for index in range(book.nsheets):
+        candidate = book.sheet_by_index(index)
+        found = any(
+            header_key(value) in lookup
+            for r in range(min(candidate.nrows, HEADER_SEARCH_ROWS))
+            for value in candidate.row_values(r)
+            if value not in (None, "")
+        )
+        if found:
+            sheet = candidate
+            break
+    return _xls_iter(sheet, book.datemode)
+
+
+def _xls_iter(sheet, datemode):
+    import xlrd
+
+    for r in range(sheet.nrows):
+        cells = []
+        for cell in sheet.row(r):
+            if cell.ctype == xlrd.XL_CELL_DATE:
+                try:
+                    cells.append(xlrd.xldate_as_datetime(cell.value, datemode))
+                except (ValueError, OverflowError, xlrd.xldate.XLDateError):
+                    cells.append(cell.value)
+            elif cell.ctype == xlrd.XL_CELL_NUMBER:
+                value = cell.value
+                cells.append(int(value) if value.is_integer() and abs(value) < 1e15 else value)
+            elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+                cells.append(None)
+            else:
+                cells.append(cell.value)
+        yield r + 1, cells
+
+
+# --- .csv -----------------------------------------------------------------------------------------
+
+
+def _decode(data: bytes, aliases) -> str:
+    """Strict UTF-8 (with or without BOM) first: gb18030 "decodes" UTF-8 into garbage without an
+    error, so it is tried only when UTF-8 fails (PITFALLS.md); the header search then confirms."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise ReadError(ENCODING_UNKNOWN) from None
+
+
+def _csv_rows(data: bytes, aliases):
+    text = _decode(data, aliases)
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    yield from enumerate(reader, start=1)
+
+
+# --- Dates ----------------------------------------------------------------------------------------
+
+
+class MonthDate(datetime.date):
+    """A date known to the month only (出生年月 1970.05, 1970年5月): the day is the 1st."""
+
+
+_DATE_PATTERNS = [
+    # 1970-05-01, 1970/5/1, 1970.5.1, 1970年5月1日
+    (re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$"), False),
+    # 1970-05, 1970.05, 1970/5, 1970年5月
+    (re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$"), True),
+    # 19700501
+    (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), False),
+    # 197005
+    (re.compile(r"^(\d{4})(\d{2})$"), True),
+]
+
+
+def parse_date(value) -> datetime.date | None:
+    """A date from an Excel date cell or from text in the forms rosters use; a MonthDate when only
+    the month is given. Raises ValueError when it cannot be read."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        # "1970.05" typed into a number cell arrives as 1970.05 and a plain 19700501 as an int;
+        # 1970.1 may have been 1970.10 or 1970.1 (January): refused, not guessed.
+        text = repr(value) if isinstance(value, float) else str(value)
+        if isinstance(value, float) and len(text.split(".")[1]) != 2:
+            raise ValueError(text)
+    else:
+        text = clean_text(unicodedata.normalize("NFKC", str(value)))
+    if " " in text and ":" in text:
+        text = text.split(" ")[0]
+    for pattern, month_only in _DATE_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            year, month = int(match.group(1)), int(match.group(2))
+            if month_only:
+                return MonthDate(year, month, 1)
+            return datetime.date(year, month, int(match.group(3)))
+    raise ValueError(text)

@@ -1,0 +1,89 @@
+"""Enterprise import: keyed on the credit code, regions by code or name, groups by credit code
+(also from the same file); idempotent; all or nothing."""
+
+import io
+
+from openpyxl import Workbook
+
+from enterprises.imports import PARENT_UNKNOWN, REGION_AMBIGUOUS, enterprise_import
+from enterprises.models import Enterprise
+from enterprises.validators import CREDIT_CODE_INVALID
+from placement.demo import credit_code
+
+HEADERS = ["企业名称", "统一社会信用代码", "行业", "所在地区代码", "所属集团统一社会信用代码"]
+GROUP = credit_code("140100", 501)
+MINE = credit_code("140105", 502)
+
+
+def xlsx(rows, headers=HEADERS) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["企业名单"])
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def run(rows, **kwargs):
+    return enterprise_import(data=xlsx(rows), filename="e.xlsx", **kwargs)
+
+
+ROWS = [
+    ["样例煤矿一矿", MINE, "煤炭", "小店区", GROUP],
+    ["样例集团", GROUP, "煤炭", "140100", None],
+]
+
+
+def test_enterprises_and_a_group_from_the_same_file_are_created_and_linked(db):
+    result = run(ROWS)
+    assert result.errors == []
+    assert result.created == 2
+    mine = Enterprise.objects.get(credit_code=MINE)
+    assert (mine.region.code, mine.parent.credit_code, mine.industry) == ("140105", GROUP, "coal")
+
+
+def test_reimporting_changes_nothing_and_a_changed_name_updates_one_row(db):
+    run(ROWS)
+    again = run(ROWS)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+    rows = [list(r) for r in ROWS]
+    rows[0][0] = "样例煤矿一矿（更名）"
+    changed = run(rows)
+    assert (changed.created, changed.updated, changed.unchanged) == (0, 1, 1)
+    assert Enterprise.objects.get(credit_code=MINE).name == "样例煤矿一矿（更名）"
+
+
+def test_bad_rows_are_listed_and_nothing_is_written(db):
+    rows = [
+        ["坏代码煤矿", "91140105000000000X", "煤炭", "140105", None],
+        ["无名集团成员", credit_code("140105", 503), "钢铁", "140105", credit_code("140105", 504)],
+        ["城区煤矿", credit_code("140105", 505), "其他", "城区", None],
+        *ROWS,
+    ]
+    result = run(rows)
+    assert [(e.row, e.column, e.message) for e in result.errors] == [
+        (3, "统一社会信用代码", str(CREDIT_CODE_INVALID)),
+        (4, "所属集团统一社会信用代码", PARENT_UNKNOWN % {"value": credit_code("140105", 504)}),
+        (5, "所在地区代码", REGION_AMBIGUOUS % {"value": "城区"}),
+    ]
+    assert Enterprise.objects.count() == 0
+
+
+def test_exported_enterprises_import_back_unchanged(admin_client, make_enterprise, taiyuan):
+    from django.urls import reverse
+    from openpyxl import load_workbook
+
+    group = make_enterprise(name="样例集团（导出）", region=taiyuan)
+    make_enterprise(name="=样例矿", parent=group)
+    response = admin_client.post(
+        reverse("admin:enterprises_enterprise_export"), {"format": "0", "resource": "0"}
+    )
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert "'=样例矿" in [row[0] for row in rows]
+    result = enterprise_import(data=xlsx(rows[1:], headers=rows[0]), filename="e.xlsx")
+    assert result.errors == []
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 2)

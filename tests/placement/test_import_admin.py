@@ -1,0 +1,214 @@
+"""The admin import and export as a logged-in user: preview (counts, errors, paginated changes),
+confirm, the error report, the blank template, scoped enterprises, masked or full ID numbers,
+formula escaping, and the round trip export → import that changes nothing."""
+
+import io
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from enterprises.models import UserScope
+from placement.demo_rosters import roster_rows, roster_xlsx
+from placement.models import Worker
+from placement.services import worker_place
+from spreadsheets.admin import IMPORT_NOTHING_CHANGED
+
+IMPORT_URL = reverse("admin:placement_worker_import")
+PROCESS_URL = reverse("admin:placement_worker_process_import")
+EXPORT_URL = reverse("admin:placement_worker_export")
+
+
+def upload(client, enterprise, data, name="roster.xlsx"):
+    file = io.BytesIO(data)
+    file.name = name
+    return client.post(IMPORT_URL, {"import_file": file, "enterprise": enterprise.pk})
+
+
+def user_with(*codenames, scope_enterprise=None):
+    user = User.objects.create_user("officer", password="x" * 16, is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    if scope_enterprise is not None:
+        UserScope.objects.create(
+            user=user, role=UserScope.Role.ENTERPRISE_HR, enterprise=scope_enterprise
+        )
+    return user
+
+
+@pytest.fixture
+def admin_client_(client, db):
+    user = User.objects.create_superuser("admin", password="x" * 16)
+    client.force_login(user)
+    return client
+
+
+def test_preview_shows_counts_and_a_page_of_changes_then_confirm_imports(admin_client_, enterprise):
+    response = upload(admin_client_, enterprise, roster_xlsx(roster_rows(150, seed=2)))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert response.context["result"].created == 150
+    assert len(response.context["changes_page"]) == 100
+    assert page.count("</tr>", page.index('id="import-changes"')) == 101
+    assert Worker.objects.count() == 0
+    confirm = response.context["confirm"]
+    response = admin_client_.post(PROCESS_URL, confirm)
+    assert response.status_code == 302
+    assert Worker.objects.filter(enterprise=enterprise).count() == 150
+
+
+def test_the_second_page_of_changes_is_served_from_the_stored_preview(admin_client_, enterprise):
+    response = upload(admin_client_, enterprise, roster_xlsx(roster_rows(150, seed=2)))
+    token = response.context["token"]
+    response = admin_client_.get(IMPORT_URL, {"preview": token, "page": 2})
+    assert [c.row for c in response.context["changes_page"]][0] == 104
+    assert response.context["confirm"]["token"] == token
+
+
+def test_a_refused_file_shows_every_error_offers_a_report_and_no_confirm(admin_client_, enterprise):
+    rows = roster_rows(3, seed=4)
+    rows[0][1] = ""
+    rows[2][2] = 1.4e17
+    response = upload(admin_client_, enterprise, roster_xlsx(rows))
+    assert response.context["confirm"] is None
+    assert [(e.row, e.column) for e in response.context["result"].errors] == [
+        (4, "姓名"),
+        (6, "身份证号码"),
+    ]
+    report = admin_client_.get(IMPORT_URL, {"errors": response.context["token"]})
+    sheet = load_workbook(io.BytesIO(report.content)).active
+    assert [[c.value for c in row] for row in sheet.iter_rows(min_row=2)][1][:2] == [
+        "6",
+        "身份证号码",
+    ]
+    assert Worker.objects.count() == 0
+
+
+def test_the_blank_template_has_the_header_row_and_a_notes_sheet(admin_client_):
+    response = admin_client_.get(IMPORT_URL, {"template": 1})
+    workbook = load_workbook(io.BytesIO(response.content))
+    header = [c.value for c in next(workbook.worksheets[0].iter_rows(max_row=1))]
+    assert header[:3] == ["姓名", "公民身份号码", "性别"]
+    notes = workbook.worksheets[1]
+    assert notes.title == "填写说明"
+    assert notes.max_row == len(header) + 1
+
+
+def test_an_officer_can_import_only_into_an_enterprise_they_may_see(
+    client, enterprise, make_enterprise
+):
+    other = make_enterprise(name="别人的煤矿")
+    client.force_login(user_with("add_worker", "view_worker", scope_enterprise=enterprise))
+    response = upload(client, other, roster_xlsx(roster_rows(2, seed=5)))
+    assert "enterprise" in response.context["form"].errors
+    response = upload(client, enterprise, roster_xlsx(roster_rows(2, seed=5)))
+    assert response.context["result"].created == 2
+
+
+def test_a_user_without_permission_can_neither_import_nor_export(client, enterprise):
+    client.force_login(user_with())
+    assert client.get(IMPORT_URL).status_code == 403
+    assert client.post(EXPORT_URL, {"format": "0", "resource": "0"}).status_code == 403
+
+
+def export_rows(client, enterprise):
+    response = client.post(
+        f"{EXPORT_URL}?enterprise__id__exact={enterprise.pk}", {"format": "0", "resource": "0"}
+    )
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    return [[c.value for c in row] for row in sheet.iter_rows()]
+
+
+def test_export_masks_id_numbers_unless_the_user_may_see_them(client, make_worker, enterprise):
+    worker = make_worker()
+    client.force_login(user_with("view_worker", scope_enterprise=enterprise))
+    rows = export_rows(client, enterprise)
+    assert rows[1][1] == worker.id_number_masked
+    client.force_login(User.objects.create_user("full", is_staff=True, password="x" * 16))
+    full = User.objects.get(username="full")
+    full.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_worker", "view_full_id_number"])
+    )
+    UserScope.objects.create(user=full, role=UserScope.Role.ENTERPRISE_HR, enterprise=enterprise)
+    rows = export_rows(client, enterprise)
+    assert rows[1][1] == worker.id_number
+    assert isinstance(rows[1][1], str)
+
+
+def test_export_escapes_formula_like_cells_and_the_import_reads_them_back(
+    admin_client_, make_worker, enterprise
+):
+    make_worker(post="=HYPERLINK(1)", phone="13800000000")
+    make_worker(post="+1", name="测试乙")
+    make_worker(post="@x", name="测试丙")
+    make_worker(post="-5", name="测试丁")
+    rows = export_rows(admin_client_, enterprise)
+    assert sorted(r[5] for r in rows[1:]) == ["'+1", "'-5", "'=HYPERLINK(1)", "'@x"]
+    phones = [r[8] for r in rows[1:] if r[8]]
+    assert phones == ["13800000000"]
+
+
+def test_export_then_import_changes_nothing(admin_client_, make_worker, enterprise):
+    for index in range(3):
+        worker = make_worker(post="=SUM(1)" if index == 0 else "掘进工")
+        if index < 2:
+            worker_place(
+                worker=worker,
+                channel="internal_transfer",
+                placed_on=_day(),
+                destination_unit="集团（内部）",
+            )
+    rows = export_rows(admin_client_, enterprise)
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = upload(admin_client_, enterprise, buffer.getvalue())
+    result = response.context["result"]
+    assert result.errors == []
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 3)
+
+
+def _day():
+    import datetime
+
+    return datetime.date(2016, 6, 1)
+
+
+def test_targets_and_enterprises_import_through_the_same_admin_flow(admin_client_, enterprise):
+    from placement.models import AnnualTarget
+
+    data = f"年度,统一社会信用代码,目标任务（人）\n2017,{enterprise.credit_code},40\n"
+    file = io.BytesIO(data.encode("gbk"))
+    file.name = "targets.csv"
+    response = admin_client_.post(
+        reverse("admin:placement_annualtarget_import"), {"import_file": file}
+    )
+    assert response.context["result"].created == 1
+    admin_client_.post(
+        reverse("admin:placement_annualtarget_process_import"), response.context["confirm"]
+    )
+    assert AnnualTarget.objects.get(enterprise=enterprise).workers == 40
+    template = admin_client_.get(reverse("admin:enterprises_enterprise_import"), {"template": 1})
+    header = next(load_workbook(io.BytesIO(template.content)).worksheets[0].iter_rows(max_row=1))
+    assert [c.value for c in header] == [
+        "企业名称",
+        "统一社会信用代码",
+        "行业",
+        "所在地区代码",
+        "所属集团统一社会信用代码",
+    ]
+
+
+def test_confirming_an_identical_file_says_nothing_changed(admin_client_, enterprise):
+    data = roster_xlsx(roster_rows(4, seed=8))
+    for _round in range(2):
+        response = upload(admin_client_, enterprise, data)
+        response = admin_client_.post(PROCESS_URL, response.context["confirm"], follow=True)
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == [str(IMPORT_NOTHING_CHANGED % {"created": 0, "updated": 0, "unchanged": 4})]
+    assert Worker.objects.count() == 4

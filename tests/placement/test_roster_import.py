@@ -1,0 +1,222 @@
+"""Roster import (花名册): what it creates, what it refuses (every bad row, with the row number the
+spreadsheet shows, the column as written and the reason), and that a re-import changes nothing."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from placement import idnumbers
+from placement.demo_rosters import ROSTER_HEADERS, roster_csv, roster_rows, roster_xlsx
+from placement.imports import (
+    DUPLICATE_IN_FILE,
+    NAME_REQUIRED,
+    PLACEMENT_DATE_REQUIRED,
+    roster_import,
+)
+from placement.models import ID_NUMBER_ALREADY_REGISTERED, Placement, Worker
+from placement.resources import CHANNEL_UNKNOWN
+from placement.rules import (
+    BIRTH_DATE_CONTRADICTS_ID,
+    INTERNAL_RETIREMENT_OUTSIDE_WINDOW,
+    PLACEMENT_DATE_IN_FUTURE,
+    SEX_CONTRADICTS_ID,
+)
+from tests.conftest import synthetic_id
+
+# Title rows take rows 1-2, the header row 3: the first data row is row 4.
+FIRST = 4
+
+
+def row(number, name="测试职工", *, sex="男", birth="", channel="", placed=None, unit="", **extra):
+    """One roster row in ROSTER_HEADERS order."""
+    values = [1, name, number, sex, birth, "工人", "采煤工", "否", None, "", channel, placed, unit]
+    for key, value in extra.items():
+        values[ROSTER_HEADERS.index(key)] = value
+    return values
+
+
+def run(enterprise, rows, **kwargs):
+    return roster_import(
+        data=roster_xlsx(rows), filename="roster.xlsx", enterprise=enterprise, **kwargs
+    )
+
+
+def errors(result):
+    return [(e.row, e.column, e.message) for e in result.errors]
+
+
+@pytest.fixture
+def rows():
+    return roster_rows(12, seed=3)
+
+
+def test_a_valid_roster_creates_workers_and_their_placements(enterprise, rows):
+    result = run(enterprise, rows)
+    assert errors(result) == []
+    assert (result.created, result.updated, result.unchanged) == (12, 0, 0)
+    assert Worker.objects.filter(enterprise=enterprise).count() == 12
+    placed = sum(1 for r in rows if r[10])
+    assert Placement.objects.filter(worker__enterprise=enterprise).count() == placed
+    first = Worker.objects.by_id_number(rows[0][2]).get()
+    parsed = idnumbers.parse(rows[0][2])
+    assert (first.name, first.sex, first.birth_date) == (rows[0][1], parsed.sex, parsed.birth_date)
+    assert first.phone == rows[0][9]
+
+
+def test_reimporting_the_same_file_creates_and_updates_nothing(enterprise, rows):
+    run(enterprise, rows)
+    before = list(Worker.objects.values_list("id", "id_number_cipher", "updated_at"))
+    placements = list(Placement.objects.values_list("id", "updated_at"))
+    result = run(enterprise, rows)
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 12)
+    assert result.changes == []
+    assert list(Worker.objects.values_list("id", "id_number_cipher", "updated_at")) == before
+    assert list(Placement.objects.values_list("id", "updated_at")) == placements
+
+
+def test_a_corrected_file_updates_only_what_changed_and_never_duplicates_a_placement(
+    enterprise, rows
+):
+    run(enterprise, rows)
+    placed = [i for i, r in enumerate(rows) if r[10]]
+    renamed, rechannelled, moved = placed[0], placed[1], placed[2]
+    rows[renamed][1] = "改名职工"
+    rows[rechannelled][10] = "灵活就业" if rows[rechannelled][10] != "灵活就业" else "内部安置"
+    rows[moved][11] = datetime.date(2018, 3, 1)
+    rows[moved][10] = "公益性岗位托底安置"
+    count = Placement.objects.count()
+    result = run(enterprise, rows)
+    assert errors(result) == []
+    assert (result.created, result.updated, result.unchanged) == (0, 3, 9)
+    assert [c.row for c in result.changes] == sorted(
+        FIRST + i for i in (renamed, rechannelled, moved)
+    )
+    assert Worker.objects.by_id_number(rows[renamed][2]).get().name == "改名职工"
+    # Same date, another channel: that placement is updated. A new date: a new placement.
+    assert Placement.objects.count() == count + 1
+    worker = Worker.objects.by_id_number(rows[moved][2]).get()
+    assert worker.placements.count() == 2
+    assert worker.current_placement().placed_on == datetime.date(2018, 3, 1)
+    again = run(enterprise, rows)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 12)
+
+
+def test_every_bad_row_is_listed_with_row_column_and_reason_and_nothing_is_written(
+    enterprise, make_enterprise, make_worker
+):
+    other = make_enterprise(name="另一煤矿")
+    elsewhere = make_worker(enterprise=other, id_number=synthetic_id(seq=901))
+    future = timezone.localdate() + datetime.timedelta(days=3)
+    bad_digit = synthetic_id(seq=11)[:17] + ("0" if synthetic_id(seq=11)[17] != "0" else "1")
+    good = synthetic_id(seq=21)
+    rows = [
+        row(synthetic_id(seq=1)),
+        row(bad_digit),
+        row(1.40105197005011e17),
+        row(synthetic_id(seq=31), name=""),
+        row(good),
+        row(good),
+        row(synthetic_id(seq=41), sex="女"),
+        row(synthetic_id(seq=51), birth="1971.05"),
+        row(synthetic_id(seq=61), channel="去外地", placed=datetime.date(2017, 1, 1)),
+        row(synthetic_id(seq=71), channel="内部安置", placed=future),
+        row(synthetic_id(seq=81), channel="内部退养", placed=datetime.date(2017, 1, 1)),
+        row(elsewhere.id_number),
+        row(synthetic_id(seq=91), channel="内部安置"),
+    ]
+    result = run(enterprise, rows)
+    assert result.refused
+    assert errors(result) == [
+        (FIRST + 1, "身份证号码", str(idnumbers.ID_NUMBER_BAD_CHECK_DIGIT)),
+        (FIRST + 2, "身份证号码", str(idnumbers.ID_NUMBER_LOST_DIGITS)),
+        (FIRST + 3, "姓名", str(NAME_REQUIRED)),
+        (FIRST + 5, "身份证号码", DUPLICATE_IN_FILE % {"first": FIRST + 4, "row": FIRST + 5}),
+        (FIRST + 6, "性别", SEX_CONTRADICTS_ID % {"expected": "男"}),
+        (FIRST + 7, "出生年月", BIRTH_DATE_CONTRADICTS_ID % {"expected": "1970-05-01"}),
+        (FIRST + 8, "安置方式", CHANNEL_UNKNOWN % {"value": "去外地", "choices": CHANNELS}),
+        (FIRST + 9, "安置时间", str(PLACEMENT_DATE_IN_FUTURE)),
+        (FIRST + 10, "安置方式", internal_retirement_message()),
+        (FIRST + 11, "身份证号码", ID_NUMBER_ALREADY_REGISTERED % {"enterprise": "另一煤矿"}),
+        (FIRST + 12, "安置时间", str(PLACEMENT_DATE_REQUIRED)),
+    ]
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 0)
+    assert Worker.objects.filter(enterprise=enterprise).count() == 0
+
+
+CHANNELS = (
+    "内部安置、培训转岗、内部退养、外部分流、转移就业、自主择业、灵活就业、创新创业、"
+    "公益性岗位托底安置"
+)
+
+
+def internal_retirement_message():
+    # A man born 1970-05-01 retires at 60 plus the 2025 reform's delay.
+    worker = Worker(sex="M", birth_date=datetime.date(1970, 5, 1), status=Worker.Status.WORKER)
+    retires = worker.retirement_date
+    start = retires.replace(year=retires.year - 5)
+    return INTERNAL_RETIREMENT_OUTSIDE_WINDOW % {
+        "retirement": retires.isoformat(),
+        "years": 5,
+        "start": start.isoformat(),
+    }
+
+
+def test_internal_retirement_inside_the_window_is_accepted(enterprise):
+    number = synthetic_id(birth="19580301", seq=1)
+    result = run(enterprise, [row(number, channel="内部退养", placed=datetime.date(2016, 6, 1))])
+    assert errors(result) == []
+    assert Placement.objects.get().channel == "internal_retirement"
+
+
+def test_a_refused_file_leaves_stored_workers_unchanged(enterprise, rows):
+    run(enterprise, rows)
+    rows[0][1] = "不应保存的改名"
+    rows.append(row("123"))
+    result = run(enterprise, rows)
+    assert result.refused
+    assert Worker.objects.by_id_number(rows[0][2]).get().name != "不应保存的改名"
+
+
+def test_a_dry_run_reports_the_counts_but_writes_nothing(enterprise, rows):
+    result = run(enterprise, rows, dry_run=True)
+    assert (result.created, result.imported) == (12, False)
+    assert Worker.objects.count() == 0
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gbk"])
+def test_a_csv_roster_in_utf8_or_gbk_imports_the_same(enterprise, rows, encoding):
+    data = roster_csv(rows, encoding=encoding, title_rows=["花名册"])
+    result = roster_import(data=data, filename="r.csv", enterprise=enterprise)
+    assert errors(result) == []
+    assert result.created == 12
+    assert Worker.objects.by_id_number(rows[3][2]).get().name == rows[3][1]
+
+
+def test_english_headers_and_15_digit_numbers_are_accepted(enterprise):
+    old = "140105700501123"
+    data = roster_xlsx(
+        [["王五", old, "男"]], headers=["name", "ID number", "sex"], title_rows=(), total_row=False
+    )
+    result = roster_import(data=data, filename="r.xlsx", enterprise=enterprise)
+    assert errors(result) == []
+    assert Worker.objects.get().id_number == idnumbers.normalize(old)
+
+
+def test_a_file_without_a_header_row_is_refused_as_a_whole(enterprise):
+    data = roster_xlsx([["a", "b"]], headers=["甲", "乙"])
+    result = roster_import(data=data, filename="r.xlsx", enterprise=enterprise)
+    assert [(e.row, e.column) for e in result.errors] == [(None, "")]
+
+
+@pytest.mark.parametrize("size", [10, 80])
+def test_queries_do_not_grow_with_the_number_of_rows(
+    enterprise, django_assert_max_num_queries, size
+):
+    rows = roster_rows(size, seed=size)
+    with django_assert_max_num_queries(12):
+        run(enterprise, rows)
+    rows[0][1] = "改名"
+    with django_assert_max_num_queries(12):
+        result = run(enterprise, rows)
+    assert result.updated == 1
