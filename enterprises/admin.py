@@ -5,8 +5,8 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from .admin_scoping import CityFilter, ScopedAdminMixin
 from .admin_imports import EnterpriseImportExportMixin
+from .admin_scoping import CityFilter, ScopedAdminMixin
 from .models import Enterprise, Region, UserScope
 
 

@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from spreadsheets.readers import ReadError, read_table
-from spreadsheets.results import Change, ImportResult
+from enterprises.spreadsheets.readers import ReadError, read_table
+from enterprises.spreadsheets.results import Change, ImportResult
 
 from .models import Enterprise, Region
 from .resources import EnterpriseResource

@@ -10,8 +10,8 @@ from enterprises.admin import CityFilter
 from enterprises.admin_scoping import ScopedAdminMixin
 
 from . import admin_accounts  # noqa: F401  (the user admin with role and scope)
-from .admin_privacy import WorkerPrivacyMixin
 from .admin_imports import RosterImportExportMixin, TargetImportExportMixin
+from .admin_privacy import WorkerPrivacyMixin
 from .channels import Channel
 from .forms import WorkerForm
 from .models import AnnualTarget, Placement, Worker

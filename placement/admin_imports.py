@@ -1,11 +1,11 @@
 """Admin import and export of rosters and annual targets (issue 3); the views themselves are
-spreadsheets.admin's, the work is placement.imports'."""
+enterprises.spreadsheets.admin's, the work is placement.imports'."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Enterprise
-from spreadsheets.admin import SpreadsheetImportExportMixin, SpreadsheetImportForm
+from enterprises.spreadsheets.admin import SpreadsheetImportExportMixin, SpreadsheetImportForm
 
 from .imports import roster_import, target_import
 from .resources import AnnualTargetResource, RosterResource

@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Enterprise, Region
-from spreadsheets.readers import MonthDate, ReadError, read_table
-from spreadsheets.results import Change, ImportResult
+from enterprises.spreadsheets.readers import MonthDate, ReadError, read_table
+from enterprises.spreadsheets.results import Change, ImportResult
 
 from . import idnumbers, retirement, rules
 from .channels import Channel

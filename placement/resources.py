@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, widgets
 
 from enterprises.models import Enterprise, Region
-from spreadsheets.resources import LedgerResource
-from spreadsheets.widgets import (
+from enterprises.spreadsheets.resources import LedgerResource
+from enterprises.spreadsheets.widgets import (
     ChoiceLabelWidget,
     IntegerWidget,
     LedgerDateWidget,
