@@ -97,3 +97,23 @@ def history_bulk_update(objs, *, model, fields, user=None, source: str, batch_si
         default_user=user,
         custom_historical_attrs={"history_source": source[:SOURCE_MAX_LENGTH]},
     )
+
+
+def history_record_bulk(objs, *, model, user=None, source: str, update: bool = False) -> None:
+    """One history row per object that was already written in bulk (an upsert, or an INSERT …
+    RETURNING that gave the objects their keys); `objs` must carry every tracked field."""
+    if objs:
+        model.history.bulk_history_create(
+            objs,
+            update=update,
+            default_user=user,
+            custom_historical_attrs={"history_source": source[:SOURCE_MAX_LENGTH]},
+        )
+
+
+def import_source(kind: str, user=None) -> str:
+    """The history source of one import batch: "import:<kind>:<time>:<user>"."""
+    from django.utils import timezone
+
+    stamp = timezone.localtime().strftime("%Y%m%d%H%M%S%f")
+    return f"import:{kind}:{stamp}:{getattr(user, 'username', '') or 'system'}"

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from enterprises.spreadsheets.readers import ReadError, read_table
 from enterprises.spreadsheets.results import Change, ImportResult
 
+from .history import history_bulk_create, history_bulk_update, import_source
 from .models import Enterprise, Region
 from .resources import EnterpriseResource
 from .validators import normalize_credit_code, validate_credit_code
@@ -113,7 +114,13 @@ def enterprise_import(
         else:
             result.unchanged += 1
     if not dry_run:
-        _enterprises_write(creates=creates, updates=updates, parent_links=parent_links)
+        _enterprises_write(
+            creates=creates,
+            updates=updates,
+            parent_links=parent_links,
+            user=user,
+            source=import_source("enterprises", user),
+        )
         result.imported = True
     return result
 
@@ -166,12 +173,12 @@ def _parse(table, resource, result) -> list[tuple[int, dict]]:
 
 
 @transaction.atomic
-def _enterprises_write(*, creates, updates, parent_links) -> None:
+def _enterprises_write(*, creates, updates, parent_links, user, source: str) -> None:
     """Every database write of an enterprise import, in one transaction: new rows, changed rows,
-    then the links to groups that are new in the same file."""
-    Enterprise.objects.bulk_create(creates)
+    then the links to groups that are new in the same file; each with its audit history."""
+    history_bulk_create(creates, model=Enterprise, user=user, source=source)
     if updates:
-        Enterprise.objects.bulk_update(updates, FIELDS)
+        history_bulk_update(updates, model=Enterprise, fields=FIELDS, user=user, source=source)
     if parent_links:
         by_code = {
             e.credit_code: e.pk
@@ -179,4 +186,10 @@ def _enterprises_write(*, creates, updates, parent_links) -> None:
         }
         for enterprise, code in parent_links:
             enterprise.parent_id = by_code[code]
-        Enterprise.objects.bulk_update([e for e, _code in parent_links], ["parent_id"])
+        history_bulk_update(
+            [e for e, _code in parent_links],
+            model=Enterprise,
+            fields=["parent_id"],
+            user=user,
+            source=source,
+        )

@@ -7,10 +7,10 @@ from django.utils.translation import gettext_lazy as _
 from enterprises.models import Enterprise
 from enterprises.spreadsheets.admin import SpreadsheetImportExportMixin, SpreadsheetImportForm
 
+from .access import access_log_record, can_see_full_id
 from .imports import roster_import, target_import
+from .models import AccessLog
 from .resources import AnnualTargetResource, RosterResource
-
-FULL_ID_NUMBER_PERMISSION = "placement.view_full_id_number"
 
 
 class RosterImportForm(SpreadsheetImportForm):
@@ -43,7 +43,20 @@ class RosterImportExportMixin(SpreadsheetImportExportMixin):
         )
 
     def get_export_resource_kwargs(self, request, **kwargs):
-        return {"full_id_numbers": request.user.has_perm(FULL_ID_NUMBER_PERMISSION)}
+        return {"full_id_numbers": can_see_full_id(request.user)}
+
+    def get_data_for_export(self, request, queryset, **kwargs):
+        """The export's rows; every worker export is written to the access log."""
+        data = super().get_data_for_export(request, queryset, **kwargs)
+        access_log_record(
+            user=request.user,
+            action=AccessLog.Action.EXPORT,
+            target="placement.worker:roster-export",
+            rows=len(data),
+            full_numbers=can_see_full_id(request.user),
+            request=request,
+        )
+        return data
 
 
 class TargetImportExportMixin(SpreadsheetImportExportMixin):

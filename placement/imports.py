@@ -17,6 +17,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from enterprises.history import (
+    history_bulk_create,
+    history_bulk_update,
+    history_record_bulk,
+    import_source,
+)
 from enterprises.models import Enterprise, Region
 from enterprises.spreadsheets.readers import MonthDate, ReadError, read_table
 from enterprises.spreadsheets.results import Change, ImportResult
@@ -334,6 +340,7 @@ def roster_import(
     result.changes.sort(key=lambda c: c.row)
     if not dry_run:
         _roster_write(
+            source=import_source("roster", user),
             enterprise=enterprise,
             new_rows=new_rows,
             registered_on=today,
@@ -393,6 +400,7 @@ def _placement_change(row, worker_id, placements, user, new_placements, changed_
 @transaction.atomic
 def _roster_write(
     *,
+    source: str,
     enterprise: Enterprise,
     new_rows: list[_RosterRow],
     registered_on: datetime.date,
@@ -405,7 +413,8 @@ def _roster_write(
     history in). New workers and their placements are built and inserted a batch at a time, so
     that 100,000 model instances never sit in memory together. Existing rows are updated by
     primary key with INSERT … ON CONFLICT (bulk_update's CASE WHEN is slow, PITFALLS.md), only
-    the rows and columns that changed; an unchanged worker's ciphertext is never rewritten."""
+    the rows and columns that changed; an unchanged worker's ciphertext is never rewritten.
+    Every written row gets its audit-history row, attributed to the user and this batch."""
     for start in range(0, len(new_rows), BATCH):
         batch = new_rows[start : start + BATCH]
         workers = []
@@ -417,21 +426,21 @@ def _roster_write(
             worker.sex = row.parsed.sex
             workers.append(worker)
         _insert(Worker, workers)
-        _insert(
-            Placement,
-            [
-                Placement(
-                    worker_id=worker.pk,
-                    channel=row.channel,
-                    placed_on=row.placed_on,
-                    destination_unit=row.destination_unit or "",
-                    created_by=user,
-                    updated_by=user,
-                )
-                for worker, row in zip(workers, batch, strict=True)
-                if row.channel
-            ],
-        )
+        history_record_bulk(workers, model=Worker, user=user, source=source)
+        placements = [
+            Placement(
+                worker_id=worker.pk,
+                channel=row.channel,
+                placed_on=row.placed_on,
+                destination_unit=row.destination_unit or "",
+                created_by=user,
+                updated_by=user,
+            )
+            for worker, row in zip(workers, batch, strict=True)
+            if row.channel
+        ]
+        _insert(Placement, placements)
+        history_record_bulk(placements, model=Placement, user=user, source=source)
     changed_ids = list(changed_workers)
     for start in range(0, len(changed_ids), BATCH):
         workers = list(Worker.objects.filter(pk__in=changed_ids[start : start + BATCH]))
@@ -446,8 +455,11 @@ def _roster_write(
             unique_fields=["id"],
             update_fields=[*sorted(fields), "updated_at"],
         )
+        history_record_bulk(workers, model=Worker, user=user, source=source, update=True)
     for start in range(0, len(new_placements), BATCH):
-        _insert(Placement, new_placements[start : start + BATCH])
+        batch = new_placements[start : start + BATCH]
+        _insert(Placement, batch)
+        history_record_bulk(batch, model=Placement, user=user, source=source)
     if changed_placements:
         Placement.objects.bulk_create(
             changed_placements,
@@ -456,6 +468,16 @@ def _roster_write(
             unique_fields=["id"],
             update_fields=["channel", "destination_unit", "updated_by", "updated_at"],
         )
+        # The upserted objects carry only the changed columns: history needs the whole rows.
+        for start in range(0, len(changed_placements), BATCH):
+            ids = [p.pk for p in changed_placements[start : start + BATCH]]
+            history_record_bulk(
+                list(Placement.objects.filter(pk__in=ids)),
+                model=Placement,
+                user=user,
+                source=source,
+                update=True,
+            )
 
 
 def _insert(model, objs: list) -> None:
@@ -548,7 +570,9 @@ def target_import(
         else:
             result.unchanged += 1
     if not dry_run:
-        _targets_write(creates=creates, updates=updates)
+        _targets_write(
+            creates=creates, updates=updates, user=user, source=import_source("targets", user)
+        )
         result.imported = True
     return result
 
@@ -637,8 +661,12 @@ def _parse_targets(table, resource, result, user):
 
 
 @transaction.atomic
-def _targets_write(*, creates: list[AnnualTarget], updates: list[AnnualTarget]) -> None:
-    """Every database write of a target import, in one transaction."""
-    AnnualTarget.objects.bulk_create(creates)
+def _targets_write(
+    *, creates: list[AnnualTarget], updates: list[AnnualTarget], user, source: str
+) -> None:
+    """Every database write of a target import, in one transaction, with its audit history."""
+    history_bulk_create(creates, model=AnnualTarget, user=user, source=source)
     if updates:
-        AnnualTarget.objects.bulk_update(updates, ["workers"])
+        history_bulk_update(
+            updates, model=AnnualTarget, fields=["workers"], user=user, source=source
+        )

@@ -27,7 +27,8 @@ CHANNEL_UNKNOWN = _("安置方式“%(value)s”不认识；应为以下之一�
 
 class IdNumberWidget(widgets.Widget):
     """An ID number: parsed and checked by placement.idnumbers; exported masked unless the user
-    may see full numbers."""
+    may see full numbers. The roster export carries the birth date, so the mask keeps only the
+    region code (the usual mask plus the birth date would rebuild the number)."""
 
     def __init__(self, *, full: bool = False, **kwargs):
         self.full = full
@@ -39,7 +40,19 @@ class IdNumberWidget(widgets.Widget):
     def render(self, value, obj=None, **kwargs):
         if not value:
             return ""
-        return value if self.full else idnumbers.mask(value)
+        return value if self.full else idnumbers.mask_beside_birth_date(value)
+
+
+class PhoneWidget(TextWidget):
+    """A phone: exported masked (138****5678) unless the user may see it in full."""
+
+    def __init__(self, *, full: bool = False, **kwargs):
+        self.full = full
+        super().__init__(max_length=20, **kwargs)
+
+    def render(self, value, obj=None, **kwargs):
+        rendered = super().render(value, obj, **kwargs)
+        return rendered if self.full else idnumbers.mask_phone(rendered)
 
 
 class ChannelWidget(ChoiceLabelWidget):
@@ -88,7 +101,7 @@ class RosterResource(LedgerResource):
     post = fields.Field("post", _("岗位"), widget=TextWidget(max_length=100))
     special_work_type = fields.Field("special_work_type", _("特殊工种"), widget=YesNoWidget())
     hire_date = fields.Field("hire_date", _("参加工作时间"), widget=LedgerDateWidget())
-    phone = fields.Field("phone", _("联系电话"), widget=TextWidget(max_length=20))
+    phone = fields.Field("phone", _("联系电话"), widget=PhoneWidget())
     channel = fields.Field("_roster_channel", _("安置方式"), widget=ChannelWidget())
     placed_on = fields.Field("_roster_placed_on", _("安置时间"), widget=LedgerDateWidget())
     destination_unit = fields.Field(
@@ -162,6 +175,7 @@ class RosterResource(LedgerResource):
     def __init__(self, *, full_id_numbers: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.fields["id_number"].widget = IdNumberWidget(full=full_id_numbers)
+        self.fields["phone"].widget = PhoneWidget(full=full_id_numbers)
 
     def filter_export(self, queryset, **kwargs):
         # The current placement comes in with the rows: three subqueries, not three per row.

@@ -155,9 +155,9 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
         if request.GET.get("template"):
             return self._template_response()
         if request.GET.get("errors"):
-            return self._error_report_response(_Upload(request.GET["errors"]))
+            return self._error_report_response(self._own_upload(request, request.GET["errors"]))
         if request.GET.get("preview"):
-            upload = _Upload(request.GET["preview"])
+            upload = self._own_upload(request, request.GET["preview"])
             return self._preview_response(
                 request, upload, upload.result(), request.GET, confirm=upload.confirm()
             )
@@ -175,7 +175,12 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
                 **form.import_options(),
             )
             upload.save_result(result)
-            confirm = {"token": upload.token, "filename": upload_file.name, **options}
+            confirm = {
+                "token": upload.token,
+                "filename": upload_file.name,
+                "user": request.user.pk,
+                **options,
+            }
             upload.save_confirm(confirm)
             return self._preview_response(request, upload, result, {}, confirm=confirm)
         return self._render(request, {"form": form})
@@ -185,7 +190,7 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
             raise PermissionDenied
         if request.method != "POST":
             return HttpResponseRedirect(reverse(self._url("import")))
-        upload = _Upload(request.POST.get("token", ""))
+        upload = self._own_upload(request, request.POST.get("token", ""))
         form = self.import_form_class(request.POST, request=request)
         # Only the extra fields are re-validated: the file itself is the stored one.
         form.fields.pop("import_file")
@@ -214,6 +219,15 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
         else:
             messages.info(request, IMPORT_NOTHING_CHANGED % counts)
         return HttpResponseRedirect(reverse(self._url("changelist")))
+
+    def _own_upload(self, request, token: str) -> "_Upload":
+        """The stored upload of this token, only for the user who uploaded it: another user's
+        preview, error report or confirmation is "not found" (it holds their rows)."""
+        upload = _Upload(token)
+        confirm = upload.confirm()
+        if confirm is not None and confirm.get("user") != request.user.pk:
+            raise Http404
+        return upload
 
     def _url(self, name: str) -> str:
         app_label, model_name = self.get_model_info()

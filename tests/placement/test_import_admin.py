@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from enterprises.models import UserScope
 from enterprises.spreadsheets.admin import IMPORT_NOTHING_CHANGED
 from placement.demo_rosters import roster_rows, roster_xlsx
-from placement.models import Worker
+from placement.models import AccessLog, Worker
 from placement.services import worker_place
 
 IMPORT_URL = reverse("admin:placement_worker_import")
@@ -120,11 +120,17 @@ def export_rows(client, enterprise):
     return [[c.value for c in row] for row in sheet.iter_rows()]
 
 
-def test_export_masks_id_numbers_unless_the_user_may_see_them(client, make_worker, enterprise):
-    worker = make_worker()
+def test_export_masks_id_numbers_and_phones_unless_the_user_may_see_them(
+    client, make_worker, enterprise
+):
+    worker = make_worker(phone="13812345678")
     client.force_login(user_with("view_worker", scope_enterprise=enterprise))
     rows = export_rows(client, enterprise)
-    assert rows[1][1] == worker.id_number_masked
+    # The export carries the birth date: the masked number keeps the region code only.
+    assert rows[1][1] == worker.id_number[:6] + "*" * 12
+    assert rows[1][8] == "138****5678"
+    log = AccessLog.objects.get()
+    assert (log.action, log.rows, log.full_numbers) == (AccessLog.Action.EXPORT, 1, False)
     client.force_login(User.objects.create_user("full", is_staff=True, password="x" * 16))
     full = User.objects.get(username="full")
     full.user_permissions.set(
@@ -134,6 +140,8 @@ def test_export_masks_id_numbers_unless_the_user_may_see_them(client, make_worke
     rows = export_rows(client, enterprise)
     assert rows[1][1] == worker.id_number
     assert isinstance(rows[1][1], str)
+    assert rows[1][8] == "13812345678"
+    assert AccessLog.objects.filter(username="full", full_numbers=True, rows=1).exists()
 
 
 def test_export_escapes_formula_like_cells_and_the_import_reads_them_back(
@@ -212,3 +220,14 @@ def test_confirming_an_identical_file_says_nothing_changed(admin_client_, enterp
     messages = [str(m) for m in response.context["messages"]]
     assert messages == [str(IMPORT_NOTHING_CHANGED % {"created": 0, "updated": 0, "unchanged": 4})]
     assert Worker.objects.count() == 4
+
+
+def test_a_preview_belongs_to_the_user_who_uploaded_it(admin_client_, client, enterprise):
+    response = upload(admin_client_, enterprise, roster_xlsx(roster_rows(3, seed=2)))
+    confirm = response.context["confirm"]
+    other = User.objects.create_superuser("another-admin", password="x" * 16)
+    admin_client_.force_login(other)
+    assert admin_client_.get(IMPORT_URL, {"preview": confirm["token"]}).status_code == 404
+    assert admin_client_.get(IMPORT_URL, {"errors": confirm["token"]}).status_code == 404
+    assert admin_client_.post(PROCESS_URL, confirm).status_code == 404
+    assert Worker.objects.count() == 0

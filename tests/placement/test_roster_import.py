@@ -220,3 +220,26 @@ def test_queries_do_not_grow_with_the_number_of_rows(
     with django_assert_max_num_queries(12):
         result = run(enterprise, rows)
     assert result.updated == 1
+
+
+def test_an_import_records_audit_history_for_every_row_it_writes(
+    enterprise, rows, django_user_model
+):
+    officer = django_user_model.objects.create_user("hr-import", password="x" * 16)
+    run(enterprise, rows, user=officer)
+    workers = Worker.history.filter(history_type="+")
+    assert workers.count() == 12
+    sources = set(workers.values_list("history_source", flat=True))
+    assert len(sources) == 1 and sources.pop().startswith("import:roster:")
+    assert set(workers.values_list("history_user__username", flat=True)) == {"hr-import"}
+    placed = sum(1 for r in rows if r[10])
+    assert Placement.history.filter(history_type="+").count() == placed
+
+    run(enterprise, rows, user=officer)
+    assert Worker.history.count() == 12, "an identical re-import writes no history"
+
+    changed = [list(r) for r in rows]
+    changed[0][ROSTER_HEADERS.index("岗位")] = "调度员"
+    run(enterprise, changed, user=officer)
+    update = Worker.history.get(history_type="~")
+    assert update.post == "调度员" and update.history_user == officer

@@ -56,3 +56,13 @@ def test_a_zero_target_is_imported_and_a_bad_number_is_reported(db):
     result = run([[2018, "140100", None, 0]])
     assert result.created == 1
     assert AnnualTarget.objects.get(year=2018).workers == 0
+
+
+def test_a_target_import_records_history_with_its_batch(enterprise):
+    rows = [[2017, "140000", None, 21300]]
+    run(rows)
+    rows[0][3] = 21299
+    run(rows)
+    kinds = list(AnnualTarget.history.order_by("history_id").values_list("history_type", "workers"))
+    assert kinds == [("+", 21300), ("~", 21299)]
+    assert AnnualTarget.history.first().history_source.startswith("import:targets:")
