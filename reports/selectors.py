@@ -29,7 +29,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Enterprise, Region
@@ -79,11 +79,16 @@ class Figures:
     placed_in_year: int = 0
     target: int | None = None
     channels: dict[str, int] = field(default_factory=dict)
+    months: list[int] = field(default_factory=list)  # placed during the year by each month's end
 
     def add(self, other: "Figures") -> None:
         self.to_place += other.to_place
         self.placed += other.placed
         self.placed_in_year += other.placed_in_year
+        if len(self.months) < len(other.months):
+            self.months += [0] * (len(other.months) - len(self.months))
+        for i, count in enumerate(other.months):
+            self.months[i] += count
         for channel, count in other.channels.items():
             self.channels[channel] = self.channels.get(channel, 0) + count
 
@@ -161,15 +166,46 @@ def _current_placements(as_of: datetime.date):
     )
 
 
-def enterprise_figures(
-    *, enterprises, year: int, as_of: datetime.date
-) -> dict[int, dict[str, object]]:
-    """Counts per enterprise id: to_place, placed, placed_in_year and placed per channel.
+def _month_ends(year: int, as_of: datetime.date) -> list[datetime.date]:
+    """The last day of each month of the year up to the as-of date (that date for its month)."""
+    start, end = _year_window(year, as_of)
+    days = []
+    for month in range(1, end.month + 1 if end >= start else 1):
+        following = datetime.date(year + month // 12, month % 12 + 1, 1)
+        days.append(min(following - datetime.timedelta(days=1), end))
+    return days
+
+
+def _first_placements_in_year(year: int, as_of: datetime.date):
+    """Each worker's first placement dated in the year up to the as-of date (one row per worker,
+    so counting rows counts workers: a worker placed twice in the year counts once)."""
+    start, end = _year_window(year, as_of)
+    earlier = Placement.objects.filter(
+        Q(placed_on__lt=OuterRef("placed_on"))
+        | Q(placed_on=OuterRef("placed_on"), pk__lt=OuterRef("pk")),
+        worker=OuterRef("worker"),
+        placed_on__gte=start,
+    )
+    return Placement.objects.filter(placed_on__gte=start, placed_on__lte=end).exclude(
+        Exists(earlier)
+    )
+
+
+def enterprise_figures(*, enterprises, year: int, as_of: datetime.date) -> dict[int, dict]:
+    """Counts per enterprise id: to_place, placed, placed per channel, and workers placed during
+    the year by each month's end (the last of which is placed_in_year).
 
     Three GROUP BY queries whatever the number of enterprises or workers.
     """
-    counts: dict[int, dict[str, object]] = defaultdict(
-        lambda: {"to_place": 0, "placed": 0, "placed_in_year": 0, "channels": {}}
+    month_ends = _month_ends(year, as_of)
+    counts: dict[int, dict] = defaultdict(
+        lambda: {
+            "to_place": 0,
+            "placed": 0,
+            "placed_in_year": 0,
+            "channels": {},
+            "months": [0] * len(month_ends),
+        }
     )
     registered = (
         Worker.objects.filter(enterprise__in=enterprises, registered_on__lte=as_of)
@@ -190,53 +226,37 @@ def enterprise_figures(
         line = counts[row["worker__enterprise_id"]]
         line["placed"] += row["n"]
         line["channels"][row["channel"]] = row["n"]
-    start, end = _year_window(year, as_of)
-    during = (
-        Placement.objects.filter(
-            placed_on__gte=start, placed_on__lte=end, worker__enterprise__in=enterprises
+    if month_ends:
+        during = (
+            _first_placements_in_year(year, as_of)
+            .filter(worker__enterprise__in=enterprises)
+            .values("worker__enterprise_id")
+            .annotate(
+                **{
+                    f"m{i}": Count("pk", filter=Q(placed_on__lte=day))
+                    for i, day in enumerate(month_ends)
+                }
+            )
+            .order_by()
         )
-        .values("worker__enterprise_id")
-        .annotate(n=Count("worker_id", distinct=True))
-        .order_by()
-    )
-    for row in during:
-        counts[row["worker__enterprise_id"]]["placed_in_year"] = row["n"]
+        for row in during:
+            line = counts[row["worker__enterprise_id"]]
+            line["months"] = [row[f"m{i}"] for i in range(len(month_ends))]
+            line["placed_in_year"] = line["months"][-1]
     return counts
 
 
-def cumulative_by_month(
-    *, enterprises, year: int, as_of: datetime.date, target: int | None
+def _month_points(
+    *, year: int, as_of: datetime.date, cumulative: list[int], target: int | None
 ) -> list[MonthPoint]:
-    """Distinct workers placed during the year by each month's end (up to the as-of date).
-
-    One query: each worker's first placement in the year, then one conditional count per month,
-    so a worker placed in March and again in May counts once, in March.
-    """
-    start, end = _year_window(year, as_of)
-    if end < start:
-        return []
-    days = []
-    for month in range(1, end.month + 1):
-        last = datetime.date(year, month + 1, 1) if month < 12 else datetime.date(year + 1, 1, 1)
-        days.append(min(last - datetime.timedelta(days=1), end))
-    firsts = (
-        Placement.objects.filter(
-            placed_on__gte=start, placed_on__lte=end, worker__enterprise__in=enterprises
-        )
-        .values("worker_id")
-        .annotate(first=Min("placed_on"))
-        .order_by()
-    )
-    totals = firsts.aggregate(
-        **{f"m{i}": Count("worker_id", filter=Q(first__lte=day)) for i, day in enumerate(days)}
-    )
     points = []
-    for i, day in enumerate(days):
+    for i, day in enumerate(_month_ends(year, as_of)):
         elapsed = None
         if target:
-            share = Decimal(rates.days_passed(year=year, as_of=day)) / rates.days_in_year(year)
-            elapsed = Decimal(target) * share
-        points.append(MonthPoint(i + 1, day, totals[f"m{i}"] or 0, elapsed))
+            elapsed = (
+                Decimal(target) * rates.days_passed(year=year, as_of=day) / rates.days_in_year(year)
+            )
+        points.append(MonthPoint(i + 1, day, cumulative[i], elapsed))
     return points
 
 
@@ -310,6 +330,7 @@ def placement_report(
             placed=line.get("placed", 0),
             placed_in_year=line.get("placed_in_year", 0),
             channels=dict(line.get("channels", {})),
+            months=list(line.get("months", [])),
         )
         per_enterprise[figures.key] = figures
         if region is None or region.level == Region.Level.COUNTY:
@@ -371,8 +392,11 @@ def placement_report(
         relations=_share_rows(
             _by_outcome(totals.channels, 1), LabourRelation.choices, totals.placed
         ),
-        months=cumulative_by_month(
-            enterprises=enterprises, year=year, as_of=as_of, target=totals.target
+        months=_month_points(
+            year=year,
+            as_of=as_of,
+            cumulative=totals.months or [0] * len(_month_ends(year, as_of)),
+            target=totals.target,
         ),
         stragglers=stragglers,
     )
