@@ -5,7 +5,12 @@ in the database, one GROUP BY per figure over the enterprises of the scope; thos
 integer counts are then summed into the children shown (cities, counties, member enterprises) and
 the scope's own line. Summing counts over a partition is exact (a worker belongs to one
 enterprise); rates are computed afterwards from the summed counts, never averaged. So the number of
-queries is fixed (about eight) whatever the number of regions, enterprises or workers.
+queries is fixed whatever the number of regions, enterprises or workers.
+
+Placed workers, channels and placements during the year are read from reports.PlacementFact, a
+derived index kept in step with the ledger by reports.facts (see there and benchmarks/README.md
+for why: joining every placement to its worker is too slow at 500,000 workers). The facts encode
+exactly the definitions below, for any as-of date.
 
 Definitions, for a scope, a year Y and an as-of date D:
 - to place (需安置): workers registered on or before D.
@@ -37,6 +42,8 @@ from placement.channels import CHANNEL_OUTCOMES, Category, Channel, LabourRelati
 from placement.models import AnnualTarget, Placement, Worker
 
 from . import rates
+from .facts import report_facts_sync
+from .models import PlacementFact
 
 SCOPE_LEVEL_BUCKET = {
     Region.Level.PROVINCE: _("省本级"),
@@ -176,21 +183,6 @@ def _month_ends(year: int, as_of: datetime.date) -> list[datetime.date]:
     return days
 
 
-def _first_placements_in_year(year: int, as_of: datetime.date):
-    """Each worker's first placement dated in the year up to the as-of date (one row per worker,
-    so counting rows counts workers: a worker placed twice in the year counts once)."""
-    start, end = _year_window(year, as_of)
-    earlier = Placement.objects.filter(
-        Q(placed_on__lt=OuterRef("placed_on"))
-        | Q(placed_on=OuterRef("placed_on"), pk__lt=OuterRef("pk")),
-        worker=OuterRef("worker"),
-        placed_on__gte=start,
-    )
-    return Placement.objects.filter(placed_on__gte=start, placed_on__lte=end).exclude(
-        Exists(earlier)
-    )
-
-
 def enterprise_figures(*, enterprises, year: int, as_of: datetime.date) -> dict[int, dict]:
     """Counts per enterprise id: to_place, placed, placed per channel, and workers placed during
     the year by each month's end (the last of which is placed_in_year).
@@ -215,32 +207,42 @@ def enterprise_figures(*, enterprises, year: int, as_of: datetime.date) -> dict[
     )
     for row in registered:
         counts[row["enterprise_id"]]["to_place"] = row["n"]
+    # Placed and channels: the facts' current spans (one per worker at any date, already
+    # limited to registered workers), read without joining placements to workers.
     current = (
-        _current_placements(as_of)
-        .filter(worker__enterprise__in=enterprises)
-        .values("worker__enterprise_id", "channel")
+        PlacementFact.objects.filter(
+            kind=PlacementFact.Kind.CURRENT, enterprise__in=enterprises, start__lte=as_of
+        )
+        .filter(Q(end__isnull=True) | Q(end__gt=as_of))
+        .values("enterprise_id", "channel")
         .annotate(n=Count("pk"))
         .order_by()
     )
     for row in current:
-        line = counts[row["worker__enterprise_id"]]
+        line = counts[row["enterprise_id"]]
         line["placed"] += row["n"]
         line["channels"][row["channel"]] = row["n"]
     if month_ends:
+        # One first-in-year fact per worker and year: counting rows counts workers, so a
+        # worker placed twice in the year counts once, in the month of the first placement.
         during = (
-            _first_placements_in_year(year, as_of)
-            .filter(worker__enterprise__in=enterprises)
-            .values("worker__enterprise_id")
+            PlacementFact.objects.filter(
+                kind=PlacementFact.Kind.FIRST_IN_YEAR,
+                enterprise__in=enterprises,
+                start__gte=month_ends[0].replace(day=1),
+                start__lte=month_ends[-1],
+            )
+            .values("enterprise_id")
             .annotate(
                 **{
-                    f"m{i}": Count("pk", filter=Q(placed_on__lte=day))
+                    f"m{i}": Count("pk", filter=Q(start__lte=day))
                     for i, day in enumerate(month_ends)
                 }
             )
             .order_by()
         )
         for row in during:
-            line = counts[row["worker__enterprise_id"]]
+            line = counts[row["enterprise_id"]]
             line["months"] = [row[f"m{i}"] for i in range(len(month_ends))]
             line["placed_in_year"] = line["months"][-1]
     return counts
@@ -288,6 +290,9 @@ def placement_report(
     user=None,
 ) -> Report:
     """Every figure of one report: the scope's line, each child's line, channels and months."""
+    # The facts are a derived index of the ledger; bring them up to date first (a few cheap
+    # queries when nothing changed).
+    report_facts_sync()
     enterprises = scope.enterprises()
     if industry:
         enterprises = enterprises.filter(industry=industry)
