@@ -100,11 +100,7 @@ class Worker(models.Model):
                 violation_error_message=_("参加工作时间应晚于出生日期"),
             ),
         ]
-        indexes = [
-            models.Index(fields=["registered_on"], name="placement_worker_registered"),
-            # Reports (issue 4): workers to place per enterprise at a date.
-            models.Index(fields=["enterprise", "registered_on"], name="placement_worker_ent_reg"),
-        ]
+        indexes = [models.Index(fields=["registered_on"], name="placement_worker_registered")]
 
     def __str__(self):
         return self.name

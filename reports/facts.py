@@ -40,7 +40,14 @@ def worker_facts(
     end date) the set of placements in force is constant, so the current placement (the latest
     in force, by date then id) is too; consecutive pieces with the same placement are merged.
     """
-    facts = []
+    facts = [
+        PlacementFact(
+            worker_id=worker_id,
+            enterprise_id=enterprise_id,
+            kind=PlacementFact.Kind.REGISTERED,
+            start=registered_on,
+        )
+    ]
     first_in_year: dict[int, datetime.date] = {}
     for _pk, _channel, placed_on, _ended_on in placements:
         year = placed_on.year

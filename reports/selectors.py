@@ -200,7 +200,9 @@ def enterprise_figures(*, enterprises, year: int, as_of: datetime.date) -> dict[
         }
     )
     registered = (
-        Worker.objects.filter(enterprise__in=enterprises, registered_on__lte=as_of)
+        PlacementFact.objects.filter(
+            kind=PlacementFact.Kind.REGISTERED, enterprise__in=enterprises, start__lte=as_of
+        )
         .values("enterprise_id")
         .annotate(n=Count("pk"))
         .order_by()

@@ -161,6 +161,7 @@ def test_a_committed_placement_refreshes_its_worker_at_commit(
     ) == [
         (PlacementFact.Kind.CURRENT, Channel.SELF_EMPLOYMENT, D(2017, 2, 1)),
         (PlacementFact.Kind.FIRST_IN_YEAR, "", D(2017, 2, 1)),
+        (PlacementFact.Kind.REGISTERED, "", D(2016, 1, 4)),
     ]
 
 
@@ -174,7 +175,7 @@ def test_a_rebuild_gives_the_same_facts(make_worker, place):
     report_facts_rebuild()
 
     assert sorted(PlacementFact.objects.values_list("kind", "channel", "start", "end")) == before
-    assert len(before) == 3
+    assert len(before) == 4  # registered, two current spans, first in 2017
 
 
 @pytest.mark.django_db
@@ -187,5 +188,5 @@ def test_refresh_report_facts_command_rebuilds(make_worker, place):
     out = StringIO()
     call_command("refresh_report_facts", stdout=out)
 
-    assert PlacementFact.objects.count() == 2
+    assert PlacementFact.objects.count() == 3
     assert "rebuilt for 1 workers" in out.getvalue()
