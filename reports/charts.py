@@ -4,6 +4,8 @@ Colours and line styles come from classes in static/reports/reports.css (so the 
 can adjust them); text is escaped with format_html.
 """
 
+import datetime
+
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -162,9 +164,7 @@ def cumulative_line(points, *, year: int, target: int | None, title: str) -> Saf
     )
 
 
-def _month_middle(year: int, month: int):
-    import datetime
-
+def _month_middle(year: int, month: int) -> datetime.date:
     return datetime.date(year, month, 15)
 
 

@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy
 from import_export import fields, resources, widgets
 from import_export.formats.base_formats import XLSX
 
+from placement.channels import Channel
+
 from . import rates
 
 FORMULA_STARTS = ("=", "+", "-", "@")
@@ -96,8 +98,6 @@ class WorkerResource(resources.Resource):
         return worker.birth_date.year
 
     def dehydrate_status(self, worker):
-        from placement.channels import Channel
-
         if worker.current_channel:
             return str(Channel(worker.current_channel).label)
         return _("待安置")

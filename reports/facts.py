@@ -106,6 +106,14 @@ def report_facts_refresh(*, worker_ids: Iterable[int]) -> int:
     """Recompute the facts of the given workers; returns the number of facts written."""
     written = 0
     for ids in _chunks(sorted(set(worker_ids))):
+        # Lock the workers first (in id order): two refreshes of one worker at the same time
+        # would otherwise both delete and both insert, leaving the facts twice.
+        workers = list(
+            Worker.objects.select_for_update()
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", "enterprise_id", "registered_on")
+        )
         PlacementFact.objects.filter(worker_id__in=ids).delete()
         by_worker = defaultdict(list)
         for worker_id, *placement in (
@@ -115,9 +123,7 @@ def report_facts_refresh(*, worker_ids: Iterable[int]) -> int:
         ):
             by_worker[worker_id].append(tuple(placement))
         facts = []
-        for worker_id, enterprise_id, registered_on in Worker.objects.filter(
-            pk__in=ids
-        ).values_list("pk", "enterprise_id", "registered_on"):
+        for worker_id, enterprise_id, registered_on in workers:
             facts += worker_facts(
                 worker_id=worker_id,
                 enterprise_id=enterprise_id,

@@ -88,4 +88,4 @@ def test_the_table_names_the_scope_and_children(ledger):
 def test_an_unknown_region_is_an_error(db):
     with pytest.raises(CommandError) as error:
         run("--year", "2017", "--region", "999999")
-    assert str(error.value) == UNKNOWN_REGION % {"code": "999999"}
+    assert str(error.value) == str(UNKNOWN_REGION % {"code": "999999"})

@@ -178,3 +178,27 @@ def test_bad_filters_fall_back_to_defaults(client, superuser, province):
 
     assert response.status_code == 200
     assert response.context["report"].year == timezone.localdate().year
+
+
+def test_a_user_without_a_scope_is_refused(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("nobody", password="x" * 16))
+
+    assert client.get(reverse("reports:home")).status_code == 403
+    assert client.get(reverse("reports:region", args=["140000"])).status_code == 404
+
+
+def test_a_group_dashboard_lists_its_members_with_links(
+    client, superuser, make_enterprise, make_worker, place
+):
+    group = make_enterprise(name="测试集团")
+    member = make_enterprise(name="集团成员矿", parent=group)
+    place(make_worker(enterprise=member), datetime.date(2017, 3, 1))
+    client.force_login(superuser)
+
+    response = client.get(reverse("reports:enterprise", args=[group.pk]), {"year": 2017})
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "各企业安置情况" in page
+    assert reverse("reports:enterprise", args=[member.pk]) + "?year=2017" in page
+    assert response.context["report"].totals.placed == 1

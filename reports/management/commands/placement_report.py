@@ -5,13 +5,14 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Enterprise, Region
 from reports import rates
 from reports.selectors import Figures, Scope, placement_report
 
-UNKNOWN_REGION = "No region with code %(code)s"
-UNKNOWN_ENTERPRISE = "No enterprise with credit code %(code)s"
+UNKNOWN_REGION = _("没有行政区划代码为 %(code)s 的地区")
+UNKNOWN_ENTERPRISE = _("没有统一社会信用代码为 %(code)s 的企业")
 
 
 def figures_json(figures: Figures) -> dict:
