@@ -111,6 +111,18 @@ class Figures:
     def target_completion(self) -> Decimal | None:
         return rates.target_completion(placed_in_year=self.placed_in_year, target=self.target)
 
+    def channel_rows(self) -> list["ShareRow"]:
+        """Placed per channel, with shares of this line's placed."""
+        return _share_rows(self.channels, Channel.choices, self.placed)
+
+    def category_rows(self) -> list["ShareRow"]:
+        """Placed per official category (四个一批), with shares."""
+        return _share_rows(_by_outcome(self.channels, 0), Category.choices, self.placed)
+
+    def relation_rows(self) -> list["ShareRow"]:
+        """Placed per labour-relation outcome (kept, internal retirement, ended), with shares."""
+        return _share_rows(_by_outcome(self.channels, 1), LabourRelation.choices, self.placed)
+
 
 @dataclass(frozen=True)
 class ShareRow:
@@ -394,11 +406,9 @@ def placement_report(
         elapsed_share=rates.elapsed_share(year=year, as_of=as_of),
         children=list(children.values()),
         children_are_enterprises=region is None or region.level == Region.Level.COUNTY,
-        channels=_share_rows(totals.channels, Channel.choices, totals.placed),
-        categories=_share_rows(_by_outcome(totals.channels, 0), Category.choices, totals.placed),
-        relations=_share_rows(
-            _by_outcome(totals.channels, 1), LabourRelation.choices, totals.placed
-        ),
+        channels=totals.channel_rows(),
+        categories=totals.category_rows(),
+        relations=totals.relation_rows(),
         months=_month_points(
             year=year,
             as_of=as_of,

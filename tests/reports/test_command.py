@@ -43,6 +43,13 @@ def test_json_has_the_figures_rates_as_strings_and_children(ledger):
     assert channels["entrepreneurship"]["share"] == "0.0"
     taiyuan = next(c for c in data["children"] if c["key"] == "140100")
     assert (taiyuan["to_place"], taiyuan["placed"], taiyuan["placement_rate"]) == (3, 2, "66.67")
+    assert {c["code"]: c["placed"] for c in taiyuan["channels"]}["self_employment"] == 1
+    assert {c["code"]: c["share"] for c in taiyuan["categories"]}["reemployment"] == "50.0"
+    assert {c["code"]: c["placed"] for c in data["relations"]} == {
+        "kept": 1,
+        "retirement_in_place": 0,
+        "ended": 1,
+    }
     assert taiyuan["target"] is None
     assert taiyuan["target_completion"] is None
     assert len(data["children"]) == 11

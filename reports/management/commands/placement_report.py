@@ -15,6 +15,13 @@ UNKNOWN_REGION = _("没有行政区划代码为 %(code)s 的地区")
 UNKNOWN_ENTERPRISE = _("没有统一社会信用代码为 %(code)s 的企业")
 
 
+def shares_json(rows) -> list[dict]:
+    return [
+        {"code": r.code, "name": r.name, "placed": r.placed, "share": rates.as_json(r.share)}
+        for r in rows
+    ]
+
+
 def figures_json(figures: Figures) -> dict:
     """One report line as JSON: counts as integers, rates as strings ("99.97") or null."""
     return {
@@ -27,6 +34,8 @@ def figures_json(figures: Figures) -> dict:
         "placed_in_year": figures.placed_in_year,
         "target": figures.target,
         "target_completion": rates.as_json(figures.target_completion),
+        "channels": shares_json(figures.channel_rows()),
+        "categories": shares_json(figures.category_rows()),
     }
 
 
@@ -40,11 +49,7 @@ def report_json(report) -> dict:
         **figures_json(report.totals),
         "elapsed_share": rates.as_json(report.elapsed_share),
     }
-    for name in ("channels", "categories", "relations"):
-        data[name] = [
-            {"code": r.code, "name": r.name, "placed": r.placed, "share": rates.as_json(r.share)}
-            for r in getattr(report, name)
-        ]
+    data["relations"] = shares_json(report.relations)
     data["children"] = [figures_json(child) for child in report.children]
     return data
 
