@@ -168,10 +168,11 @@ def _year_window(year: int, as_of: datetime.date) -> tuple[datetime.date, dateti
 
 
 def _current_placements(as_of: datetime.date):
-    """Placements in force at the as-of date that are their worker's latest one in force.
+    """Placements in force at the as-of date that are their worker's latest one in force,
+    straight from the ledger (the worker list of one enterprise; the dashboards read the facts).
 
-    NOT EXISTS a later placement in force, rather than a per-worker subquery for the latest
-    channel: PostgreSQL runs it as one hash anti-join instead of a lookup per worker.
+    NOT EXISTS a later placement in force rather than a per-worker subquery for the latest
+    channel: PostgreSQL runs it as one anti-join instead of a lookup per worker.
     """
     later = Placement.objects.in_force_on(as_of).filter(
         Q(placed_on__gt=OuterRef("placed_on"))
