@@ -1,8 +1,9 @@
-"""Root URLs: the admin (data entry and administration) and the language switch."""
+"""Root URLs: reports (the home page), the admin (data entry and administration) and the
+language switch."""
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path
+from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
@@ -12,9 +13,11 @@ admin.site.site_title = _("安置台账")
 admin.site.index_title = _("台账管理")
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
-    # Security (issue 5): every page needs a login (LoginRequiredMiddleware) except the admin's
-    # login page (exempted by Django) and this one, so the login page can switch language.
+    # The home page is the reports dashboard of the user's own scope (issue 4).
+    path("", RedirectView.as_view(pattern_name="reports:home", permanent=False)),
+    path("reports/", include("reports.urls")),
+    # Every page needs a login (LoginRequiredMiddleware) except the admin's login page
+    # (exempted by Django) and this one, so the login page can switch language (issue 5).
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
 ]

@@ -1,7 +1,29 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = _("统计报表")
+
+    def ready(self):
+        from placement.models import Placement, Worker
+
+        for signal in (post_save, post_delete):
+            signal.connect(_placement_changed, sender=Placement, dispatch_uid=f"reports_p_{signal}")
+        post_save.connect(_worker_changed, sender=Worker, dispatch_uid="reports_worker_saved")
+
+
+def _placement_changed(sender, instance, **kwargs):
+    """A placement was saved or deleted: its worker's report facts are stale."""
+    from .facts import report_facts_mark
+
+    report_facts_mark(worker_id=instance.worker_id)
+
+
+def _worker_changed(sender, instance, **kwargs):
+    """A worker was saved (registration date, enterprise): their report facts are stale."""
+    from .facts import report_facts_mark
+
+    report_facts_mark(worker_id=instance.pk)

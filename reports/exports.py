@@ -1,0 +1,140 @@
+"""Report tables as .xlsx, built with django-import-export resources (non-model, declared fields)
+from the same selector output the pages show, with a title row above the header.
+
+Cells that begin with = + - @ are prefixed with an apostrophe: import-export escapes only "="
+(PITFALLS.md), and an enterprise or worker name is typed by users.
+"""
+
+import datetime
+
+import tablib
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from import_export import fields, resources, widgets
+from import_export.formats.base_formats import XLSX
+
+from placement.channels import Channel
+
+from . import rates
+
+FORMULA_STARTS = ("=", "+", "-", "@")
+XLSX_CONTENT_TYPE = XLSX.CONTENT_TYPE
+TABLES = ("children", "channels", "categories", "stragglers")
+
+_COUNT = widgets.IntegerWidget(coerce_to_string=False)
+
+
+def escape_cell(value):
+    """Keep spreadsheet software from reading text as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _rate(value):
+    """A rate cell: the rounded Decimal the page shows, or "—"."""
+    return rates.MISSING if value is None else value
+
+
+class FiguresResource(resources.Resource):
+    """One line per child region or enterprise, with the dashboard's figures."""
+
+    name = fields.Field(attribute="name", column_name=gettext_lazy("名称"))
+    to_place = fields.Field(attribute="to_place", column_name=gettext_lazy("需安置"), widget=_COUNT)
+    placed = fields.Field(attribute="placed", column_name=gettext_lazy("已安置"), widget=_COUNT)
+    pending = fields.Field(attribute="pending", column_name=gettext_lazy("待安置"), widget=_COUNT)
+    placement_rate = fields.Field(column_name=gettext_lazy("安置率（%）"))
+    placed_in_year = fields.Field(
+        attribute="placed_in_year", column_name=gettext_lazy("年内安置"), widget=_COUNT
+    )
+    target = fields.Field(column_name=gettext_lazy("年度目标"))
+    target_completion = fields.Field(column_name=gettext_lazy("任务完成率（%）"))
+
+    def dehydrate_placement_rate(self, figures):
+        return _rate(figures.placement_rate)
+
+    def dehydrate_target(self, figures):
+        return rates.MISSING if figures.target is None else figures.target
+
+    def dehydrate_target_completion(self, figures):
+        return _rate(figures.target_completion)
+
+
+class ShareResource(resources.Resource):
+    """One line per channel or category: placed and share of all placed."""
+
+    name = fields.Field(attribute="name", column_name=gettext_lazy("安置渠道"))
+    placed = fields.Field(attribute="placed", column_name=gettext_lazy("已安置"), widget=_COUNT)
+    share = fields.Field(column_name=gettext_lazy("构成（%）"))
+
+    def dehydrate_share(self, row):
+        return _rate(row.share)
+
+
+class CategoryResource(ShareResource):
+    name = fields.Field(attribute="name", column_name=gettext_lazy("类别（四个一批）"))
+
+
+class WorkerResource(resources.Resource):
+    """The drill-down list of an enterprise's workers: ID numbers masked, birth year only."""
+
+    name = fields.Field(attribute="name", column_name=gettext_lazy("姓名"))
+    id_number = fields.Field(attribute="id_number_masked", column_name=gettext_lazy("公民身份号码"))
+    sex = fields.Field(column_name=gettext_lazy("性别"))
+    birth_year = fields.Field(column_name=gettext_lazy("出生年份"))
+    post = fields.Field(attribute="post", column_name=gettext_lazy("岗位（工种）"))
+    status = fields.Field(column_name=gettext_lazy("安置状态"))
+    placed_on = fields.Field(
+        attribute="current_placed_on",
+        column_name=gettext_lazy("安置日期"),
+        widget=widgets.DateWidget(coerce_to_string=False),
+    )
+
+    def dehydrate_sex(self, worker):
+        return worker.get_sex_display()
+
+    def dehydrate_birth_year(self, worker):
+        return worker.birth_date.year
+
+    def dehydrate_status(self, worker):
+        if worker.current_channel:
+            return str(Channel(worker.current_channel).label)
+        return _("待安置")
+
+
+def report_title(*, scope_name: str, year: int, as_of: datetime.date, industry_label=None) -> str:
+    """The title row: scope, year, as-of date and the time of export."""
+    parts = [
+        scope_name,
+        _("%(year)s年度") % {"year": year},
+        _("截至 %(date)s") % {"date": as_of.isoformat()},
+    ]
+    if industry_label:
+        parts.append(str(industry_label))
+    parts.append(_("导出时间 %(time)s") % {"time": timezone.localtime().strftime("%Y-%m-%d %H:%M")})
+    return "  ".join(parts)
+
+
+def xlsx_bytes(*, resource: resources.Resource, rows, title: str) -> bytes:
+    """The rows exported through `resource`, below a title row, as .xlsx bytes."""
+    table = resource.export(rows)
+    width = len(table.headers)
+    sheet = tablib.Dataset(headers=[escape_cell(title)] + [""] * (width - 1))
+    sheet.append([escape_cell(str(h)) for h in table.headers])
+    for row in table:
+        sheet.append([escape_cell(value) for value in row])
+    return XLSX().export_data(sheet)
+
+
+def report_table(report, table: str) -> tuple[resources.Resource, list]:
+    """The resource and rows of one dashboard table."""
+    if table == "children":
+        return FiguresResource(), [report.totals, *report.children]
+    if table == "channels":
+        return ShareResource(), report.channels
+    if table == "categories":
+        return CategoryResource(), report.categories
+    if table == "stragglers":
+        return FiguresResource(), report.stragglers
+    raise KeyError(table)

@@ -1,0 +1,202 @@
+"""Keeping the report facts (reports.models.PlacementFact) in step with the ledger.
+
+The facts are derived data, refreshed per worker:
+- every save or delete of a worker or a placement (services, the admin, anything calling save())
+  marks the worker through a signal; the marked workers are refreshed when the transaction
+  commits, in one batch (an import of many rows in one transaction refreshes once, at the end);
+- rows inserted in bulk (bulk_create: the demo seeder, a bulk import) send no signal: each report
+  first looks for workers and placements with an id above the last one seen, an index range
+  that costs nothing when there are none;
+- a write that sends no signal and adds no row (QuerySet.update(), bulk_update(), an upsert
+  with bulk_create(update_conflicts=True), raw SQL) must call report_facts_refresh() for the
+  workers it touched, or be followed by `manage.py refresh_report_facts`.
+"""
+
+import datetime
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from placement.models import Placement, Worker
+
+from .models import FactsState, PlacementFact
+
+CHUNK = 5000
+
+
+def worker_facts(
+    *,
+    worker_id: int,
+    enterprise_id: int,
+    registered_on: datetime.date,
+    placements,
+) -> list[PlacementFact]:
+    """The facts of one worker from their placements, given as (pk, channel, placed_on,
+    ended_on) tuples.
+
+    Current spans: between two consecutive change dates (a registration, a placement date, an
+    end date) the set of placements in force is constant, so the current placement (the latest
+    in force, by date then id) is too; consecutive pieces with the same placement are merged.
+    """
+    facts = [
+        PlacementFact(
+            worker_id=worker_id,
+            enterprise_id=enterprise_id,
+            kind=PlacementFact.Kind.REGISTERED,
+            start=registered_on,
+        )
+    ]
+    first_in_year: dict[int, datetime.date] = {}
+    for _pk, _channel, placed_on, _ended_on in placements:
+        year = placed_on.year
+        if year not in first_in_year or placed_on < first_in_year[year]:
+            first_in_year[year] = placed_on
+    for day in first_in_year.values():
+        facts.append(
+            PlacementFact(
+                worker_id=worker_id,
+                enterprise_id=enterprise_id,
+                kind=PlacementFact.Kind.FIRST_IN_YEAR,
+                start=day,
+            )
+        )
+    changes = sorted(
+        {registered_on}
+        | {p[2] for p in placements if p[2] >= registered_on}
+        | {p[3] for p in placements if p[3] is not None and p[3] >= registered_on}
+    )
+    spans: list[list] = []  # [placement pk, channel, start, end]
+    for i, day in enumerate(changes):
+        in_force = [
+            (placed_on, pk, channel)
+            for pk, channel, placed_on, ended_on in placements
+            if placed_on <= day and (ended_on is None or ended_on > day)
+        ]
+        end = changes[i + 1] if i + 1 < len(changes) else None
+        if not in_force:
+            continue
+        _placed_on, pk, channel = max(in_force)
+        if spans and spans[-1][0] == pk and spans[-1][3] == day:
+            spans[-1][3] = end
+        else:
+            spans.append([pk, channel, day, end])
+    for _pk, channel, start, end in spans:
+        facts.append(
+            PlacementFact(
+                worker_id=worker_id,
+                enterprise_id=enterprise_id,
+                kind=PlacementFact.Kind.CURRENT,
+                channel=channel,
+                start=start,
+                end=end,
+            )
+        )
+    return facts
+
+
+def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+@transaction.atomic
+def report_facts_refresh(*, worker_ids: Iterable[int]) -> int:
+    """Recompute the facts of the given workers; returns the number of facts written."""
+    written = 0
+    for ids in _chunks(sorted(set(worker_ids))):
+        # Lock the workers first (in id order): two refreshes of one worker at the same time
+        # would otherwise both delete and both insert, leaving the facts twice.
+        workers = list(
+            Worker.objects.select_for_update()
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", "enterprise_id", "registered_on")
+        )
+        PlacementFact.objects.filter(worker_id__in=ids).delete()
+        by_worker = defaultdict(list)
+        for worker_id, *placement in (
+            Placement.objects.filter(worker_id__in=ids)
+            .order_by()
+            .values_list("worker_id", "pk", "channel", "placed_on", "ended_on")
+        ):
+            by_worker[worker_id].append(tuple(placement))
+        facts = []
+        for worker_id, enterprise_id, registered_on in workers:
+            facts += worker_facts(
+                worker_id=worker_id,
+                enterprise_id=enterprise_id,
+                registered_on=registered_on,
+                placements=by_worker.get(worker_id, []),
+            )
+        PlacementFact.objects.bulk_create(facts, batch_size=CHUNK)
+        written += len(facts)
+    return written
+
+
+# Workers marked by signals in this thread and not refreshed yet.
+_marked = threading.local()
+
+
+def _marked_ids() -> set[int]:
+    if not hasattr(_marked, "ids"):
+        _marked.ids = set()
+    return _marked.ids
+
+
+def report_facts_mark(*, worker_id: int) -> None:
+    """Note that a worker changed; their facts are refreshed when the transaction commits (or
+    by the next report in this thread, whichever comes first)."""
+    _marked_ids().add(worker_id)
+    transaction.on_commit(report_facts_flush)
+
+
+def report_facts_flush() -> set[int]:
+    """Refresh the workers marked so far; returns their ids."""
+    ids = _marked_ids()
+    if not ids:
+        return set()
+    pending = set(ids)
+    ids.clear()
+    report_facts_refresh(worker_ids=pending)
+    return pending
+
+
+def report_facts_sync() -> int:
+    """Bring the facts up to date before a report: refresh marked workers and those with rows
+    inserted in bulk since the last sync; returns how many workers were refreshed."""
+    refreshed = report_facts_flush()
+    with transaction.atomic():
+        state = FactsState.objects.select_for_update().filter(pk=1).first()
+        if state is None:
+            state = FactsState.objects.create(pk=1)
+        placements = list(
+            Placement.objects.filter(pk__gt=state.placement_max_id)
+            .order_by()
+            .values_list("pk", "worker_id")
+        )
+        workers = list(
+            Worker.objects.filter(pk__gt=state.worker_max_id)
+            .order_by()
+            .values_list("pk", flat=True)
+        )
+        worker_ids = {worker_id for _pk, worker_id in placements} | set(workers)
+        if not worker_ids:
+            return len(refreshed)
+        report_facts_refresh(worker_ids=worker_ids - refreshed)
+        state.placement_max_id = (
+            max(pk for pk, _w in placements) if placements else (state.placement_max_id)
+        )
+        state.worker_max_id = max([state.worker_max_id, *workers])
+        state.save()
+        return len(refreshed | worker_ids)
+
+
+def report_facts_rebuild() -> int:
+    """Throw every fact away and compute them all again (after writes that bypass the signals,
+    or to check). Run it while nothing else writes to the ledger."""
+    with transaction.atomic():
+        PlacementFact.objects.all().delete()
+        FactsState.objects.all().delete()
+    return report_facts_sync()

@@ -1,0 +1,28 @@
+"""The report filters carried in the URL (year, as-of date, industry), so a page can be shared."""
+
+import datetime
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from enterprises.models import Enterprise
+
+INDUSTRY_CHOICES = [("", _("全部行业")), *Enterprise.Industry.choices]
+
+
+class ReportFilterForm(forms.Form):
+    year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100, required=False)
+    as_of = forms.DateField(
+        label=_("截至日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    industry = forms.ChoiceField(label=_("行业"), choices=INDUSTRY_CHOICES, required=False)
+
+    def resolved(self, *, default_year: int, today: datetime.date) -> dict:
+        """Year, as-of date and industry with defaults: the as-of date defaults to today, or to
+        31 December for a past year."""
+        data = self.cleaned_data if self.is_valid() else {}
+        year = data.get("year") or default_year
+        as_of = data.get("as_of") or min(today, datetime.date(year, 12, 31))
+        return {"year": year, "as_of": as_of, "industry": data.get("industry") or None}

@@ -1,0 +1,452 @@
+"""Every figure the reports show, computed here and only here (DOMAIN.md "Rates").
+
+Pages, exports and the `placement_report` command all call `placement_report()`. Counting is done
+in the database, one GROUP BY per figure over the enterprises of the scope; those per-enterprise
+integer counts are then summed into the children shown (cities, counties, member enterprises) and
+the scope's own line. Summing counts over a partition is exact (a worker belongs to one
+enterprise); rates are computed afterwards from the summed counts, never averaged. So the number of
+queries is fixed whatever the number of regions, enterprises or workers.
+
+Placed workers, channels and placements during the year are read from reports.PlacementFact, a
+derived index kept in step with the ledger by reports.facts (see there and benchmarks/README.md
+for why: joining every placement to its worker is too slow at 500,000 workers). The facts encode
+exactly the definitions below, for any as-of date.
+
+Definitions, for a scope, a year Y and an as-of date D:
+- to place (需安置): workers registered on or before D.
+- placed (已安置): of those, workers with a placement dated on or before D still in force at D
+  (not ended, or ended after D).
+- placed during Y (年内安置): distinct workers with a placement dated between 1 January of Y and
+  the earlier of D and 31 December of Y. This is a count of placements achieved during the year
+  (a flow, as the annual task counts them): a placement that has since ended still counts, and a
+  worker placed twice in Y counts once. The stock of workers placed now is the placement rate's
+  job. Either reading gives the article's 9,840 of 21,299 = 46.2%; this one is what "placed
+  during the year" says and does not change a past month's completion when a job ends later.
+- channel of a placed worker: the channel of their latest placement in force at D (latest
+  placed_on, then latest id), so each placed worker has exactly one channel and
+  kept + internal retirement + ended = placed.
+- target: the AnnualTarget row of the scope itself (a region, or an enterprise/group); a city's
+  or the province's target is its own row, never the sum of its children's.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.utils.translation import gettext_lazy as _
+
+from enterprises.models import Enterprise, Region
+from placement.channels import CHANNEL_OUTCOMES, Category, Channel, LabourRelation
+from placement.models import AnnualTarget, Placement, Worker
+
+from . import rates
+from .facts import report_facts_sync
+from .models import PlacementFact
+
+SCOPE_LEVEL_BUCKET = {
+    Region.Level.PROVINCE: _("省本级"),
+    Region.Level.CITY: _("市本级"),
+}
+STRAGGLER_COUNT = 10
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a report covers: a region's subtree, or an enterprise (a group with its members)."""
+
+    region: Region | None = None
+    enterprise: Enterprise | None = None
+
+    def __post_init__(self):
+        if (self.region is None) == (self.enterprise is None):
+            raise ValueError("A scope is a region or an enterprise, not both or neither")
+
+    @property
+    def name(self) -> str:
+        return str(self.region or self.enterprise)
+
+    def enterprises(self):
+        """The enterprises whose workers the scope counts."""
+        if self.region is not None:
+            return Enterprise.objects.in_region(self.region)
+        return Enterprise.objects.in_group(self.enterprise)
+
+
+@dataclass
+class Figures:
+    """The counts of one line of a report (the scope, a child, an enterprise) and its rates."""
+
+    key: str
+    name: str
+    kind: str = ""  # "region", "enterprise" or "" (a line that cannot be drilled into)
+    to_place: int = 0
+    placed: int = 0
+    placed_in_year: int = 0
+    target: int | None = None
+    channels: dict[str, int] = field(default_factory=dict)
+    months: list[int] = field(default_factory=list)  # placed during the year by each month's end
+
+    def add(self, other: "Figures") -> None:
+        self.to_place += other.to_place
+        self.placed += other.placed
+        self.placed_in_year += other.placed_in_year
+        if len(self.months) < len(other.months):
+            self.months += [0] * (len(other.months) - len(self.months))
+        for i, count in enumerate(other.months):
+            self.months[i] += count
+        for channel, count in other.channels.items():
+            self.channels[channel] = self.channels.get(channel, 0) + count
+
+    @property
+    def pending(self) -> int:
+        return self.to_place - self.placed
+
+    @property
+    def placement_rate(self) -> Decimal | None:
+        return rates.placement_rate(placed=self.placed, to_place=self.to_place)
+
+    @property
+    def target_completion(self) -> Decimal | None:
+        return rates.target_completion(placed_in_year=self.placed_in_year, target=self.target)
+
+    def channel_rows(self) -> list["ShareRow"]:
+        """Placed per channel, with shares of this line's placed."""
+        return _share_rows(self.channels, Channel.choices, self.placed)
+
+    def category_rows(self) -> list["ShareRow"]:
+        """Placed per official category (四个一批), with shares."""
+        return _share_rows(_by_outcome(self.channels, 0), Category.choices, self.placed)
+
+    def relation_rows(self) -> list["ShareRow"]:
+        """Placed per labour-relation outcome (kept, internal retirement, ended), with shares."""
+        return _share_rows(_by_outcome(self.channels, 1), LabourRelation.choices, self.placed)
+
+
+@dataclass(frozen=True)
+class ShareRow:
+    """A channel, an official category or a labour-relation outcome, with its count and share."""
+
+    code: str
+    name: str
+    placed: int
+    share: Decimal | None
+
+
+@dataclass(frozen=True)
+class MonthPoint:
+    """Cumulative workers placed during the year by the end of a month (or the as-of date)."""
+
+    month: int
+    day: datetime.date
+    cumulative: int
+    elapsed_target: Decimal | None  # the target times the elapsed share at that day
+
+
+@dataclass
+class Report:
+    """One report: the scope's figures, its children's, channels, months and stragglers."""
+
+    scope: Scope
+    year: int
+    as_of: datetime.date
+    industry: str | None
+    totals: Figures
+    elapsed_share: Decimal
+    children: list[Figures]
+    children_are_enterprises: bool
+    channels: list[ShareRow]
+    categories: list[ShareRow]
+    relations: list[ShareRow]
+    months: list[MonthPoint]
+    stragglers: list[Figures]
+
+
+def _year_window(year: int, as_of: datetime.date) -> tuple[datetime.date, datetime.date]:
+    return datetime.date(year, 1, 1), min(as_of, datetime.date(year, 12, 31))
+
+
+def _current_placements(as_of: datetime.date):
+    """Placements in force at the as-of date that are their worker's latest one in force,
+    straight from the ledger (the worker list of one enterprise; the dashboards read the facts).
+
+    NOT EXISTS a later placement in force rather than a per-worker subquery for the latest
+    channel: PostgreSQL runs it as one anti-join instead of a lookup per worker.
+    """
+    later = Placement.objects.in_force_on(as_of).filter(
+        Q(placed_on__gt=OuterRef("placed_on"))
+        | Q(placed_on=OuterRef("placed_on"), pk__gt=OuterRef("pk")),
+        worker=OuterRef("worker"),
+    )
+    return (
+        Placement.objects.in_force_on(as_of)
+        .filter(worker__registered_on__lte=as_of)
+        .exclude(Exists(later))
+    )
+
+
+def _month_ends(year: int, as_of: datetime.date) -> list[datetime.date]:
+    """The last day of each month of the year up to the as-of date (that date for its month)."""
+    start, end = _year_window(year, as_of)
+    days = []
+    for month in range(1, end.month + 1 if end >= start else 1):
+        following = datetime.date(year + month // 12, month % 12 + 1, 1)
+        days.append(min(following - datetime.timedelta(days=1), end))
+    return days
+
+
+def enterprise_figures(*, enterprises, year: int, as_of: datetime.date) -> dict[int, dict]:
+    """Counts per enterprise id: to_place, placed, placed per channel, and workers placed during
+    the year by each month's end (the last of which is placed_in_year).
+
+    Three GROUP BY queries whatever the number of enterprises or workers.
+    """
+    month_ends = _month_ends(year, as_of)
+    counts: dict[int, dict] = defaultdict(
+        lambda: {
+            "to_place": 0,
+            "placed": 0,
+            "placed_in_year": 0,
+            "channels": {},
+            "months": [0] * len(month_ends),
+        }
+    )
+    registered = (
+        PlacementFact.objects.filter(
+            kind=PlacementFact.Kind.REGISTERED, enterprise__in=enterprises, start__lte=as_of
+        )
+        .values("enterprise_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in registered:
+        counts[row["enterprise_id"]]["to_place"] = row["n"]
+    # Placed and channels: the facts' current spans (one per worker at any date, already
+    # limited to registered workers), read without joining placements to workers.
+    current = (
+        PlacementFact.objects.filter(
+            kind=PlacementFact.Kind.CURRENT, enterprise__in=enterprises, start__lte=as_of
+        )
+        .filter(Q(end__isnull=True) | Q(end__gt=as_of))
+        .values("enterprise_id", "channel")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in current:
+        line = counts[row["enterprise_id"]]
+        line["placed"] += row["n"]
+        line["channels"][row["channel"]] = row["n"]
+    if month_ends:
+        # One first-in-year fact per worker and year: counting rows counts workers, so a
+        # worker placed twice in the year counts once, in the month of the first placement.
+        during = (
+            PlacementFact.objects.filter(
+                kind=PlacementFact.Kind.FIRST_IN_YEAR,
+                enterprise__in=enterprises,
+                start__gte=month_ends[0].replace(day=1),
+                start__lte=month_ends[-1],
+            )
+            .values("enterprise_id")
+            .annotate(
+                **{
+                    f"m{i}": Count("pk", filter=Q(start__lte=day))
+                    for i, day in enumerate(month_ends)
+                }
+            )
+            .order_by()
+        )
+        for row in during:
+            line = counts[row["enterprise_id"]]
+            line["months"] = [row[f"m{i}"] for i in range(len(month_ends))]
+            line["placed_in_year"] = line["months"][-1]
+    return counts
+
+
+def _month_points(
+    *, year: int, as_of: datetime.date, cumulative: list[int], target: int | None
+) -> list[MonthPoint]:
+    points = []
+    for i, day in enumerate(_month_ends(year, as_of)):
+        elapsed = None
+        if target:
+            elapsed = (
+                Decimal(target) * rates.days_passed(year=year, as_of=day) / rates.days_in_year(year)
+            )
+        points.append(MonthPoint(i + 1, day, cumulative[i], elapsed))
+    return points
+
+
+def _share_rows(counts: dict[str, int], choices, total: int) -> list[ShareRow]:
+    return [
+        ShareRow(
+            code=code,
+            name=str(label),
+            placed=counts.get(code, 0),
+            share=rates.share(part=counts.get(code, 0), whole=total),
+        )
+        for code, label in choices
+    ]
+
+
+def _by_outcome(channels: dict[str, int], position: int) -> dict[str, int]:
+    grouped: dict[str, int] = defaultdict(int)
+    for channel, count in channels.items():
+        grouped[CHANNEL_OUTCOMES[channel][position]] += count
+    return grouped
+
+
+def placement_report(
+    *,
+    scope: Scope,
+    year: int,
+    as_of: datetime.date,
+    industry: str | None = None,
+    user=None,
+) -> Report:
+    """Every figure of one report: the scope's line, each child's line, channels and months."""
+    # The facts are a derived index of the ledger; bring them up to date first (a few cheap
+    # queries when nothing changed).
+    report_facts_sync()
+    enterprises = scope.enterprises()
+    if industry:
+        enterprises = enterprises.filter(industry=industry)
+    if user is not None:
+        enterprises = enterprises.filter(pk__in=Enterprise.objects.visible_to(user).values("pk"))
+    rows = list(
+        enterprises.order_by("name", "pk").values(
+            "pk", "name", "parent_id", region_code=F("region__code")
+        )
+    )
+    counts = enterprise_figures(enterprises=enterprises, year=year, as_of=as_of)
+
+    # Children and the key that puts each enterprise under one of them.
+    region = scope.region
+    children: dict[str, Figures] = {}
+    if region is not None and region.level != Region.Level.COUNTY:
+        for child in Region.objects.filter(parent=region).order_by("code"):
+            children[child.code] = Figures(key=child.code, name=child.name, kind="region")
+        prefix = 4 if region.level == Region.Level.PROVINCE else 6
+
+        def child_key(row):
+            key = row["region_code"][:prefix].ljust(6, "0")
+            if key not in children:
+                # An enterprise registered at the scope's own level (e.g. a group at city level).
+                children[key] = Figures(key=key, name=str(SCOPE_LEVEL_BUCKET[region.level]))
+            return key
+    else:
+
+        def child_key(row):
+            return str(row["pk"])
+
+    per_enterprise: dict[str, Figures] = {}
+    for row in rows:
+        line = counts.get(row["pk"], {})
+        figures = Figures(
+            key=str(row["pk"]),
+            name=row["name"],
+            kind="enterprise",
+            to_place=line.get("to_place", 0),
+            placed=line.get("placed", 0),
+            placed_in_year=line.get("placed_in_year", 0),
+            channels=dict(line.get("channels", {})),
+            months=list(line.get("months", [])),
+        )
+        per_enterprise[figures.key] = figures
+        if region is None or region.level == Region.Level.COUNTY:
+            group_itself = scope.enterprise is not None and row["pk"] == scope.enterprise.pk
+            if group_itself and not figures.to_place and len(rows) > 1:
+                continue  # a group's head office without workers of its own is not a line
+            children[figures.key] = Figures(key=figures.key, name=figures.name, kind="enterprise")
+        children[child_key(row)].add(figures)
+
+    # Targets: the scope's own row, each child region's and each enterprise's, in one query.
+    target_filter = Q(enterprise__in=enterprises)
+    if region is not None:
+        target_filter |= Q(region=region) | Q(region__parent=region)
+    target_rows = AnnualTarget.objects.filter(target_filter, year=year).values_list(
+        "region__code", "enterprise_id", "workers"
+    )
+    region_targets, enterprise_targets = {}, {}
+    for code, enterprise_id, workers in target_rows:
+        if code:
+            region_targets[code] = workers
+        else:
+            enterprise_targets[str(enterprise_id)] = workers
+    for figures in per_enterprise.values():
+        figures.target = enterprise_targets.get(figures.key)
+    for child in children.values():
+        child.target = (
+            region_targets.get(child.key)
+            if child.kind == "region"
+            else enterprise_targets.get(child.key)
+        )
+
+    totals = Figures(
+        key=region.code if region else str(scope.enterprise.pk),
+        name=scope.name,
+        kind="region" if region else "enterprise",
+    )
+    for child in children.values():
+        totals.add(child)
+    totals.target = (
+        region_targets.get(region.code) if region else enterprise_targets.get(totals.key)
+    )
+
+    stragglers = sorted(
+        (f for f in per_enterprise.values() if f.pending > 0),
+        key=lambda f: (f.placement_rate, -f.pending, f.name),
+    )[:STRAGGLER_COUNT]
+
+    return Report(
+        scope=scope,
+        year=year,
+        as_of=as_of,
+        industry=industry,
+        totals=totals,
+        elapsed_share=rates.elapsed_share(year=year, as_of=as_of),
+        children=list(children.values()),
+        children_are_enterprises=region is None or region.level == Region.Level.COUNTY,
+        channels=totals.channel_rows(),
+        categories=totals.category_rows(),
+        relations=totals.relation_rows(),
+        months=_month_points(
+            year=year,
+            as_of=as_of,
+            cumulative=totals.months or [0] * len(_month_ends(year, as_of)),
+            target=totals.target,
+        ),
+        stragglers=stragglers,
+    )
+
+
+def report_default_year(*, today: datetime.date) -> int:
+    """The latest year up to today that has a target (so a dashboard opens on a year with a
+    task), or this year when there is none."""
+    latest = (
+        AnnualTarget.objects.filter(year__lte=today.year)
+        .order_by("-year")
+        .values_list("year", flat=True)
+        .first()
+    )
+    return latest or today.year
+
+
+def worker_list(*, enterprise: Enterprise, as_of: datetime.date, status: str = "", user=None):
+    """The enterprise's workers registered by the as-of date, with their current channel and
+    placement date at that date; `status` is "pending", "placed" or a channel code."""
+    current = _current_placements(as_of).filter(worker=OuterRef("pk"))
+    workers = Worker.objects.filter(enterprise=enterprise, registered_on__lte=as_of)
+    if user is not None:
+        workers = workers.visible_to(user)
+    workers = workers.annotate(
+        current_channel=Subquery(current.values("channel")[:1]),
+        current_placed_on=Subquery(current.values("placed_on")[:1]),
+    )
+    if status == "pending":
+        workers = workers.pending_on(as_of)
+    elif status == "placed":
+        workers = workers.placed_on(as_of)
+    elif status in Channel.values:
+        workers = workers.filter(current_channel=status)
+    return workers.order_by("name", "pk")

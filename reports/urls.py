@@ -1,0 +1,20 @@
+"""Report pages: dashboards by region or enterprise, the worker list, and their exports."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("region/<str:code>/", views.region_dashboard, name="region"),
+    path("region/<str:code>/<str:table>.xlsx", views.region_export, name="region_export"),
+    path("enterprise/<int:pk>/", views.enterprise_dashboard, name="enterprise"),
+    path(
+        "enterprise/<int:pk>/<str:table>.xlsx",
+        views.enterprise_export,
+        name="enterprise_export",
+    ),
+    path("enterprise/<int:pk>/workers/", views.enterprise_workers, name="workers"),
+]

@@ -1,0 +1,262 @@
+"""Report pages: parse the scope and filters, call the selectors, render. No counting here."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from enterprises.models import Enterprise, Region
+from enterprises.querysets import sees_everything, user_scope
+from placement.channels import Channel
+
+from . import charts, exports, rates
+from .forms import ReportFilterForm
+from .selectors import Scope, placement_report, report_default_year, worker_list
+
+NO_REPORT_SCOPE = _("您的账号尚未分配管辖地区或企业，请联系系统管理员")
+WORKERS_PER_PAGE = 50
+
+
+def _filters(request) -> tuple[ReportFilterForm, dict]:
+    today = timezone.localdate()
+    form = ReportFilterForm(request.GET or None)
+    default_year = None
+    if not (form.is_valid() and form.cleaned_data.get("year")):
+        default_year = report_default_year(today=today)
+    return form, form.resolved(default_year=default_year, today=today)
+
+
+def _query(filters: dict) -> str:
+    """The filters as a query string, so links and exports keep them."""
+    params = {"year": filters["year"], "as_of": filters["as_of"].isoformat()}
+    if filters["industry"]:
+        params["industry"] = filters["industry"]
+    return urlencode(params)
+
+
+def _region(request, code) -> Region:
+    return get_object_or_404(Region.objects.visible_to(request.user), code=code)
+
+
+def _enterprise(request, pk) -> Enterprise:
+    return get_object_or_404(
+        Enterprise.objects.visible_to(request.user).select_related("region", "parent"), pk=pk
+    )
+
+
+@login_required
+def home(request):
+    """Send the user to the dashboard of their own scope, keeping any filters."""
+    scope = user_scope(request.user)
+    query = ("?" + request.GET.urlencode()) if request.GET else ""
+    if sees_everything(request.user):
+        province = Region.objects.filter(level=Region.Level.PROVINCE).order_by("code").first()
+        if province is None:
+            raise Http404
+        return redirect(reverse("reports:region", args=[province.code]) + query)
+    if scope is not None and scope.enterprise_id:
+        return redirect(reverse("reports:enterprise", args=[scope.enterprise_id]) + query)
+    if scope is not None and scope.region_id:
+        return redirect(reverse("reports:region", args=[scope.region.code]) + query)
+    raise PermissionDenied(NO_REPORT_SCOPE)
+
+
+def _breadcrumbs(scope: Scope, user) -> list[tuple[str, str | None]]:
+    """Links up the tree to the regions the user may see (one query)."""
+    region = scope.region or scope.enterprise.region
+    codes = [region.code[:2] + "0000", region.code[:4] + "00", region.code]
+    visible = {
+        r.code: r for r in Region.objects.visible_to(user).filter(code__in=codes).order_by("code")
+    }
+    crumbs = []
+    for code in dict.fromkeys(codes):
+        if code in visible:
+            crumbs.append((visible[code].name, reverse("reports:region", args=[code])))
+    if scope.enterprise is not None:
+        if scope.enterprise.parent is not None:
+            crumbs.append(
+                (
+                    scope.enterprise.parent.name,
+                    reverse("reports:enterprise", args=[scope.enterprise.parent_id]),
+                )
+            )
+        crumbs.append((scope.enterprise.name, None))
+    elif crumbs:
+        crumbs[-1] = (crumbs[-1][0], None)
+    return crumbs
+
+
+def _dashboard(request, scope: Scope, export_name: str, export_args):
+    form, filters = _filters(request)
+    report = placement_report(scope=scope, user=request.user, **filters)
+    query = _query(filters)
+    children = [
+        {
+            "figures": child,
+            "url": (
+                reverse(
+                    "reports:region" if child.kind == "region" else "reports:enterprise",
+                    args=[child.key],
+                )
+                + "?"
+                + query
+                if child.kind
+                else None
+            ),
+        }
+        for child in report.children
+    ]
+    context = {
+        "form": form,
+        "filters": filters,
+        "query": query,
+        "report": report,
+        "totals": report.totals,
+        "children": children,
+        "crumbs": _breadcrumbs(scope, request.user),
+        "channel_chart": charts.channel_bars(report.channels, title=_("各安置渠道已安置人数")),
+        "month_chart": charts.cumulative_line(
+            report.months,
+            year=report.year,
+            target=report.totals.target,
+            title=_("年内累计安置与年度目标"),
+        ),
+        "exports": {
+            table: reverse(export_name, args=[export_args, table]) + "?" + query
+            for table in exports.TABLES
+        },
+        "workers_url": (
+            reverse("reports:workers", args=[scope.enterprise.pk]) + "?" + query
+            if scope.enterprise is not None
+            else None
+        ),
+        "industry_label": dict(Enterprise.Industry.choices).get(filters["industry"]),
+        "behind": (
+            report.totals.target_completion is not None
+            and report.totals.target_completion < report.elapsed_share
+        ),
+    }
+    return render(request, "reports/dashboard.html", context)
+
+
+@login_required
+def region_dashboard(request, code):
+    """The dashboard of a province, city or county: every figure of its whole subtree."""
+    region = _region(request, code)
+    return _dashboard(request, Scope(region=region), "reports:region_export", region.code)
+
+
+@login_required
+def enterprise_dashboard(request, pk):
+    """The dashboard of an enterprise, or of a group with its member enterprises."""
+    enterprise = _enterprise(request, pk)
+    return _dashboard(request, Scope(enterprise=enterprise), "reports:enterprise_export", pk)
+
+
+def _export(request, scope: Scope, table: str):
+    if table not in exports.TABLES:
+        raise Http404
+    _form, filters = _filters(request)
+    report = placement_report(scope=scope, user=request.user, **filters)
+    resource, rows = exports.report_table(report, table)
+    industry = dict(Enterprise.Industry.choices).get(filters["industry"])
+    title = exports.report_title(
+        scope_name=scope.name, year=report.year, as_of=report.as_of, industry_label=industry
+    )
+    response = HttpResponse(
+        exports.xlsx_bytes(resource=resource, rows=rows, title=title),
+        content_type=exports.XLSX_CONTENT_TYPE,
+    )
+    # An ASCII file name: the scope is in the title row; names stay out of headers and logs.
+    key = scope.region.code if scope.region else f"enterprise-{scope.enterprise.pk}"
+    filename = f"placement-{key}-{report.year}-{report.as_of:%Y%m%d}-{table}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+def region_export(request, code, table):
+    """One table of a region dashboard as .xlsx."""
+    return _export(request, Scope(region=_region(request, code)), table)
+
+
+@login_required
+def enterprise_export(request, pk, table):
+    """One table of an enterprise dashboard as .xlsx (or its worker list)."""
+    enterprise = _enterprise(request, pk)
+    if table == "workers":
+        return _workers_export(request, enterprise)
+    return _export(request, Scope(enterprise=enterprise), table)
+
+
+def _worker_filters(request):
+    form, filters = _filters(request)
+    status = request.GET.get("status", "")
+    if status not in {"", "pending", "placed", *Channel.values}:
+        status = ""
+    return form, filters, status
+
+
+@login_required
+def enterprise_workers(request, pk):
+    """The enterprise's workers at the as-of date: pending, placed, or by channel; paginated."""
+    enterprise = _enterprise(request, pk)
+    form, filters, status = _worker_filters(request)
+    workers = worker_list(
+        enterprise=enterprise, as_of=filters["as_of"], status=status, user=request.user
+    )
+    page = Paginator(workers, WORKERS_PER_PAGE).get_page(request.GET.get("page"))
+    query = _query(filters)
+    status_choices = [
+        ("", _("全部")),
+        ("pending", _("待安置")),
+        ("placed", _("已安置")),
+        *Channel.choices,
+    ]
+    context = {
+        "form": form,
+        "filters": filters,
+        "query": query,
+        "status": status,
+        "status_links": [
+            (
+                code,
+                label,
+                "?" + query + (("&" + urlencode({"status": code})) if code else ""),
+            )
+            for code, label in status_choices
+        ],
+        "page": page,
+        "enterprise": enterprise,
+        "crumbs": _breadcrumbs(Scope(enterprise=enterprise), request.user),
+        "dashboard_url": reverse("reports:enterprise", args=[pk]) + "?" + query,
+        "export_url": reverse("reports:enterprise_export", args=[pk, "workers"])
+        + "?"
+        + query
+        + (("&" + urlencode({"status": status})) if status else ""),
+        "page_query": query + (("&" + urlencode({"status": status})) if status else ""),
+        "missing": rates.MISSING,
+    }
+    return render(request, "reports/workers.html", context)
+
+
+def _workers_export(request, enterprise: Enterprise):
+    _form, filters, status = _worker_filters(request)
+    workers = worker_list(
+        enterprise=enterprise, as_of=filters["as_of"], status=status, user=request.user
+    )
+    title = exports.report_title(
+        scope_name=enterprise.name, year=filters["year"], as_of=filters["as_of"]
+    )
+    response = HttpResponse(
+        exports.xlsx_bytes(resource=exports.WorkerResource(), rows=workers, title=title),
+        content_type=exports.XLSX_CONTENT_TYPE,
+    )
+    filename = f"placement-enterprise-{enterprise.pk}-workers-{filters['as_of']:%Y%m%d}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

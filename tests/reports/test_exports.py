@@ -1,0 +1,142 @@
+import datetime
+import io
+
+import openpyxl
+import pytest
+from django.urls import reverse
+
+from placement.channels import Channel
+from placement.models import AnnualTarget
+from reports.exports import escape_cell
+
+
+@pytest.fixture
+def admin_client_logged(client, django_user_model):
+    user = django_user_model.objects.create_superuser("boss", password="x" * 16)
+    client.force_login(user)
+    return client
+
+
+def sheet(response):
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    return [[cell.value for cell in row] for row in book.active.iter_rows()]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=HYPERLINK(1)", "'=HYPERLINK(1)"),
+        ("+1", "'+1"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("太原市", "太原市"),
+        (5, 5),
+        ("—", "—"),
+    ],
+)
+def test_cells_that_look_like_formulas_are_escaped(value, expected):
+    assert escape_cell(value) == expected
+
+
+def test_children_export_has_a_title_row_and_the_page_figures(
+    admin_client_logged, province, make_worker, place
+):
+    place(make_worker(), datetime.date(2017, 3, 1))
+    make_worker()
+    AnnualTarget.objects.create(year=2017, region=province, workers=3)
+
+    rows = sheet(
+        admin_client_logged.get(
+            reverse("reports:region_export", args=["140000", "children"]),
+            {"year": 2017, "as_of": "2017-06-30"},
+        )
+    )
+
+    title = rows[0][0]
+    assert "山西省" in title
+    assert "2017年度" in title
+    assert "截至 2017-06-30" in title
+    assert "导出时间" in title
+    assert rows[1] == [
+        "名称",
+        "需安置",
+        "已安置",
+        "待安置",
+        "安置率（%）",
+        "年内安置",
+        "年度目标",
+        "任务完成率（%）",
+    ]
+    assert rows[2] == ["山西省", 2, 1, 1, 50, 1, 3, 33.3]
+    taiyuan = next(r for r in rows if r[0] == "太原市")
+    assert taiyuan == ["太原市", 2, 1, 1, 50, 1, "—", "—"]
+    assert len(rows) == 2 + 1 + 11
+
+
+def test_channel_export_lists_every_channel_with_its_share(admin_client_logged, make_worker, place):
+    place(make_worker(), datetime.date(2017, 3, 1), Channel.SELF_EMPLOYMENT)
+
+    rows = sheet(
+        admin_client_logged.get(
+            reverse("reports:region_export", args=["140000", "channels"]),
+            {"year": 2017, "as_of": "2017-06-30"},
+        )
+    )
+
+    assert rows[1] == ["安置渠道", "已安置", "构成（%）"]
+    assert len(rows) == 2 + 9
+    assert ["自主择业", 1, 100] in rows
+    assert ["内部安置", 0, 0] in rows
+
+
+def test_an_enterprise_name_that_looks_like_a_formula_is_escaped(
+    admin_client_logged, make_enterprise, make_worker, xiaodian
+):
+    make_worker(enterprise=make_enterprise(name='=HYPERLINK("http://x")'))
+
+    rows = sheet(
+        admin_client_logged.get(
+            reverse("reports:region_export", args=[xiaodian.code, "children"]),
+            {"year": 2017, "as_of": "2017-06-30"},
+        )
+    )
+
+    assert '\'=HYPERLINK("http://x")' in [r[0] for r in rows]
+
+
+def test_worker_export_masks_id_numbers_and_shows_birth_year_only(
+    admin_client_logged, enterprise, make_worker, place
+):
+    worker = make_worker(name="导出职工")
+    place(worker, datetime.date(2017, 3, 1), Channel.TRANSFER_EMPLOYMENT)
+
+    rows = sheet(
+        admin_client_logged.get(
+            reverse("reports:enterprise_export", args=[enterprise.pk, "workers"]),
+            {"year": 2017, "as_of": "2017-06-30"},
+        )
+    )
+
+    assert rows[1] == [
+        "姓名",
+        "公民身份号码",
+        "性别",
+        "出生年份",
+        "岗位（工种）",
+        "安置状态",
+        "安置日期",
+    ]
+    name, number, sex, birth_year, _post, status, placed_on = rows[2]
+    assert name == "导出职工"
+    assert number == "140105********" + worker.id_number[14:]
+    assert worker.id_number not in str(rows)
+    assert (sex, birth_year, status) == ("男", 1970, "转移就业")
+    assert placed_on.date() == datetime.date(2017, 3, 1)
+
+
+def test_an_unknown_table_is_not_found(admin_client_logged, province):
+    response = admin_client_logged.get(reverse("reports:region_export", args=["140000", "nope"]))
+
+    assert response.status_code == 404

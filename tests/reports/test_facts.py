@@ -1,0 +1,192 @@
+import datetime
+import random
+
+import pytest
+
+from placement.channels import Channel
+from placement.models import Placement, Worker
+from placement.services import placement_end, worker_update
+from reports.facts import report_facts_rebuild, report_facts_sync, worker_facts
+from reports.models import PlacementFact
+from reports.selectors import Scope, placement_report
+
+from .conftest import bulk_place, bulk_workers
+
+D = datetime.date
+
+
+def spans(facts):
+    return [(f.channel, f.start, f.end) for f in facts if f.kind == PlacementFact.Kind.CURRENT]
+
+
+def test_a_short_placement_inside_a_longer_one_splits_the_current_span():
+    facts = worker_facts(
+        worker_id=1,
+        enterprise_id=1,
+        registered_on=D(2017, 1, 1),
+        placements=[
+            (1, "internal_transfer", D(2017, 2, 1), None),
+            (2, "flexible_employment", D(2017, 3, 1), D(2017, 4, 1)),
+        ],
+    )
+
+    assert spans(facts) == [
+        ("internal_transfer", D(2017, 2, 1), D(2017, 3, 1)),
+        ("flexible_employment", D(2017, 3, 1), D(2017, 4, 1)),
+        ("internal_transfer", D(2017, 4, 1), None),
+    ]
+    assert [f.start for f in facts if f.kind == PlacementFact.Kind.FIRST_IN_YEAR] == [D(2017, 2, 1)]
+
+
+def test_a_placement_before_registration_counts_from_registration():
+    facts = worker_facts(
+        worker_id=1,
+        enterprise_id=1,
+        registered_on=D(2017, 5, 1),
+        placements=[(1, "self_employment", D(2017, 2, 1), None)],
+    )
+
+    assert spans(facts) == [("self_employment", D(2017, 5, 1), None)]
+
+
+def test_two_placements_on_the_same_day_take_the_later_id():
+    facts = worker_facts(
+        worker_id=1,
+        enterprise_id=1,
+        registered_on=D(2016, 1, 1),
+        placements=[
+            (7, "outside_diversion", D(2017, 2, 1), None),
+            (9, "self_employment", D(2017, 2, 1), None),
+            (8, "entrepreneurship", D(2016, 2, 1), D(2016, 3, 1)),
+        ],
+    )
+
+    assert spans(facts) == [
+        ("entrepreneurship", D(2016, 2, 1), D(2016, 3, 1)),
+        ("self_employment", D(2017, 2, 1), None),
+    ]
+    firsts = sorted(f.start for f in facts if f.kind == PlacementFact.Kind.FIRST_IN_YEAR)
+    assert firsts == [D(2016, 2, 1), D(2017, 2, 1)]
+
+
+def test_facts_agree_with_the_ledger_on_random_histories_for_any_date(province, make_worker, place):
+    rng = random.Random(4)
+    channels = [c for c in Channel.values if c != Channel.INTERNAL_RETIREMENT]
+    for _ in range(40):
+        worker = make_worker(registered_on=D(2016, 1, 1) + datetime.timedelta(rng.randrange(500)))
+        day = D(2016, 1, 1)
+        for _ in range(rng.randrange(4)):
+            day += datetime.timedelta(days=rng.randrange(1, 200))
+            ended = day + datetime.timedelta(rng.randrange(1, 150)) if rng.random() < 0.5 else None
+            place(worker, day, rng.choice(channels), ended)
+    scope = Scope(region=province)
+
+    for as_of in [D(2016, 1, 1) + datetime.timedelta(days=d) for d in range(0, 900, 37)]:
+        report = placement_report(scope=scope, year=as_of.year, as_of=as_of)
+        registered = Worker.objects.filter(registered_on__lte=as_of)
+        placed = registered.placed_on(as_of)
+        in_year = (
+            Placement.objects.filter(placed_on__year=as_of.year, placed_on__lte=as_of)
+            .values("worker")
+            .distinct()
+        )
+        assert report.totals.to_place == registered.count()
+        assert report.totals.placed == placed.count()
+        assert report.totals.placed_in_year == in_year.count()
+        latest = {}
+        for worker in placed:
+            latest[worker.pk] = worker.current_placement(as_of).channel
+        for row in report.channels:
+            assert row.placed == list(latest.values()).count(row.code), (as_of, row.code)
+
+
+def test_sync_picks_up_rows_written_in_bulk(province, enterprise):
+    report_facts_sync()
+    workers = bulk_workers(enterprise=enterprise, count=5, registered_on=D(2017, 1, 4))
+    bulk_place(workers[:3], on=D(2017, 2, 1))
+
+    report = placement_report(scope=Scope(region=province), year=2017, as_of=D(2017, 6, 30))
+
+    assert (report.totals.to_place, report.totals.placed) == (5, 3)
+
+
+def test_sync_picks_up_an_ended_placement_and_a_changed_registration(province, make_worker, place):
+    worker = make_worker()
+    placement = place(worker, D(2017, 2, 1), Channel.FLEXIBLE_EMPLOYMENT)
+    scope = Scope(region=province)
+    assert placement_report(scope=scope, year=2017, as_of=D(2017, 6, 30)).totals.placed == 1
+
+    placement_end(placement=placement, ended_on=D(2017, 5, 1))
+    assert placement_report(scope=scope, year=2017, as_of=D(2017, 6, 30)).totals.placed == 0
+
+    worker_update(worker=worker, registered_on=D(2017, 8, 1))
+    report = placement_report(scope=scope, year=2017, as_of=D(2017, 6, 30))
+    assert report.totals.to_place == 0
+
+
+def test_a_deleted_placement_leaves_no_fact_behind(province, make_worker, place):
+    placement = place(make_worker(), D(2017, 2, 1))
+    scope = Scope(region=province)
+    assert placement_report(scope=scope, year=2017, as_of=D(2017, 6, 30)).totals.placed == 1
+
+    placement.delete()
+
+    report = placement_report(scope=scope, year=2017, as_of=D(2017, 6, 30))
+    assert (report.totals.placed, report.totals.placed_in_year) == (0, 0)
+
+
+def test_a_sync_with_nothing_changed_refreshes_nobody(
+    make_worker, place, django_assert_max_num_queries
+):
+    for _ in range(5):
+        place(make_worker(), D(2017, 2, 1))
+    assert report_facts_sync() == 5
+
+    # The state row and two index ranges on ids (plus the savepoint and its release).
+    with django_assert_max_num_queries(5):
+        assert report_facts_sync() == 0
+
+
+def test_a_committed_placement_refreshes_its_worker_at_commit(
+    make_worker, place, django_capture_on_commit_callbacks
+):
+    worker = make_worker()
+    report_facts_sync()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        place(worker, D(2017, 2, 1), Channel.SELF_EMPLOYMENT)
+
+    assert sorted(
+        PlacementFact.objects.filter(worker=worker).values_list("kind", "channel", "start")
+    ) == [
+        (PlacementFact.Kind.CURRENT, Channel.SELF_EMPLOYMENT, D(2017, 2, 1)),
+        (PlacementFact.Kind.FIRST_IN_YEAR, "", D(2017, 2, 1)),
+        (PlacementFact.Kind.REGISTERED, "", D(2016, 1, 4)),
+    ]
+
+
+def test_a_rebuild_gives_the_same_facts(make_worker, place):
+    worker = make_worker()
+    place(worker, D(2017, 2, 1), Channel.FLEXIBLE_EMPLOYMENT, D(2017, 3, 1))
+    place(worker, D(2017, 3, 1), Channel.PUBLIC_WELFARE_POST)
+    report_facts_sync()
+    before = sorted(PlacementFact.objects.values_list("kind", "channel", "start", "end"))
+
+    report_facts_rebuild()
+
+    assert sorted(PlacementFact.objects.values_list("kind", "channel", "start", "end")) == before
+    assert len(before) == 4  # registered, two current spans, first in 2017
+
+
+@pytest.mark.django_db
+def test_refresh_report_facts_command_rebuilds(make_worker, place):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    place(make_worker(), D(2017, 2, 1))
+    out = StringIO()
+    call_command("refresh_report_facts", stdout=out)
+
+    assert PlacementFact.objects.count() == 3
+    assert "rebuilt for 1 workers" in out.getvalue()

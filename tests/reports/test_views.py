@@ -1,0 +1,204 @@
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from enterprises.models import UserScope
+from placement.channels import Channel
+from reports.facts import report_facts_sync
+
+
+@pytest.fixture
+def superuser(django_user_model):
+    return django_user_model.objects.create_superuser("boss", password="x" * 16)
+
+
+@pytest.fixture
+def city_staff(django_user_model, taiyuan):
+    user = django_user_model.objects.create_user("taiyuan-staff", password="x" * 16)
+    UserScope.objects.create(user=user, role=UserScope.Role.REGION_STAFF, region=taiyuan)
+    return user
+
+
+@pytest.fixture
+def hr_officer(django_user_model, enterprise):
+    user = django_user_model.objects.create_user("hr", password="x" * 16)
+    UserScope.objects.create(user=user, role=UserScope.Role.ENTERPRISE_HR, enterprise=enterprise)
+    return user
+
+
+@pytest.fixture
+def datong_enterprise(make_enterprise, db):
+    from enterprises.models import Region
+
+    county = Region.objects.filter(level=Region.Level.COUNTY, code__startswith="1402").first()
+    return make_enterprise(name="大同测试矿", region=county)
+
+
+def test_the_home_page_leads_a_superuser_to_the_province(client, superuser, province):
+    client.force_login(superuser)
+
+    response = client.get("/", follow=True)
+
+    assert response.redirect_chain[-1][0] == reverse("reports:region", args=["140000"])
+    assert response.status_code == 200
+
+
+def test_the_home_page_leads_region_staff_to_their_region(client, city_staff):
+    client.force_login(city_staff)
+
+    response = client.get(reverse("reports:home"))
+
+    assert response["Location"] == reverse("reports:region", args=["140100"])
+
+
+def test_the_home_page_leads_an_hr_officer_to_their_enterprise(client, hr_officer, enterprise):
+    client.force_login(hr_officer)
+
+    response = client.get(reverse("reports:home"), {"year": 2017})
+
+    assert (
+        response["Location"] == reverse("reports:enterprise", args=[enterprise.pk]) + "?year=2017"
+    )
+
+
+def test_pages_need_a_login(client, province):
+    response = client.get(reverse("reports:region", args=["140000"]))
+
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+def test_the_province_dashboard_renders_the_figures(client, superuser, make_worker, place):
+    place(make_worker(), datetime.date(2017, 3, 1))
+    make_worker()
+    client.force_login(superuser)
+
+    response = client.get(
+        reverse("reports:region", args=["140000"]), {"year": 2017, "as_of": "2017-06-30"}
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "山西省 2017年度职工安置情况" in page
+    assert "50.00%" in page
+    assert "<svg" in page
+    assert "<script" not in page
+    assert 'href="/reports/region/140100/?year=2017&amp;as_of=2017-06-30"' in page
+    assert response.context["report"].totals.placed == 1
+
+
+def test_a_region_outside_the_users_scope_is_not_found(client, city_staff, datong_enterprise):
+    client.force_login(city_staff)
+
+    assert client.get(reverse("reports:region", args=["140100"])).status_code == 200
+    assert client.get(reverse("reports:region", args=["140105"])).status_code == 200
+    assert client.get(reverse("reports:region", args=["140000"])).status_code == 404
+    assert client.get(reverse("reports:region", args=["140200"])).status_code == 404
+    assert client.get(reverse("reports:enterprise", args=[datong_enterprise.pk])).status_code == 404
+    assert client.get(reverse("reports:workers", args=[datong_enterprise.pk])).status_code == 404
+    assert (
+        client.get(reverse("reports:region_export", args=["140000", "children"])).status_code == 404
+    )
+
+
+def test_an_hr_officer_sees_only_their_enterprise(
+    client, hr_officer, enterprise, datong_enterprise
+):
+    client.force_login(hr_officer)
+
+    assert client.get(reverse("reports:enterprise", args=[enterprise.pk])).status_code == 200
+    assert client.get(reverse("reports:region", args=["140105"])).status_code == 404
+    assert client.get(reverse("reports:enterprise", args=[datong_enterprise.pk])).status_code == 404
+
+
+def test_the_worker_list_masks_id_numbers_and_hides_birth_dates(
+    client, superuser, enterprise, make_worker, place
+):
+    worker = make_worker(name="名单职工")
+    place(worker, datetime.date(2017, 3, 1), Channel.SELF_EMPLOYMENT)
+    client.force_login(superuser)
+
+    response = client.get(
+        reverse("reports:workers", args=[enterprise.pk]), {"year": 2017, "as_of": "2017-06-30"}
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert worker.id_number_masked in page
+    assert worker.id_number not in page
+    assert "1970-05-01" not in page
+    assert "自主择业" in page
+    assert reverse("admin:placement_worker_change", args=[worker.pk]) in page
+
+
+def test_the_worker_list_filters_by_status_and_paginates(
+    client, superuser, enterprise, make_worker, place
+):
+    for i in range(55):
+        worker = make_worker()
+        if i % 5 == 0:
+            place(worker, datetime.date(2017, 3, 1))
+    client.force_login(superuser)
+    url = reverse("reports:workers", args=[enterprise.pk])
+
+    pending = client.get(url, {"as_of": "2017-06-30", "status": "pending"})
+    placed = client.get(url, {"as_of": "2017-06-30", "status": "placed"})
+    second = client.get(url, {"as_of": "2017-06-30", "page": 2})
+
+    assert pending.context["page"].paginator.count == 44
+    assert placed.context["page"].paginator.count == 11
+    assert len(second.context["page"].object_list) == 5
+
+
+def test_the_dashboard_query_count_does_not_grow_with_enterprises(
+    client, superuser, make_enterprise, make_worker, place
+):
+    client.force_login(superuser)
+    url = reverse("reports:region", args=["140000"])
+    counts = []
+    for new_enterprises in (2, 18):
+        for _ in range(new_enterprises):
+            place(make_worker(enterprise=make_enterprise()), datetime.date(2017, 3, 1))
+        report_facts_sync()
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url, {"year": 2017, "as_of": "2017-06-30"}).status_code == 200
+        counts.append(len(queries.captured_queries))
+
+    assert counts[0] == counts[1]
+
+
+def test_bad_filters_fall_back_to_defaults(client, superuser, province):
+    client.force_login(superuser)
+
+    response = client.get(reverse("reports:region", args=["140000"]), {"year": "abc"})
+
+    assert response.status_code == 200
+    assert response.context["report"].year == timezone.localdate().year
+
+
+def test_a_user_without_a_scope_is_refused(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("nobody", password="x" * 16))
+
+    assert client.get(reverse("reports:home")).status_code == 403
+    assert client.get(reverse("reports:region", args=["140000"])).status_code == 404
+
+
+def test_a_group_dashboard_lists_its_members_with_links(
+    client, superuser, make_enterprise, make_worker, place
+):
+    group = make_enterprise(name="测试集团")
+    member = make_enterprise(name="集团成员矿", parent=group)
+    place(make_worker(enterprise=member), datetime.date(2017, 3, 1))
+    client.force_login(superuser)
+
+    response = client.get(reverse("reports:enterprise", args=[group.pk]), {"year": 2017})
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "各企业安置情况" in page
+    assert reverse("reports:enterprise", args=[member.pk]) + "?year=2017" in page
+    assert response.context["report"].totals.placed == 1
