@@ -31,6 +31,7 @@ from . import idnumbers, retirement, rules
 from .channels import Channel
 from .models import ID_NUMBER_ALREADY_REGISTERED, AnnualTarget, Placement, Worker, phone_validator
 from .resources import AnnualTargetResource, RosterResource
+from .signals import workers_bulk_changed
 
 NAME_REQUIRED = _("姓名不能为空")
 DUPLICATE_IN_FILE = _("第 %(first)s 行和第 %(row)s 行是同一个公民身份号码")
@@ -467,6 +468,9 @@ def _roster_write(
             update_conflicts=True,
             unique_fields=["id"],
             update_fields=["channel", "destination_unit", "updated_by", "updated_at"],
+        )
+        workers_bulk_changed.send(
+            sender=Placement, worker_ids={p.worker_id for p in changed_placements}
         )
         # The upserted objects carry only the changed columns: history needs the whole rows.
         for start in range(0, len(changed_placements), BATCH):

@@ -9,10 +9,12 @@ class ReportsConfig(AppConfig):
 
     def ready(self):
         from placement.models import Placement, Worker
+        from placement.signals import workers_bulk_changed
 
         for signal in (post_save, post_delete):
             signal.connect(_placement_changed, sender=Placement, dispatch_uid=f"reports_p_{signal}")
         post_save.connect(_worker_changed, sender=Worker, dispatch_uid="reports_worker_saved")
+        workers_bulk_changed.connect(_bulk_changed, dispatch_uid="reports_bulk_changed")
 
 
 def _placement_changed(sender, instance, **kwargs):
@@ -27,3 +29,10 @@ def _worker_changed(sender, instance, **kwargs):
     from .facts import report_facts_mark
 
     report_facts_mark(worker_id=instance.pk)
+
+
+def _bulk_changed(sender, worker_ids, **kwargs):
+    """Workers or placements were changed in bulk (an import): their facts are stale."""
+    from .facts import report_facts_mark_many
+
+    report_facts_mark_many(worker_ids=worker_ids)

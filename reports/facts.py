@@ -152,6 +152,14 @@ def report_facts_mark(*, worker_id: int) -> None:
     transaction.on_commit(report_facts_flush)
 
 
+def report_facts_mark_many(*, worker_ids) -> None:
+    """report_facts_mark for many workers, with one refresh at commit."""
+    ids = set(worker_ids)
+    if ids:
+        _marked_ids().update(ids)
+        transaction.on_commit(report_facts_flush)
+
+
 def report_facts_flush() -> set[int]:
     """Refresh the workers marked so far; returns their ids."""
     ids = _marked_ids()

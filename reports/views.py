@@ -12,7 +12,9 @@ from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Enterprise, Region
 from enterprises.querysets import sees_everything, user_scope
+from placement.access import access_log_record
 from placement.channels import Channel
+from placement.models import AccessLog
 
 from . import charts, exports, rates
 from .forms import ReportFilterForm
@@ -253,8 +255,18 @@ def _workers_export(request, enterprise: Enterprise):
     title = exports.report_title(
         scope_name=enterprise.name, year=filters["year"], as_of=filters["as_of"]
     )
+    rows = list(workers)
+    # Names and masked numbers of real people leave the system: the access log says who took them.
+    access_log_record(
+        user=request.user,
+        action=AccessLog.Action.EXPORT,
+        target=f"reports.workers:enterprise-{enterprise.pk}",
+        rows=len(rows),
+        full_numbers=False,
+        request=request,
+    )
     response = HttpResponse(
-        exports.xlsx_bytes(resource=exports.WorkerResource(), rows=workers, title=title),
+        exports.xlsx_bytes(resource=exports.WorkerResource(), rows=rows, title=title),
         content_type=exports.XLSX_CONTENT_TYPE,
     )
     filename = f"placement-enterprise-{enterprise.pk}-workers-{filters['as_of']:%Y%m%d}.xlsx"

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from placement.channels import Channel
-from placement.models import AnnualTarget
+from placement.models import AccessLog, AnnualTarget
 from reports.exports import escape_cell
 
 
@@ -134,6 +134,9 @@ def test_worker_export_masks_id_numbers_and_shows_birth_year_only(
     assert worker.id_number not in str(rows)
     assert (sex, birth_year, status) == ("男", 1970, "转移就业")
     assert placed_on.date() == datetime.date(2017, 3, 1)
+    log = AccessLog.objects.get()
+    assert (log.action, log.rows, log.full_numbers) == ("export", 1, False)
+    assert log.target == f"reports.workers:enterprise-{enterprise.pk}"
 
 
 def test_an_unknown_table_is_not_found(admin_client_logged, province):

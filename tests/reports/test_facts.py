@@ -2,6 +2,7 @@ import datetime
 import random
 
 import pytest
+from django.utils import timezone
 
 from placement.channels import Channel
 from placement.models import Placement, Worker
@@ -190,3 +191,30 @@ def test_refresh_report_facts_command_rebuilds(make_worker, place):
 
     assert PlacementFact.objects.count() == 3
     assert "rebuilt for 1 workers" in out.getvalue()
+
+
+def test_an_import_that_changes_a_placement_in_bulk_refreshes_the_report(
+    enterprise, django_capture_on_commit_callbacks
+):
+    from placement.demo_rosters import roster_rows, roster_xlsx
+    from placement.imports import roster_import
+
+    rows = roster_rows(1, seed=5, placed_share=1.0)
+    channel_column, date_column = 10, 11
+    rows[0][channel_column], rows[0][date_column] = "内部安置", D(2017, 3, 1)
+
+    def channels():
+        # Imported workers are registered on the day of the import: report as of today.
+        today = timezone.localdate()
+        report = placement_report(scope=Scope(enterprise=enterprise), year=today.year, as_of=today)
+        return {row.code: row.placed for row in report.channels if row.placed}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        roster_import(data=roster_xlsx(rows), filename="r.xlsx", enterprise=enterprise)
+    assert channels() == {Channel.INTERNAL_TRANSFER: 1}
+
+    rows[0][channel_column] = "灵活就业"  # same date: the placement is updated in bulk
+    with django_capture_on_commit_callbacks(execute=True):
+        result = roster_import(data=roster_xlsx(rows), filename="r.xlsx", enterprise=enterprise)
+    assert result.updated == 1
+    assert channels() == {Channel.FLEXIBLE_EMPLOYMENT: 1}

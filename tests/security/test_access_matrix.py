@@ -100,6 +100,10 @@ def region_of(world, site):
     return world.sites[site].enterprise.region
 
 
+def enterprise_of(world, site):
+    return world.sites[site].enterprise
+
+
 ACCESS: dict[str, Rule | None] = {
     # --- outside the admin ---
     "": Rule(ALL, lambda w, o: "/", ok=302, denied=302),
@@ -211,6 +215,97 @@ ACCESS: dict[str, Rule | None] = {
         STAFF_VIEWERS,
         admin_url("placement_annualtarget_simple_history", pk, history_version),
         obj=lambda w, s: w.sites[s].target,
+    ),
+    # --- spreadsheet import and export (issue 3): import needs "add", export "view" ---
+    "admin:placement_worker_import": Rule(RECORD_EDITORS, admin_url("placement_worker_import")),
+    "admin:placement_worker_import#template": Rule(
+        RECORD_EDITORS, lambda w, o: reverse("admin:placement_worker_import") + "?template=1"
+    ),
+    "admin:placement_worker_process_import": Rule(
+        RECORD_EDITORS, admin_url("placement_worker_process_import"), ok=302
+    ),
+    "admin:placement_worker_export": Rule(STAFF_VIEWERS, admin_url("placement_worker_export")),
+    # The download itself: every role gets only its own workers, masked without the permission.
+    "admin:placement_worker_export#post": Rule(
+        STAFF_VIEWERS,
+        admin_url("placement_worker_export"),
+        method="post",
+        data=lambda w, o: {"format": "0", "resource": "0"},
+    ),
+    "admin:enterprises_enterprise_import": Rule(
+        ADMINISTRATORS, admin_url("enterprises_enterprise_import")
+    ),
+    "admin:enterprises_enterprise_process_import": Rule(
+        ADMINISTRATORS, admin_url("enterprises_enterprise_process_import"), ok=302
+    ),
+    "admin:enterprises_enterprise_export": Rule(
+        STAFF_VIEWERS, admin_url("enterprises_enterprise_export")
+    ),
+    "admin:enterprises_enterprise_export#post": Rule(
+        STAFF_VIEWERS,
+        admin_url("enterprises_enterprise_export"),
+        method="post",
+        data=lambda w, o: {"format": "0", "resource": "0"},
+    ),
+    "admin:placement_annualtarget_import": Rule(
+        ADMINISTRATORS, admin_url("placement_annualtarget_import")
+    ),
+    "admin:placement_annualtarget_process_import": Rule(
+        ADMINISTRATORS, admin_url("placement_annualtarget_process_import"), ok=302
+    ),
+    "admin:placement_annualtarget_export": Rule(
+        STAFF_VIEWERS, admin_url("placement_annualtarget_export")
+    ),
+    "admin:placement_annualtarget_export#post": Rule(
+        STAFF_VIEWERS,
+        admin_url("placement_annualtarget_export"),
+        method="post",
+        data=lambda w, o: {"format": "0", "resource": "0"},
+    ),
+    # --- reports (issue 4): regions for region staff, enterprises for everyone in scope ---
+    # The home page sends each role to its own scope (an HR officer to their enterprise).
+    "reports:home": Rule(ALL, lambda w, o: reverse("reports:home"), ok=302),
+    # An HR officer has no region: every region page is "not found" for them.
+    "reports:region": Rule(
+        ALL - {"hr"}, lambda w, o: reverse("reports:region", args=[o.code]), region_of, denied=404
+    ),
+    "reports:region#city": Rule(
+        frozenset({"city", "province", "administrator"}),
+        lambda w, o: reverse("reports:region", args=[o.code]),
+        lambda w, s: region_of(w, s).parent,
+        denied=404,
+    ),
+    "reports:region#province": Rule(
+        frozenset({"province", "administrator"}),
+        lambda w, o: reverse("reports:region", args=["140000"]),
+        denied=404,
+    ),
+    "reports:region_export": Rule(
+        ALL - {"hr"},
+        lambda w, o: reverse("reports:region_export", args=[o.code, "children"]),
+        region_of,
+        denied=404,
+    ),
+    "reports:region_export#province": Rule(
+        frozenset({"province", "administrator"}),
+        lambda w, o: reverse("reports:region_export", args=["140000", "stragglers"]),
+        denied=404,
+    ),
+    "reports:enterprise": Rule(
+        ALL, lambda w, o: reverse("reports:enterprise", args=[o.pk]), enterprise_of
+    ),
+    "reports:enterprise_export": Rule(
+        ALL,
+        lambda w, o: reverse("reports:enterprise_export", args=[o.pk, "channels"]),
+        enterprise_of,
+    ),
+    "reports:enterprise_export#workers": Rule(
+        ALL,
+        lambda w, o: reverse("reports:enterprise_export", args=[o.pk, "workers"]),
+        enterprise_of,
+    ),
+    "reports:workers": Rule(
+        ALL, lambda w, o: reverse("reports:workers", args=[o.pk]), enterprise_of
     ),
     # --- accounts, lockouts and the access log: administrators only ---
     **model_pages(
@@ -399,7 +494,12 @@ def test_every_page_answers_each_role_by_scope_and_shows_nothing_outside_it(
         if leaked:
             failures.append(f"{label}: shows {leaked}")
         revealed = [n for n in every_full_number if n in text]
-        if revealed and not (key == "admin:placement_worker_reveal" and inside):
+        full_allowed = (key == "admin:placement_worker_reveal" and inside) or (
+            # The roster export is the round trip's source: full for those with the permission
+            # (logged), and the hidden-marker check above keeps it to their own workers.
+            key == "admin:placement_worker_export#post" and role in FULL_ID_READERS
+        )
+        if revealed and not full_allowed:
             failures.append(f"{label}: shows full ID numbers or phones {revealed}")
     assert not failures, "\n".join(failures)
 

@@ -1,0 +1,12 @@
+"""Signals the ledger sends for writes that Django's model signals do not see.
+
+Bulk writes (an import's upserts) call no save(), so post_save never fires; whoever keeps data
+derived from workers and placements (the reports' facts) listens here instead. The sender is
+the model whose rows were written.
+"""
+
+from django.dispatch import Signal
+
+# Sent inside the writing transaction with `worker_ids`: workers whose own row or placements
+# were changed in bulk (rows inserted in bulk are not included: they have new ids).
+workers_bulk_changed = Signal()
