@@ -169,11 +169,14 @@ def _month_middle(year: int, month: int) -> datetime.date:
 
 
 def _nice_ceiling(value: int) -> int:
-    """A round axis maximum at or above `value` (1, 2, 2.5 or 5 times a power of ten)."""
+    """A round axis maximum at or above `value` whose quarters are whole round numbers (the grid
+    has five lines): four times a round step (1, 1.5, 2, 2.5 … 8 times a power of ten)."""
+    raw = max(value, 1) / 4
     magnitude = 1
-    while magnitude * 10 <= value:
+    while magnitude * 10 <= raw:
         magnitude *= 10
-    for step in (1, 2, 2.5, 5, 10):
-        if magnitude * step >= value:
-            return int(magnitude * step) if magnitude * step >= 4 else 4
-    return magnitude * 10
+    for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5, 8, 10):
+        quarter = magnitude * step
+        if quarter >= raw and float(quarter).is_integer():
+            return int(quarter) * 4
+    return magnitude * 40

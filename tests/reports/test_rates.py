@@ -1,6 +1,8 @@
 import datetime
 from decimal import Decimal
 
+import pytest
+
 from reports import rates
 
 
@@ -51,3 +53,13 @@ def test_elapsed_share_outside_the_year_is_zero_or_whole():
 def test_json_rates_are_strings():
     assert rates.as_json(Decimal("99.97")) == "99.97"
     assert rates.as_text(Decimal("46.2")) == "46.2"
+
+
+@pytest.mark.parametrize(
+    ("highest", "top"), [(0, 4), (10, 12), (318, 320), (866, 1000), (21299, 24000)]
+)
+def test_the_chart_axis_ends_on_a_value_whose_quarters_are_round(highest, top):
+    from reports.charts import _nice_ceiling
+
+    assert _nice_ceiling(highest) == top
+    assert top % 4 == 0
