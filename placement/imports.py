@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -43,6 +43,9 @@ TARGET_REGION_AMBIGUOUS = _("地区名称“%(value)s”不唯一，请填写 6 
 TARGET_ENTERPRISE_UNKNOWN = _("统一社会信用代码为“%(value)s”的企业不存在或不在您的管辖范围内")
 TARGET_DUPLICATE_IN_FILE = _("第 %(first)s 行和第 %(row)s 行是同一年度、同一范围的目标")
 VALUE_REQUIRED = _("不能为空")
+IMPORT_CONFLICT = _("导入期间有职工被其他操作同时登记，未导入任何数据；请重新导入")
+# pg_advisory_xact_lock key of roster imports ("LEDGER" in ASCII).
+IMPORTS_LOCK_KEY = 0x4C4544474552
 YEAR_OUT_OF_RANGE = _("年度应在 2000 至 2100 之间")
 
 BATCH = 2000
@@ -231,6 +234,33 @@ def roster_import(
 ) -> ImportResult:
     """Import one enterprise's roster: workers keyed on the ID number, each with their current
     placement. All or nothing: a file with any bad row changes nothing and lists every problem."""
+    options = {"data": data, "filename": filename, "enterprise": enterprise, "user": user}
+    if dry_run:
+        return _roster_import(dry_run=True, progress=progress, **options)
+    try:
+        with transaction.atomic():
+            # Imports run one at a time: between reading what is stored and writing, another
+            # import of the same people would otherwise make the unique ID number fail.
+            _imports_lock()
+            return _roster_import(dry_run=False, progress=progress, **options)
+    except IntegrityError:
+        # A worker registered meanwhile by another path (the admin): nothing was written.
+        result = ImportResult(dry_run=False)
+        result.add_error(None, "", str(IMPORT_CONFLICT))
+        return result
+
+
+def _imports_lock() -> None:
+    """Serialise imports for the rest of the transaction (PostgreSQL; SQLite writes one at a
+    time anyway)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORTS_LOCK_KEY])
+
+
+def _roster_import(
+    *, data: bytes, filename: str, enterprise: Enterprise, dry_run: bool, user, progress
+) -> ImportResult:
     result = ImportResult(dry_run=dry_run)
     resource = RosterResource()
     try:

@@ -243,3 +243,23 @@ def test_an_import_records_audit_history_for_every_row_it_writes(
     run(enterprise, changed, user=officer)
     update = Worker.history.get(history_type="~")
     assert update.post == "调度员" and update.history_user == officer
+
+
+def test_a_worker_registered_during_the_import_refuses_it_cleanly(enterprise, rows, monkeypatch):
+    from placement import imports
+    from placement.imports import IMPORT_CONFLICT
+
+    real_write = imports._roster_write
+
+    def racing_write(**kwargs):
+        # Another path registers one of the file's workers between the check and the write.
+        number = rows[0][2]
+        from placement.services import worker_register
+
+        worker_register(enterprise=enterprise, id_number=number, name="同时登记")
+        real_write(**kwargs)
+
+    monkeypatch.setattr(imports, "_roster_write", racing_write)
+    result = run(enterprise, rows)
+    assert errors(result) == [(None, "", str(IMPORT_CONFLICT))]
+    assert Worker.objects.count() == 0
