@@ -44,7 +44,13 @@ class EnterpriseAdmin(ScopedAdminMixin, EnterpriseImportExportMixin, SimpleHisto
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_worker_count=Count("workers"))
+        # A GROUP BY query drops Meta.ordering: order again, or the autocomplete's pages shift.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_worker_count=Count("workers"))
+            .order_by(*Enterprise._meta.ordering, "pk")
+        )
 
     @admin.display(description=_("职工人数"), ordering="_worker_count")
     def worker_count(self, obj):
