@@ -20,7 +20,12 @@ class RosterImportForm(SpreadsheetImportForm):
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
-        self.fields["enterprise"].queryset = Enterprise.objects.visible_to(request.user)
+        visible = Enterprise.objects.visible_to(request.user)
+        self.fields["enterprise"].queryset = visible
+        # An officer of one mine has one choice: make it for them.
+        only = list(visible[:2])
+        if len(only) == 1:
+            self.fields["enterprise"].initial = only[0].pk
 
     def import_options(self) -> dict:
         return {"enterprise": self.cleaned_data["enterprise"]}

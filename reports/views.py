@@ -80,7 +80,12 @@ def _breadcrumbs(scope: Scope, user) -> list[tuple[str, str | None]]:
         if code in visible:
             crumbs.append((visible[code].name, reverse("reports:region", args=[code])))
     if scope.enterprise is not None:
-        if scope.enterprise.parent is not None:
+        parent_id = scope.enterprise.parent_id
+        # A mine's officer does not see the group: no link that would answer 404.
+        if (
+            parent_id is not None
+            and Enterprise.objects.visible_to(user).filter(pk=parent_id).exists()
+        ):
             crumbs.append(
                 (
                     scope.enterprise.parent.name,

@@ -202,3 +202,25 @@ def test_a_group_dashboard_lists_its_members_with_links(
     assert "各企业安置情况" in page
     assert reverse("reports:enterprise", args=[member.pk]) + "?year=2017" in page
     assert response.context["report"].totals.placed == 1
+
+
+def test_a_mine_officer_gets_no_link_to_the_group_they_cannot_open(
+    client, django_user_model, make_enterprise
+):
+    group = make_enterprise(name="测试集团")
+    mine = make_enterprise(name="测试集团二矿", parent=group)
+    officer = django_user_model.objects.create_user("mine-hr", password="x" * 16)
+    UserScope.objects.create(user=officer, role=UserScope.Role.ENTERPRISE_HR, enterprise=mine)
+    client.force_login(officer)
+
+    page = client.get(reverse("reports:enterprise", args=[mine.pk]))
+    group_url = reverse("reports:enterprise", args=[group.pk])
+    assert group_url not in page.content.decode()
+    assert client.get(group_url).status_code == 404
+
+    group_officer = django_user_model.objects.create_user("group-hr", password="x" * 16)
+    UserScope.objects.create(
+        user=group_officer, role=UserScope.Role.ENTERPRISE_HR, enterprise=group
+    )
+    client.force_login(group_officer)
+    assert group_url in client.get(reverse("reports:enterprise", args=[mine.pk])).content.decode()
