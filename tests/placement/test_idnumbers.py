@@ -1,3 +1,5 @@
+import datetime
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -75,3 +77,15 @@ def test_storage_is_encrypted_and_looked_up_by_keyed_hash():
     assert idnumbers.decrypt(token) == number
     assert idnumbers.digest(number) == idnumbers.digest(number)
     assert number not in idnumbers.digest(number)
+
+
+def test_it_refuses_a_birth_date_in_the_future():
+    from django.utils import timezone
+
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    number = idnumbers.with_check_digit(f"140105{tomorrow:%Y%m%d}123")
+    with pytest.raises(ValidationError) as exc:
+        idnumbers.parse(number)
+    assert codes(exc) == ["bad_birth_date"]
+    today = idnumbers.with_check_digit(f"140105{timezone.localdate():%Y%m%d}123")
+    assert idnumbers.parse(today).birth_date == timezone.localdate()
