@@ -59,3 +59,17 @@ class EnterpriseQuerySet(models.QuerySet):
         if scope.role == scope.Role.ENTERPRISE_HR:
             return self.in_group(scope.enterprise)
         return self.in_region(scope.region)
+
+
+def command_user(username: str | None):
+    """The active user a management command acts as (`--user`), or None for the operator of the
+    server, who sees everything. An unknown or deactivated user is refused."""
+    if not username:
+        return None
+    from django.contrib.auth import get_user_model
+    from django.core.management.base import CommandError
+
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise CommandError(f"No active user {username!r}")
+    return user

@@ -9,20 +9,31 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from enterprises.querysets import command_user
+
 
 class ImportCommand(BaseCommand):
-    """Subclasses set `help` and implement `run(data=..., filename=..., dry_run=..., progress=...,
-    options=...)` returning an ImportResult."""
+    """Subclasses set `help` and `permission` (needed with --user) and implement
+    `run(data=..., filename=..., dry_run=..., progress=..., options=...)` returning an
+    ImportResult."""
 
     def add_arguments(self, parser):
         parser.add_argument("file", help=".xlsx, .xls or .csv")
         parser.add_argument("--dry-run", action="store_true", help="check only, write nothing")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.add_argument(
+            "--user",
+            help="act as this user: their scope and permission apply, and the audit history "
+            "names them (without it: the server's operator, who may import anything)",
+        )
 
     def run(self, *, data, filename, dry_run, progress, options):
         raise NotImplementedError
 
     def handle(self, *args, **options):
+        options["user"] = command_user(options.get("user"))
+        if options["user"] is not None and not options["user"].has_perm(self.permission):
+            raise CommandError(f"{options['user'].username} may not import ({self.permission})")
         path = Path(options["file"])
         try:
             data = path.read_bytes()

@@ -10,6 +10,7 @@ from placement.imports import roster_import
 
 class Command(ImportCommand):
     help = "Import one enterprise's roster (花名册) from a spreadsheet, keyed on the ID number."
+    permission = "placement.add_worker"
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
@@ -17,9 +18,18 @@ class Command(ImportCommand):
 
     def run(self, *, data, filename, dry_run, progress, options):
         code = normalize_credit_code(options["enterprise"])
-        enterprise = Enterprise.objects.filter(credit_code=code).first()
+        enterprises = Enterprise.objects.all()
+        if options["user"] is not None:
+            # An officer imports only into an enterprise they may see, as in the admin.
+            enterprises = enterprises.visible_to(options["user"])
+        enterprise = enterprises.filter(credit_code=code).first()
         if enterprise is None:
             raise CommandError(f"No enterprise with credit code {code}")
         return roster_import(
-            data=data, filename=filename, enterprise=enterprise, dry_run=dry_run, progress=progress
+            data=data,
+            filename=filename,
+            enterprise=enterprise,
+            dry_run=dry_run,
+            progress=progress,
+            user=options["user"],
         )

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Enterprise, Region
+from enterprises.querysets import command_user
 from reports import rates
 from reports.selectors import Figures, Scope, placement_report
 
@@ -65,24 +66,32 @@ class Command(BaseCommand):
         scope.add_argument("--enterprise", help="统一社会信用代码（企业或集团）")
         parser.add_argument("--industry", choices=["coal", "steel"])
         parser.add_argument("--json", action="store_true", help="输出 JSON")
+        parser.add_argument(
+            "--user", help="以该用户身份运行：只能查看其权限范围内的地区或企业（默认不限）"
+        )
 
-    def handle(self, *args, year, as_of, region, enterprise, industry, json, **options):
+    def handle(self, *args, year, as_of, region, enterprise, industry, json, user, **options):
         as_of = as_of or timezone.localdate()
+        user = command_user(user)
+        enterprises, regions = Enterprise.objects.all(), Region.objects.all()
+        if user is not None:
+            # The same rule as the pages: a scope outside the user's is "not found".
+            enterprises, regions = enterprises.visible_to(user), regions.visible_to(user)
         if enterprise:
-            found = Enterprise.objects.filter(credit_code=enterprise.strip().upper()).first()
+            found = enterprises.filter(credit_code=enterprise.strip().upper()).first()
             if found is None:
                 raise CommandError(UNKNOWN_ENTERPRISE % {"code": enterprise})
             scope = Scope(enterprise=found)
         else:
             found = (
-                Region.objects.filter(code=region).first()
+                regions.filter(code=region).first()
                 if region
-                else Region.objects.filter(level=Region.Level.PROVINCE).order_by("code").first()
+                else regions.filter(level=Region.Level.PROVINCE).order_by("code").first()
             )
             if found is None:
                 raise CommandError(UNKNOWN_REGION % {"code": region})
             scope = Scope(region=found)
-        report = placement_report(scope=scope, year=year, as_of=as_of, industry=industry)
+        report = placement_report(scope=scope, year=year, as_of=as_of, industry=industry, user=user)
         if json:
             self.stdout.write(_dumps(report_json(report)))
         else:
