@@ -502,16 +502,9 @@ def _roster_write(
         workers_bulk_changed.send(
             sender=Placement, worker_ids={p.worker_id for p in changed_placements}
         )
-        # The upserted objects carry only the changed columns: history needs the whole rows.
-        for start in range(0, len(changed_placements), BATCH):
-            ids = [p.pk for p in changed_placements[start : start + BATCH]]
-            history_record_bulk(
-                list(Placement.objects.filter(pk__in=ids)),
-                model=Placement,
-                user=user,
-                source=source,
-                update=True,
-            )
+        history_record_bulk(
+            changed_placements, model=Placement, user=user, source=source, update=True
+        )
 
 
 def _insert(model, objs: list) -> None:
