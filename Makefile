@@ -35,7 +35,7 @@ run: demo
 test: install
 	$(VENV)/bin/pytest
 
-lint: install
+lint: install .env
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
