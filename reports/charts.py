@@ -17,9 +17,17 @@ def _number(value) -> str:
     return f"{value:,}"
 
 
+def text_width(text: str, *, size: int = 13) -> int:
+    """Roughly how wide a label is drawn, in SVG units: a CJK character is about one em wide, a
+    Latin character about 0.55 em (enough to keep labels from overlapping in either language)."""
+    ems = sum(1.0 if ord(char) > 0x2E7F else 0.55 for char in str(text))
+    return round(ems * size)
+
+
 def channel_bars(rows, *, title: str) -> SafeString:
     """Horizontal bars, one per channel: name, bar, count and share."""
-    label_width, bar_width, row_height = 150, 300, 26
+    bar_width, row_height = 300, 26
+    label_width = max([150] + [text_width(row.name) + 16 for row in rows])
     height = row_height * len(rows) + 10
     width = label_width + bar_width + 150
     largest = max((row.placed for row in rows), default=0) or 1
@@ -141,8 +149,8 @@ def cumulative_line(points, *, year: int, target: int | None, title: str) -> Saf
     legend = [("line-placed", _("累计安置"))]
     if target:
         legend += [("line-target", _("年度目标")), ("line-elapsed", _("序时进度"))]
-    for i, (css, label) in enumerate(legend):
-        lx = left + i * 130
+    lx = left
+    for css, label in legend:
         parts.append(
             format_html(
                 '<line class="{}" x1="{}" y1="14" x2="{}" y2="14"></line>'
@@ -154,6 +162,7 @@ def cumulative_line(points, *, year: int, target: int | None, title: str) -> Saf
                 label,
             )
         )
+        lx += 34 + text_width(label, size=12) + 24
     return format_html(
         '<svg class="chart" role="img" viewBox="0 0 {} {}" width="100%" '
         'preserveAspectRatio="xMinYMin meet"><title>{}</title>{}</svg>',

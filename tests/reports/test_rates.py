@@ -63,3 +63,18 @@ def test_the_chart_axis_ends_on_a_value_whose_quarters_are_round(highest, top):
 
     assert _nice_ceiling(highest) == top
     assert top % 4 == 0
+
+
+def test_bar_labels_get_room_for_the_longest_name_in_either_language():
+    import re
+
+    from reports.charts import channel_bars, text_width
+    from reports.selectors import ShareRow
+
+    rows = [
+        ShareRow("a", "内部退养", 3, None),
+        ShareRow("b", "Internal (early) retirement", 1, None),
+    ]
+    svg = str(channel_bars(rows, title="t"))
+    bar_x = float(re.search(r'<rect class="chart-bar" x="([\d.]+)"', svg).group(1))
+    assert bar_x >= text_width("Internal (early) retirement") > text_width("内部退养")
