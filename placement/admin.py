@@ -6,8 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from enterprises.admin import CityFilter
-from enterprises.admin_scoping import ScopedAdminMixin
+from enterprises.admin_scoping import CityFilter, ScopedAdminMixin
 
 from . import admin_accounts  # noqa: F401  (the user admin with role and scope)
 from .admin_imports import RosterImportExportMixin, TargetImportExportMixin
