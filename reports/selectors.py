@@ -309,10 +309,15 @@ def placement_report(
     # queries when nothing changed).
     report_facts_sync()
     enterprises = scope.enterprises()
+    in_scope = enterprises.count() if industry or user is not None else None
     if industry:
         enterprises = enterprises.filter(industry=industry)
     if user is not None:
         enterprises = enterprises.filter(pk__in=Enterprise.objects.visible_to(user).values("pk"))
+    # Part of the scope left out (another industry, or a group's members outside the user's
+    # scope): targets are set for whole regions and enterprises, not for a part of them, so
+    # the scope's target (and, under an industry filter, every region's) shows "—".
+    partial = in_scope is not None and enterprises.count() != in_scope
     rows = list(
         enterprises.order_by("name", "pk").values(
             "pk", "name", "parent_id", region_code=F("region__code")
@@ -373,6 +378,8 @@ def placement_report(
             region_targets[code] = workers
         else:
             enterprise_targets[str(enterprise_id)] = workers
+    if industry and partial:
+        region_targets = {}
     for figures in per_enterprise.values():
         figures.target = enterprise_targets.get(figures.key)
     for child in children.values():
@@ -392,6 +399,8 @@ def placement_report(
     totals.target = (
         region_targets.get(region.code) if region else enterprise_targets.get(totals.key)
     )
+    if partial:
+        totals.target = None
 
     stragglers = sorted(
         (f for f in per_enterprise.values() if f.pending > 0),

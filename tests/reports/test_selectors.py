@@ -421,3 +421,39 @@ def test_worker_list_filters_pending_placed_and_channel(enterprise, make_worker,
     rows = {w.name: w for w in worker_list(enterprise=enterprise, as_of=JUNE_30_2017)}
     assert rows[placed.name].current_channel == Channel.SELF_EMPLOYMENT
     assert rows[waiting.name].current_channel is None
+
+
+def test_a_region_target_is_not_held_against_one_industry_of_it(
+    taiyuan, make_enterprise, make_worker, place
+):
+    coal = make_enterprise(name="测试煤矿丙")
+    steel = make_enterprise(name="测试钢铁厂", industry="steel")
+    for enterprise in (coal, steel):
+        for _ in range(5):
+            place(make_worker(enterprise=enterprise), datetime.date(2017, 3, 1))
+    AnnualTarget.objects.create(year=2017, region=taiyuan, workers=10)
+
+    assert report_for(taiyuan).totals.target_completion == Decimal("100.0")
+    coal_only = report_for(taiyuan, industry="coal")
+    assert (coal_only.totals.placed_in_year, coal_only.totals.target) == (5, None)
+    assert coal_only.totals.target_completion is None
+
+
+def test_a_group_seen_in_part_is_not_measured_against_the_whole_target(
+    make_enterprise, make_worker, place, yingze, django_user_model
+):
+    from enterprises.models import UserScope
+
+    group = make_enterprise(name="测试集团")
+    mine_here = make_enterprise(name="本县矿", parent=group)
+    mine_elsewhere = make_enterprise(name="外县矿", parent=group, region=yingze)
+    for enterprise in (mine_here, mine_elsewhere):
+        place(make_worker(enterprise=enterprise), datetime.date(2017, 3, 1))
+    AnnualTarget.objects.create(year=2017, enterprise=group, workers=4)
+    county = django_user_model.objects.create_user("xiaodian-staff")
+    UserScope.objects.create(user=county, role=UserScope.Role.REGION_STAFF, region=group.region)
+
+    assert report_for(group).totals.target_completion == Decimal("50.0")
+    partial = report_for(group, user=county)
+    assert (partial.totals.placed_in_year, partial.totals.target) == (1, None)
+    assert [c.name for c in partial.children] == ["本县矿"]
