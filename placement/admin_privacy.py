@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from . import idnumbers
 from .access import can_see_full_id, worker_reveal
@@ -18,11 +19,42 @@ from .models import AccessLog
 
 # Inputs that take a new value but never show the stored one.
 WRITE_ONLY = ("id_number", "phone")
+# For users who may not see full numbers: the less exact field shown instead.
+LESS_EXACT = {"birth_date": "birth_year", "retirement_date": "retirement_month"}
 WORKER_NOT_FOUND = _("在您的权限范围内没有找到该公民身份号码的职工")
+ID_NUMBER_CORRECTED = _("已更正（号码不在历史中显示）")
 
 
 class FindByIdNumberForm(forms.Form):
     id_number = forms.CharField(label=_("公民身份号码"), max_length=30)
+
+
+class WorkerHistoryHelper(HistoricalRecordContextHelper):
+    """The worker's history page: the encrypted number and its hash never appear (a change of
+    number reads "更正"), and phones and birth dates are masked unless the user may see them."""
+
+    full = False
+
+    def context_for_delta_changes(self, delta):
+        shown = []
+        for change in delta.changes:
+            if change.field == "id_number_cipher":
+                continue
+            if change.field == "id_number_digest":
+                shown.append({"field": _("公民身份号码"), "old": "", "new": ID_NUMBER_CORRECTED})
+                continue
+            formatted = self.format_delta_change(change)
+            old, new = formatted.old, formatted.new
+            if not self.full and change.field == "phone":
+                old, new = idnumbers.mask_phone(change.old), idnumbers.mask_phone(change.new)
+            elif not self.full and change.field == "birth_date":
+                old, new = _year(change.old), _year(change.new)
+            shown.append({"field": formatted.field, "old": old, "new": new})
+        return shown
+
+
+def _year(day) -> str:
+    return f"{day:%Y}" if day else ""
 
 
 class WorkerPrivacyMixin:
@@ -30,6 +62,11 @@ class WorkerPrivacyMixin:
 
     change_form_template = "admin/placement/worker/change_form.html"
     change_list_template = "admin/placement/worker/change_list.html"
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        helper = WorkerHistoryHelper(self.model, historical_record)
+        helper.full = can_see_full_id(request.user)
+        return helper
 
     def get_urls(self):
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"
@@ -56,6 +93,14 @@ class WorkerPrivacyMixin:
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
+        if not can_see_full_id(request.user):
+            # The lists show the number with its last four characters: beside the full birth
+            # date (or the retirement date, which falls on the same day of the month) the number
+            # would be rebuilt, so these users see the birth year and retirement month only.
+            fieldsets = [
+                (title, {**options, "fields": [LESS_EXACT.get(f, f) for f in options["fields"]]})
+                for title, options in fieldsets
+            ]
         if obj is None or self.has_change_permission(request, obj):
             return fieldsets
         # Read-only, the write-only inputs would display the stored values in the clear.
@@ -63,6 +108,18 @@ class WorkerPrivacyMixin:
             (title, {**options, "fields": [f for f in options["fields"] if f not in WRITE_ONLY]})
             for title, options in fieldsets
         ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), *LESS_EXACT.values()]
+
+    @admin.display(description=_("出生年份"))
+    def birth_year(self, obj):
+        return _year(obj.birth_date)
+
+    @admin.display(description=_("法定退休年月"))
+    def retirement_month(self, obj):
+        retires = obj.retirement_date
+        return f"{retires:%Y-%m}" if retires else ""
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = dict(extra_context or {})

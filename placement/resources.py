@@ -3,6 +3,8 @@ annual targets. Columns carry Chinese headers; `HEADER_ALIASES` lists the other 
 use (DOMAIN.md, "A roster as enterprises keep it") and the English ones. The rules a row must obey
 live in placement.rules and the models; placement.imports runs the import."""
 
+import datetime
+
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -41,6 +43,20 @@ class IdNumberWidget(widgets.Widget):
         if not value:
             return ""
         return value if self.full else idnumbers.mask_beside_birth_date(value)
+
+
+class BirthDateWidget(LedgerDateWidget):
+    """A birth date: exported as the year only unless the user may see full numbers (the
+    masked number plus the full birth date would rebuild it)."""
+
+    def __init__(self, *, full: bool = True, **kwargs):
+        self.full = full
+        super().__init__(**kwargs)
+
+    def render(self, value, obj=None, **kwargs):
+        if not self.full and isinstance(value, datetime.date):
+            return str(value.year)
+        return super().render(value, obj, **kwargs)
 
 
 class PhoneWidget(TextWidget):
@@ -94,7 +110,7 @@ class RosterResource(LedgerResource):
     name = fields.Field("name", _("姓名"), widget=NameWidget(max_length=50))
     id_number = fields.Field("id_number", _("公民身份号码"), widget=IdNumberWidget())
     sex = fields.Field("sex", _("性别"), widget=ChoiceLabelWidget(Worker.Sex))
-    birth_date = fields.Field("birth_date", _("出生日期"), widget=LedgerDateWidget())
+    birth_date = fields.Field("birth_date", _("出生日期"), widget=BirthDateWidget())
     status = fields.Field(
         "status", _("身份"), widget=ChoiceLabelWidget(Worker.Status, blank=Worker.Status.WORKER)
     )
@@ -176,6 +192,7 @@ class RosterResource(LedgerResource):
         super().__init__(**kwargs)
         self.fields["id_number"].widget = IdNumberWidget(full=full_id_numbers)
         self.fields["phone"].widget = PhoneWidget(full=full_id_numbers)
+        self.fields["birth_date"].widget = BirthDateWidget(full=full_id_numbers)
 
     def filter_export(self, queryset, **kwargs):
         # The current placement comes in with the rows: three subqueries, not three per row.
