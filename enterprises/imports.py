@@ -10,6 +10,7 @@ from enterprises.spreadsheets.results import Change, ImportResult
 
 from .history import history_bulk_create, history_bulk_update, import_source
 from .models import Enterprise, Region
+from .querysets import sees_everything
 from .resources import EnterpriseResource
 from .validators import normalize_credit_code, validate_credit_code
 
@@ -18,6 +19,10 @@ REGION_UNKNOWN = _("地区“%(value)s”不存在")
 REGION_AMBIGUOUS = _("地区名称“%(value)s”不唯一，请填写 6 位行政区划代码")
 PARENT_UNKNOWN = _("所属集团“%(value)s”既未登记，也不在本表中")
 PARENT_IS_SELF = _("企业不能是自己的所属集团")
+PARENT_NESTED = _("“%(value)s”本身属于另一个集团：所属集团须是不再隶属其他集团的企业")
+HAS_MEMBERS = _("该企业是其他企业的所属集团，不能再隶属另一个集团")
+OUT_OF_SCOPE = _("统一社会信用代码为“%(value)s”的企业不在您的管辖范围内")
+REGION_OUT_OF_SCOPE = _("地区“%(value)s”不在您的管辖范围内")
 CREDIT_CODE_DUPLICATE_IN_FILE = _("第 %(first)s 行和第 %(row)s 行是同一个统一社会信用代码")
 FIELDS = ["name", "industry", "region_id", "parent_id"]
 
@@ -37,15 +42,39 @@ def enterprise_import(
         result.add_error(None, "", str(exc.message))
         return result
     header = table.header
+    # Without a 所属集团 column the file says nothing about groups: links are left as they are.
+    has_parent_column = "parent" in table.columns
     codes = [values["credit_code"] for _row, values in rows]
     parents = {values["parent"] for _row, values in rows if values.get("parent")}
     stored = {
-        e.credit_code: e for e in Enterprise.objects.filter(credit_code__in={*codes, *parents})
+        e.credit_code: e
+        for e in Enterprise.objects.filter(credit_code__in={*codes, *parents}).select_related(
+            "parent"
+        )
     }
-    in_file = set(codes)
+    # Who sees what (issue 5's rule): a user changes and links only enterprises they may see,
+    # and places new ones only in regions they may see.
+    visible = None
+    if user is not None and not sees_everything(user):
+        visible = set(
+            Enterprise.objects.visible_to(user)
+            .filter(credit_code__in=stored)
+            .values_list("credit_code", flat=True)
+        )
+        regions_visible = set(Region.objects.visible_to(user).values_list("code", flat=True))
+    with_members = set(
+        Enterprise.objects.filter(members__isnull=False, credit_code__in=codes).values_list(
+            "credit_code", flat=True
+        )
+    )
+    in_file = {values["credit_code"]: values for _row, values in rows}
     regions, names = _regions()
     plans = []
     for row, values in rows:
+        code = values["credit_code"]
+        if visible is not None and code in stored and code not in visible:
+            result.add_error(row, header("credit_code"), OUT_OF_SCOPE % {"value": code})
+            continue
         region_value = values["region"]
         region = regions.get(region_value)
         if region is None:
@@ -57,26 +86,43 @@ def enterprise_import(
                 result.add_error(row, header("region"), REGION_UNKNOWN % {"value": region_value})
                 continue
             region = found[0]
+        if visible is not None and region.code not in regions_visible:
+            result.add_error(row, header("region"), REGION_OUT_OF_SCOPE % {"value": region_value})
+            continue
         parent = values.get("parent")
-        if parent == values["credit_code"]:
+        if parent == code:
             result.add_error(row, header("parent"), PARENT_IS_SELF)
             continue
         if parent and parent not in stored and parent not in in_file:
             result.add_error(row, header("parent"), PARENT_UNKNOWN % {"value": parent})
             continue
+        if parent and visible is not None and parent in stored and parent not in visible:
+            result.add_error(row, header("parent"), OUT_OF_SCOPE % {"value": parent})
+            continue
+        if parent and _has_parent(parent, stored, in_file):
+            # Groups own mines, mines own nothing: one level, so no chain and no cycle.
+            result.add_error(row, header("parent"), PARENT_NESTED % {"value": parent})
+            continue
+        if parent and code in with_members:
+            result.add_error(row, header("parent"), HAS_MEMBERS)
+            continue
         plans.append((row, values, region, parent))
     if result.errors:
         return result
     creates, updates, parent_links = [], [], []
+    shown_names = {
+        "region_id": {r.pk: r.code for r in regions.values()},
+        "parent_id": {
+            **{e.parent_id: e.parent.credit_code for e in stored.values() if e.parent_id},
+            **{e.pk: code for code, e in stored.items()},
+        },
+    }
     for row, values, region, parent in plans:
         current = stored.get(values["credit_code"])
         parent_obj = stored.get(parent) if parent else None
-        wanted = {
-            "name": values["name"],
-            "industry": values["industry"],
-            "region_id": region.pk,
-            "parent_id": parent_obj.pk if parent_obj else None,
-        }
+        wanted = {"name": values["name"], "industry": values["industry"], "region_id": region.pk}
+        if has_parent_column:
+            wanted["parent_id"] = parent_obj.pk if parent_obj else None
         if current is None:
             enterprise = Enterprise(credit_code=values["credit_code"], **wanted)
             creates.append(enterprise)
@@ -105,10 +151,7 @@ def enterprise_import(
                     row,
                     "changed",
                     f"{current.name} {current.credit_code}",
-                    [
-                        (header(f.removesuffix("_id")), str(o or ""), str(n or ""))
-                        for f, o, n in diffs
-                    ],
+                    [_shown_change(header, shown_names, f, o, n) for f, o, n in diffs],
                 )
             )
         else:
@@ -123,6 +166,23 @@ def enterprise_import(
         )
         result.imported = True
     return result
+
+
+def _has_parent(code, stored, in_file) -> bool:
+    """Whether the enterprise with this credit code belongs to a group (as the file says, or as
+    stored when the file does not list it)."""
+    if code in in_file:
+        return bool(in_file[code].get("parent"))
+    return stored[code].parent_id is not None
+
+
+def _shown_change(header, names, field, old, new) -> tuple[str, str, str]:
+    """One changed column as the preview shows it: a group by its credit code, a region by its
+    code, never a database id (`names` maps ids to them; a new group's code stays as it is)."""
+    if field in ("parent_id", "region_id"):
+        old = names[field].get(old, old) if old else ""
+        new = names[field].get(new, new) if new else ""
+    return header(field.removesuffix("_id")), str(old or ""), str(new or "")
 
 
 def _regions():

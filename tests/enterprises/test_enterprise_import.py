@@ -5,8 +5,15 @@ import io
 
 from openpyxl import Workbook
 
-from enterprises.imports import PARENT_UNKNOWN, REGION_AMBIGUOUS, enterprise_import
-from enterprises.models import Enterprise
+from enterprises.imports import (
+    OUT_OF_SCOPE,
+    PARENT_NESTED,
+    PARENT_UNKNOWN,
+    REGION_AMBIGUOUS,
+    REGION_OUT_OF_SCOPE,
+    enterprise_import,
+)
+from enterprises.models import Enterprise, Region, UserScope
 from enterprises.validators import CREDIT_CODE_INVALID
 from placement.demo import credit_code
 
@@ -87,3 +94,44 @@ def test_exported_enterprises_import_back_unchanged(admin_client, make_enterpris
     result = enterprise_import(data=xlsx(rows[1:], headers=rows[0]), filename="e.xlsx")
     assert result.errors == []
     assert (result.created, result.updated, result.unchanged) == (0, 0, 2)
+
+
+def test_a_file_without_the_group_column_leaves_group_links_alone(db):
+    run(ROWS)
+    result = enterprise_import(
+        data=xlsx([row[:4] for row in ROWS], headers=HEADERS[:4]), filename="e.xlsx"
+    )
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 2)
+    assert Enterprise.objects.get(credit_code=MINE).parent.credit_code == GROUP
+
+
+def test_a_changed_group_is_shown_by_credit_code(db):
+    other = credit_code("140100", 503)
+    run([*ROWS, ["另一集团", other, "煤炭", "140100", None]])
+    result = run([["样例煤矿一矿", MINE, "煤炭", "小店区", other]], dry_run=True)
+    assert result.changes[0].fields == [("所属集团统一社会信用代码", GROUP, other)]
+
+
+def test_groups_do_not_nest_or_loop(db):
+    a, b = credit_code("140105", 601), credit_code("140105", 602)
+    result = run([["甲", a, "煤炭", "140105", b], ["乙", b, "煤炭", "140105", a]])
+    assert [e.message for e in result.errors] == [
+        PARENT_NESTED % {"value": b},
+        PARENT_NESTED % {"value": a},
+    ]
+    run(ROWS)
+    result = run([["样例集团", GROUP, "煤炭", "140100", credit_code("140100", 503)]])
+    assert result.errors  # the group has members: it cannot join another group
+
+
+def test_a_user_changes_only_enterprises_and_regions_in_their_scope(db, django_user_model):
+    run(ROWS)
+    city = django_user_model.objects.create_user("datong-staff")
+    UserScope.objects.create(
+        user=city, role=UserScope.Role.REGION_STAFF, region=Region.objects.get(code="140200")
+    )
+    result = run([["样例煤矿一矿改", MINE, "煤炭", "140212", None]], user=city)
+    assert [e.message for e in result.errors] == [OUT_OF_SCOPE % {"value": MINE}]
+    result = run([["大同新矿", credit_code("140105", 700), "煤炭", "140105", None]], user=city)
+    assert [e.message for e in result.errors] == [REGION_OUT_OF_SCOPE % {"value": "140105"}]
+    assert Enterprise.objects.get(credit_code=MINE).name == "样例煤矿一矿"
