@@ -28,7 +28,9 @@ from enterprises.spreadsheets.readers import MonthDate, ReadError, read_table
 from enterprises.spreadsheets.results import Change, ImportResult
 
 from . import idnumbers, retirement, rules
+from .access import can_see_full_id
 from .channels import Channel
+from .error_reports import mask_personal_text
 from .models import ID_NUMBER_ALREADY_REGISTERED, AnnualTarget, Placement, Worker, phone_validator
 from .resources import AnnualTargetResource, RosterResource
 from .signals import workers_bulk_changed
@@ -47,6 +49,8 @@ IMPORT_CONFLICT = _("导入期间有职工被其他操作同时登记，未导�
 # pg_advisory_xact_lock key of roster imports ("LEDGER" in ASCII).
 IMPORTS_LOCK_KEY = 0x4C4544474552
 YEAR_OUT_OF_RANGE = _("年度应在 2000 至 2100 之间")
+TARGET_OUT_OF_RANGE = _("目标任务应为 0 至 1000 万之间的整数")
+TARGET_MAX = 10_000_000
 
 BATCH = 2000
 PROGRESS_EVERY = 10_000
@@ -65,6 +69,9 @@ def _message(error) -> str:
 
 
 _NO_DEFAULT = object()
+# Columns whose blank cell says nothing: 身份 left blank must not turn a cadre into a worker
+# (it decides a woman's retirement age).
+KEEP_WHEN_BLANK = {"status"}
 _BAD = object()
 
 
@@ -85,6 +92,7 @@ class _RosterRow:
     channel: str | None
     placed_on: datetime.date | None
     destination_unit: str | None
+    placed_month_only: bool = False
 
 
 def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> list[_RosterRow]:
@@ -108,6 +116,8 @@ def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> 
         width = len(cells)
         for name, index, column, widget, empty in present:
             cell = cells[index] if index < width else None
+            if cell is None and name in KEEP_WHEN_BLANK:
+                continue  # a new worker gets the model's default, a stored one keeps theirs
             if cell is None and empty is not _NO_DEFAULT:
                 values[name] = empty
                 continue
@@ -155,7 +165,8 @@ def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> 
         channel = values.pop("channel", None)
         placed_on = values.pop("placed_on", None)
         unit = values.pop("destination_unit", None) if has_unit else None
-        if isinstance(placed_on, MonthDate):
+        month_only = isinstance(placed_on, MonthDate)
+        if month_only:
             placed_on = datetime.date(placed_on.year, placed_on.month, 1)
         if channel and not placed_on:
             result.add_error(row_number, header("placed_on"), PLACEMENT_DATE_REQUIRED)
@@ -172,6 +183,7 @@ def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> 
                 channel,
                 placed_on,
                 unit,
+                month_only,
             )
         )
     if progress and count >= PROGRESS_EVERY:
@@ -195,8 +207,9 @@ def _existing_workers(digests: list[str]) -> dict[str, tuple]:
     return found
 
 
-def _existing_placements(worker_ids: list[int]) -> dict[tuple[int, datetime.date], dict]:
-    """Stored placements by (worker, date), the latest per date: one query per batch."""
+def _existing_placements(worker_ids: list[int]) -> dict[tuple, dict]:
+    """Stored placements by (worker, date), the latest per date, and by (worker, year, month),
+    the latest per month (for rows that give the month only): one query per batch."""
     found = {}
     for start in range(0, len(worker_ids), BATCH):
         batch = worker_ids[start : start + BATCH]
@@ -206,12 +219,16 @@ def _existing_placements(worker_ids: list[int]) -> dict[tuple[int, datetime.date
             .values("id", "worker_id", "placed_on", "channel", "destination_unit")
         ):
             found[(row["worker_id"], row["placed_on"])] = row
+            day = row["placed_on"]
+            found[(row["worker_id"], day.year, day.month)] = row
     return found
 
 
-def _display(field: str, value) -> str:
+def _display(field: str, value, *, full: bool = True) -> str:
     if value is None:
         return ""
+    if field == "phone" and not full:
+        return idnumbers.mask_phone(value)
     if isinstance(value, bool):
         return str(_("是")) if value else str(_("否"))
     if field == "status":
@@ -279,6 +296,9 @@ def _roster_import(
         [stored[0] for stored in existing.values() if stored[1] == enterprise.pk]
     )
     today = timezone.localdate()
+    # The preview shows stored values beside the file's: phones only to those who may see them
+    # (the operator at the command line, without --user, may).
+    full = user is None or can_see_full_id(user)
     labels = {name: str(field.column_name) for name, field in resource.fields.items()}
     field_index = {field: index for index, field in enumerate(_COMPARED)}
     new_rows: list[_RosterRow] = []
@@ -356,7 +376,7 @@ def _roster_import(
                     "changed",
                     _label(values.get("name") or stored[field_index["name"]], row.parsed.number),
                     [
-                        (labels[f], _display(f, old), _display(f, new))
+                        (labels[f], _display(f, old, full=full), _display(f, new, full=full))
                         for f, old, new in diffs + placement_diff
                     ],
                 )
@@ -365,6 +385,10 @@ def _roster_import(
             result.unchanged += 1
     if result.errors:
         result.errors.sort(key=lambda error: error.row or 0)
+        if not full:
+            # A message may repeat what was typed (an ID number in the wrong column).
+            for error in result.errors:
+                error.message = mask_personal_text(error.message)
         result.created = result.updated = result.unchanged = 0
         result.changes = []
         return result
@@ -394,7 +418,12 @@ def _placement_change(row, worker_id, placements, user, new_placements, changed_
     earlier ones stay as history). Returns the differences for the preview."""
     if not row.channel:
         return []
-    stored = placements.get((worker_id, row.placed_on))
+    if row.placed_month_only:
+        # "2017.03" is the placement of March 2017 the ledger already has, whatever its day.
+        key = (worker_id, row.placed_on.year, row.placed_on.month)
+    else:
+        key = (worker_id, row.placed_on)
+    stored = placements.get(key)
     if stored is None:
         new_placements.append(
             Placement(
@@ -640,6 +669,9 @@ def _parse_targets(table, resource, result, user):
                 bad = True
         if year is not None and not 2000 <= year <= 2100:
             result.add_error(row_number, table.header("year"), YEAR_OUT_OF_RANGE)
+            bad = True
+        if workers is not None and not 0 <= workers <= TARGET_MAX:
+            result.add_error(row_number, table.header("workers"), TARGET_OUT_OF_RANGE)
             bad = True
         if bool(region_value) == bool(credit):
             result.add_error(row_number, table.header("region"), TARGET_SCOPE_REQUIRED)

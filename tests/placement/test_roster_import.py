@@ -265,3 +265,34 @@ def test_a_worker_registered_during_the_import_refuses_it_cleanly(enterprise, ro
     result = run(enterprise, rows)
     assert errors(result) == [(None, "", str(IMPORT_CONFLICT))]
     assert Worker.objects.count() == 0
+
+
+def test_a_blank_status_keeps_a_stored_cadre_a_cadre(enterprise):
+    number = synthetic_id(birth="19700501", seq=124)
+    run(enterprise, [row(number, sex="女", 身份="干部")])
+    result = run(enterprise, [row(number, sex="女", 身份=None)])
+    assert (result.updated, result.unchanged) == (0, 1)
+    assert Worker.objects.get().status == Worker.Status.CADRE
+
+
+def test_a_month_only_placement_date_matches_the_stored_placement_of_that_month(enterprise):
+    number = synthetic_id(seq=125)
+    run(enterprise, [row(number, channel="灵活就业", placed=datetime.date(2017, 3, 15))])
+    result = run(enterprise, [row(number, channel="灵活就业", placed="2017.03")])
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 1)
+    assert Placement.objects.get().placed_on == datetime.date(2017, 3, 15)
+
+
+def test_the_preview_masks_phones_and_typed_numbers_for_users_who_may_not_see_them(
+    enterprise, django_user_model
+):
+    number = synthetic_id(seq=127)
+    run(enterprise, [row(number, 联系电话="13812345678")])
+    viewer = django_user_model.objects.create_user("no-full-numbers")
+    result = run(enterprise, [row(number, 联系电话="13900001111")], dry_run=True, user=viewer)
+    assert result.changes[0].fields == [("联系电话", "138****5678", "139****1111")]
+    other = synthetic_id(seq=129)
+    refused = run(
+        enterprise, [row(other, channel=other, placed=datetime.date(2017, 3, 1))], user=viewer
+    )
+    assert refused.errors and all(other not in e.message for e in refused.errors)

@@ -66,3 +66,12 @@ def test_a_target_import_records_history_with_its_batch(enterprise):
     kinds = list(AnnualTarget.history.order_by("history_id").values_list("history_type", "workers"))
     assert kinds == [("+", 21300), ("~", 21299)]
     assert AnnualTarget.history.first().history_source.startswith("import:targets:")
+
+
+def test_a_negative_or_huge_target_is_refused_before_anything_is_written(db):
+    from placement.imports import TARGET_OUT_OF_RANGE
+
+    for workers in (-5, 1e19):
+        result = run([[2017, "140000", None, workers]])
+        assert [(e.row, e.message) for e in result.errors] == [(2, str(TARGET_OUT_OF_RANGE))]
+    assert not AnnualTarget.objects.exists()
