@@ -9,8 +9,10 @@ import contextlib
 import csv
 import datetime
 import io
+import logging
 import re
 import sys
+import traceback
 import unicodedata
 import zipfile
 from collections.abc import Iterator
@@ -18,6 +20,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger(__name__)
 
 FILE_TOO_LARGE = _("文件太大（%(size)s MB），上限为 %(limit)s MB")
 TOO_MANY_ROWS = _("数据行太多：上限为 %(limit)s 行，请分批导入")
@@ -36,10 +40,14 @@ HEADER_NOT_FOUND = _(
 HEADER_SEARCH_ROWS = 20
 TOTAL_MARKERS = {"合计", "总计", "小计", "合 计", "总 计"}
 
-_CF_CHARS = "".join(
-    chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"
+# Format characters (Cf) are invisible; control characters (Cc) other than tab and line breaks
+# are too, and PostgreSQL refuses a NUL in text outright, so both are dropped.
+_INVISIBLE_CHARS = "".join(
+    chr(c)
+    for c in range(sys.maxunicode + 1)
+    if unicodedata.category(chr(c)) in ("Cf", "Cc") and chr(c) not in "\t\n\r"
 )
-_CF = re.compile("[" + re.escape(_CF_CHARS) + "]")
+_INVISIBLE = re.compile("[" + re.escape(_INVISIBLE_CHARS) + "]")
 _SPACES = re.compile(r"\s+")
 
 
@@ -62,8 +70,13 @@ _FULL_WIDTH[0x00A0] = ord(" ")
 
 def clean_text(value: str) -> str:
     """Full-width digits, letters and spaces to ASCII, drop Unicode format characters (U+200B
-    zero-width space, which NFKC keeps), trim and collapse runs of spaces."""
-    text = value if value.isascii() else _CF.sub("", value.translate(_FULL_WIDTH))
+    zero-width space, which NFKC keeps) and control characters other than tab and line breaks
+    (NUL), trim and collapse runs of spaces."""
+    if value.isascii():
+        # isprintable() is False for every ASCII control character: the regex runs only then.
+        text = value if value.isprintable() else _INVISIBLE.sub("", value)
+    else:
+        text = _INVISIBLE.sub("", value.translate(_FULL_WIDTH))
     text = text.strip()
     if "  " in text or "\n" in text or "\t" in text:
         text = _SPACES.sub(" ", text)
@@ -138,8 +151,39 @@ def read_table(
     if not data.strip():
         raise ReadError(FILE_EMPTY)
     kind = _sniff(data, filename)
-    raw_rows = {"xlsx": _xlsx_rows, "xls": _xls_rows, "csv": _csv_rows}[kind](data, aliases)
-    return _table(raw_rows, aliases=aliases, required=required, max_rows=max_rows)
+    reader = {"xlsx": _xlsx_rows, "xls": _xls_rows, "csv": _csv_rows}[kind]
+    with _corrupt_file_errors():
+        raw_rows = reader(data, aliases)
+    return _table(_guarded(raw_rows), aliases=aliases, required=required, max_rows=max_rows)
+
+
+@contextlib.contextmanager
+def _corrupt_file_errors():
+    """A broken file makes the zip, XML, xlrd and csv modules raise almost anything (zlib.error,
+    BadZipFile for a bad CRC, IndexError, AssertionError, struct.error, csv.Error, ValueError from
+    a garbled number): whatever escapes a reader is the file's fault and becomes FILE_CORRUPT
+    rather than a server error. ReadError passes unchanged, as does MemoryError."""
+    try:
+        yield
+    except (ReadError, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        # The kind of error and where it was raised, so that a bug here is not mistaken for a
+        # broken file for ever; not the message, which may quote a cell (a name, an ID number).
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        logger.info(
+            "unreadable spreadsheet: %s at %s:%s",
+            type(exc).__name__,
+            where.filename.rsplit("/", 1)[-1],
+            where.lineno,
+        )
+        raise ReadError(FILE_CORRUPT) from None
+
+
+def _guarded(raw_rows):
+    """The rows of a reader, read lazily, with the same mapping of errors to FILE_CORRUPT."""
+    with _corrupt_file_errors():
+        yield from raw_rows
 
 
 def _mb(size: int) -> str:
@@ -217,7 +261,22 @@ def _openpyxl_rows(data: bytes, aliases):
         )
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
         raise _xlsx_error(exc) from None
+    _add_cjk_date_styles(workbook)
     return _xlsx_iter(workbook, aliases)
+
+
+def _add_cjk_date_styles(workbook) -> None:
+    """Teach openpyxl the reserved Chinese date formats (CJK_DATE_FORMAT_IDS) as the fast reader
+    knows them. openpyxl keeps its date styles in private attributes, hence the care: if they
+    change, such cells arrive as serial numbers, as before. Ids the file defines itself were
+    moved to 164 and above when the styles were read, so what remains is undefined."""
+    styles = getattr(workbook, "_cell_styles", None)
+    date_styles = getattr(workbook, "_date_formats", None)
+    if styles is None or not isinstance(date_styles, set):
+        return
+    for index, style in enumerate(styles):
+        if getattr(style, "numFmtId", None) in CJK_DATE_FORMAT_IDS:
+            date_styles.add(index)
 
 
 def _xlsx_error(exc: BaseException) -> ReadError:
@@ -236,7 +295,17 @@ def _xlsx_iter(workbook, aliases):
         sheet = _pick_sheet(workbook, aliases)
         # read_only sheets may report a stale dimension; reset so every row is read.
         sheet.reset_dimensions()
-        yield from enumerate(sheet.iter_rows(values_only=True), start=1)
+        # Read-only openpyxl does not read merged cells: they are found as the fast reader finds
+        # them, in the sheet part that openpyxl reads.
+        path = getattr(sheet, "_worksheet_path", None)
+        archive = getattr(workbook, "_archive", None)
+        merges = _merged_ranges(archive, path) if path and archive else []
+        state = {"next": 0, "open": [], "values": {}}
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = list(values)
+            if merges:
+                _fill_merged(number, cells, merges, state)
+            yield number, cells
     except ReadError:
         raise
     except Exception as exc:  # noqa: BLE001
@@ -266,6 +335,28 @@ _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _PROLOG_END = re.compile(rb"<[A-Za-z_]")
 _PROLOG_NOISE = re.compile(rb"<\?.*?\?>|<!--.*?-->", re.S)
+_XML_DECLARATION = re.compile(rb"(?:\xef\xbb\xbf)?\s*<\?xml\s(.*?)\?>", re.S)
+_XML_ENCODING = re.compile(rb"\bencoding\s*=\s*([\"'])(.*?)\1", re.S)
+_UTF8_NAMES = {b"utf-8", b"utf8", b"us-ascii", b"ascii"}
+# Byte order marks of UTF-16 and UTF-32 (UTF-32 LE starts like UTF-16 LE).
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+
+
+# Format ids that ECMA-376 (Part 1, 18.8.30) reserves for East Asian dates and times and that a
+# file names without defining them: Excel in Chinese writes 31 for yyyy"年"m"月"d"日", 27 and 57
+# for yyyy"年"m"月", 28 and 58 for m"月"d"日". openpyxl's BUILTIN_FORMATS lacks them, so without
+# this list such cells arrive as serial numbers (25689 for 1970-05-01).
+CJK_DATE_FORMAT_IDS = frozenset([*range(27, 37), *range(50, 59)])
+
+# Merged blocks are filled only within the first 256 columns (A:IV, the width of an .xls sheet):
+# a roster has a few dozen columns, and one merge spanning A:XFD must not turn every row of the
+# sheet into 16,384 cells. More ranges than a sheet may have rows is not a roster either.
+MERGE_FILL_MAX_COLUMNS = 256
+MERGE_MAX_RANGES = 200_000
+_MERGE_CELL = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\s[^>]*?\bref\s*=\s*[\"']\s*([A-Z]{1,3})(\d{1,7})"
+    rb"(?::([A-Z]{1,3})(\d{1,7}))?\s*[\"']"
+)
 
 
 class _NotSimple(Exception):
@@ -274,14 +365,30 @@ class _NotSimple(Exception):
 
 def _safe_open(archive, name):
     """Open an XML part after checking its prolog: a DOCTYPE (where entities are declared) is
-    refused, as defusedxml makes openpyxl do."""
+    refused, as defusedxml makes openpyxl do. The check reads bytes as ASCII, so a part in any
+    other encoding (UTF-16 hides "<!DOCTYPE" between NUL bytes) is refused as well: Excel and
+    every other producer seen write UTF-8."""
     with archive.open(name) as part:
         head = part.read(1 << 20)
+    if not _is_utf8_xml(head):
+        raise ReadError(FILE_UNSAFE_XML)
     match = _PROLOG_END.search(_PROLOG_NOISE.sub(b"", head))
     prolog = _PROLOG_NOISE.sub(b"", head)[: match.start() if match else None]
     if b"<!" in prolog:
         raise ReadError(FILE_UNSAFE_XML)
     return archive.open(name)
+
+
+def _is_utf8_xml(head: bytes) -> bool:
+    """No UTF-16/32 byte order mark, no NUL byte (never valid in XML, always in UTF-16/32 text),
+    and no XML declaration naming an encoding other than UTF-8 (or its subset ASCII)."""
+    if head.startswith(_WIDE_BOMS) or b"\x00" in head:
+        return False
+    declaration = _XML_DECLARATION.match(head)
+    if declaration and b"encoding" in declaration.group(1):
+        encoding = _XML_ENCODING.search(declaration.group(1))
+        return bool(encoding) and encoding.group(2).strip().lower() in _UTF8_NAMES
+    return True
 
 
 def _fast_xlsx_rows(data: bytes, aliases):
@@ -331,8 +438,11 @@ def _fast_xlsx_rows(data: bytes, aliases):
                 formats[int(fmt.get("numFmtId"))] = fmt.get("formatCode", "")
             xfs = styles.find(f"{_MAIN}cellXfs")
             for index, xf in enumerate(xfs if xfs is not None else []):
-                code = formats.get(int(xf.get("numFmtId", "0")), "")
-                if code and is_date_format(code):
+                format_id = int(xf.get("numFmtId", "0"))
+                code = formats.get(format_id, "")
+                if (code and is_date_format(code)) or (
+                    format_id in CJK_DATE_FORMAT_IDS and format_id not in formats
+                ):
                     date_styles.add(str(index))
     except ParseError:
         raise ReadError(FILE_CORRUPT) from None
@@ -345,7 +455,8 @@ def _fast_xlsx_rows(data: bytes, aliases):
         if any(header_key(cell) in lookup for _n, cells in head for cell in cells if cell):
             chosen = path
             break
-    return _sheet_rows(archive, chosen, strings, date_styles, epoch_1904)
+    merges = _merged_ranges(archive, chosen)
+    return _sheet_rows(archive, chosen, strings, date_styles, epoch_1904, merges=merges)
 
 
 def _rich_text(element) -> str:
@@ -368,7 +479,60 @@ def _column_index(ref: str) -> int:
     return index - 1
 
 
-def _sheet_rows(archive, path, strings, date_styles, epoch_1904, limit=None):
+def _merged_ranges(archive, path) -> list[tuple[int, int, int, int]]:
+    """The sheet's merged ranges as (first row, first column, last row, last column), rows
+    numbered from 1 and columns from 0, sorted by first row. <mergeCells> follows <sheetData>, so
+    it is found in a pass of its own before the rows are read; a regular expression over the
+    bytes is enough, since a "<" in text is always escaped."""
+    ranges = set()
+    tail = b""
+    with archive.open(path) as part:
+        while chunk := part.read(1 << 20):
+            # The last bytes of the previous chunk are searched again so that a tag cut in two
+            # is found; the set removes the one found twice.
+            text = tail + chunk
+            for match in _MERGE_CELL.finditer(text):
+                first_column, first_row, last_column, last_row = match.groups()
+                if last_column is None:
+                    continue
+                rows = sorted((int(first_row), int(last_row)))
+                columns = sorted(
+                    (_column_index(first_column.decode()), _column_index(last_column.decode()))
+                )
+                if columns[0] < MERGE_FILL_MAX_COLUMNS:
+                    ranges.add((rows[0], columns[0], rows[1], columns[1]))
+            if len(ranges) > MERGE_MAX_RANGES:
+                raise ReadError(FILE_CORRUPT)
+            tail = text[-4096:]
+    return sorted(ranges)
+
+
+def _fill_merged(number, cells, merges, state):
+    """Give every cell of a merged range the value of its top-left cell, as the sheet shows it (a
+    安置方式 written once beside several workers applies to each of them). `state` carries the
+    position in the sorted ranges, the ranges that are open and their values, across rows."""
+    while state["next"] < len(merges) and merges[state["next"]][0] <= number:
+        state["open"].append(merges[state["next"]])
+        state["next"] += 1
+    if not state["open"]:
+        return
+    state["open"] = [merge for merge in state["open"] if merge[2] >= number]
+    values = state["values"]
+    for merge in state["open"]:
+        first_row, first_column, _last_row, last_column = merge
+        if number == first_row:
+            values[merge] = cells[first_column] if first_column < len(cells) else None
+        value = values.get(merge)
+        last_column = min(last_column, MERGE_FILL_MAX_COLUMNS - 1)
+        if last_column >= len(cells):
+            cells.extend([None] * (last_column + 1 - len(cells)))
+        for column in range(first_column, last_column + 1):
+            cells[column] = value
+    for merge in [merge for merge in values if merge[2] <= number]:
+        del values[merge]
+
+
+def _sheet_rows(archive, path, strings, date_styles, epoch_1904, limit=None, merges=()):
     from xml.etree.ElementTree import ParseError, iterparse
 
     from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
@@ -377,6 +541,7 @@ def _sheet_rows(archive, path, strings, date_styles, epoch_1904, limit=None):
     row_tag, cell_tag = f"{_MAIN}row", f"{_MAIN}c"
     value_tag, inline_tag = f"{_MAIN}v", f"{_MAIN}is"
     expected = 0
+    merge_state = {"next": 0, "open": [], "values": {}}
     try:
         with _safe_open(archive, path) as part:
             for _event, element in iterparse(part):
@@ -416,6 +581,8 @@ def _sheet_rows(archive, path, strings, date_styles, epoch_1904, limit=None):
                                 number_value = from_excel(number_value, epoch)
                         cells.append(number_value)
                 element.clear()
+                if merges:
+                    _fill_merged(number, cells, merges, merge_state)
                 yield number, cells
                 if limit and number >= limit:
                     return
@@ -545,9 +712,12 @@ def parse_date(value) -> datetime.date | None:
     if isinstance(value, float | int) and not isinstance(value, bool):
         # "1970.05" typed into a number cell arrives as 1970.05 and a plain 19700501 as an int;
         # 1970.1 may have been 1970.10 or 1970.1 (January): refused, not guessed.
+        # A float written in exponent form (1e+16), inf or nan has no such digits: refused too.
         text = repr(value) if isinstance(value, float) else str(value)
-        if isinstance(value, float) and len(text.split(".")[1]) != 2:
-            raise ValueError(text)
+        if isinstance(value, float):
+            whole, _dot, fraction = text.partition(".")
+            if not whole.isdigit() or len(fraction) != 2 or not fraction.isdigit():
+                raise ValueError(text)
     else:
         text = clean_text(unicodedata.normalize("NFKC", str(value)))
     if " " in text and ":" in text:
