@@ -487,6 +487,10 @@ def _roster_write(
             workers.append(worker)
         _insert(Worker, workers)
         history_record_bulk(workers, model=Worker, user=user, source=source)
+        # Their placements are inserted next; the facts pick both up from this mark.
+        workers_bulk_changed.send(
+            sender=Worker, worker_ids=[worker.pk for worker in workers], new=True
+        )
         placements = [
             Placement(
                 worker_id=worker.pk,

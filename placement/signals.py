@@ -8,5 +8,5 @@ the model whose rows were written.
 from django.dispatch import Signal
 
 # Sent inside the writing transaction with `worker_ids`: workers whose own row or placements
-# were changed in bulk (rows inserted in bulk are not included: they have new ids).
+# were written in bulk; `new=True` for workers inserted by this write.
 workers_bulk_changed = Signal()

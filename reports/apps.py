@@ -31,8 +31,9 @@ def _worker_changed(sender, instance, **kwargs):
     report_facts_mark(worker_id=instance.pk)
 
 
-def _bulk_changed(sender, worker_ids, **kwargs):
-    """Workers or placements were changed in bulk (an import): their facts are stale."""
+def _bulk_changed(sender, worker_ids, new=False, **kwargs):
+    """Workers or placements were written in bulk (an import): their facts are stale. Changes
+    are refreshed at commit; newly inserted workers (possibly many) by the next report."""
     from .facts import report_facts_mark_many
 
-    report_facts_mark_many(worker_ids=worker_ids)
+    report_facts_mark_many(worker_ids=worker_ids, at_commit=not new)

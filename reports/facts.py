@@ -2,26 +2,28 @@
 
 The facts are derived data, refreshed per worker:
 - every save or delete of a worker or a placement (services, the admin, anything calling save())
-  marks the worker through a signal; the marked workers are refreshed when the transaction
-  commits, in one batch (an import of many rows in one transaction refreshes once, at the end);
-- rows inserted in bulk (bulk_create: the demo seeder, a bulk import) send no signal: each report
-  first looks for workers and placements with an id above the last one seen, an index range
-  that costs nothing when there are none;
-- a write that sends no signal and adds no row (QuerySet.update(), bulk_update(), an upsert
-  with bulk_create(update_conflicts=True), raw SQL) must call report_facts_refresh() for the
-  workers it touched, or be followed by `manage.py refresh_report_facts`.
+  marks the worker stale through a signal, and the roster import marks the workers it writes in
+  bulk (placement.signals.workers_bulk_changed). A mark is a StaleFacts row written in the same
+  transaction as the change, so it commits or rolls back with it; marked workers are refreshed
+  when the transaction commits, or by the next report (an import's new workers: the next report;
+  a refresh that failed: the next one retries);
+- rows inserted in bulk by anything else (the demo seeder) send no signal: each report also
+  looks for workers and placements with an id above the last one seen, an index range that
+  costs nothing when there are none;
+- a write that sends no signal and adds no row (QuerySet.update(), bulk_update(), raw SQL) must
+  mark the workers it touched, or be followed by `manage.py refresh_report_facts`.
 """
 
 import datetime
-import threading
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 
 from placement.models import Placement, Worker
 
-from .models import FactsState, PlacementFact
+from .models import FactsState, PlacementFact, StaleFacts
 
 CHUNK = 5000
 
@@ -135,40 +137,61 @@ def report_facts_refresh(*, worker_ids: Iterable[int]) -> int:
     return written
 
 
-# Workers marked by signals in this thread and not refreshed yet.
-_marked = threading.local()
+MARKS_PER_REFRESH = 500
 
 
-def _marked_ids() -> set[int]:
-    if not hasattr(_marked, "ids"):
-        _marked.ids = set()
-    return _marked.ids
+def _runs(ids) -> list[tuple[int, int]]:
+    """Ids as runs of consecutive ids (an import's new workers make one run a batch)."""
+    runs: list[list[int]] = []
+    for worker_id in sorted(set(ids)):
+        if runs and worker_id == runs[-1][1] + 1:
+            runs[-1][1] = worker_id
+        else:
+            runs.append([worker_id, worker_id])
+    return [(low, high) for low, high in runs]
 
 
 def report_facts_mark(*, worker_id: int) -> None:
-    """Note that a worker changed; their facts are refreshed when the transaction commits (or
-    by the next report in this thread, whichever comes first)."""
-    _marked_ids().add(worker_id)
-    transaction.on_commit(report_facts_flush)
+    """Note that a worker changed; their facts are refreshed when the transaction commits."""
+    report_facts_mark_many(worker_ids=[worker_id])
 
 
-def report_facts_mark_many(*, worker_ids) -> None:
-    """report_facts_mark for many workers, with one refresh at commit."""
-    ids = set(worker_ids)
-    if ids:
-        _marked_ids().update(ids)
-        transaction.on_commit(report_facts_flush)
+def report_facts_mark_many(*, worker_ids, at_commit: bool = True) -> None:
+    """Mark the workers' facts stale, inside the writing transaction, so that the mark commits
+    (or rolls back) with the change itself. They are refreshed when the transaction commits
+    (`at_commit`), or else by the next report; a refresh that fails leaves the marks for the
+    next one to retry."""
+    runs = _runs(worker_ids)
+    if not runs:
+        return
+    StaleFacts.objects.bulk_create([StaleFacts(low=low, high=high) for low, high in runs])
+    if at_commit:
+        transaction.on_commit(report_facts_flush, robust=True)
 
 
 def report_facts_flush() -> set[int]:
-    """Refresh the workers marked so far; returns their ids."""
-    ids = _marked_ids()
-    if not ids:
-        return set()
-    pending = set(ids)
-    ids.clear()
-    report_facts_refresh(worker_ids=pending)
-    return pending
+    """Refresh the workers of every committed stale mark and remove the marks; returns the ids.
+    Two reports flushing at once take different marks (SKIP LOCKED where the database has it)."""
+    refreshed: set[int] = set()
+    if not StaleFacts.objects.exists():
+        return refreshed  # the usual case: one cheap query, no transaction
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    while True:
+        with transaction.atomic():
+            marks = list(
+                StaleFacts.objects.select_for_update(skip_locked=skip_locked).order_by("pk")[
+                    :MARKS_PER_REFRESH
+                ]
+            )
+            if not marks:
+                return refreshed
+            in_runs = Q()
+            for mark in marks:
+                in_runs |= Q(pk__range=(mark.low, mark.high))
+            ids = set(Worker.objects.filter(in_runs).values_list("pk", flat=True))
+            report_facts_refresh(worker_ids=ids - refreshed)
+            StaleFacts.objects.filter(pk__in=[mark.pk for mark in marks]).delete()
+            refreshed |= ids
 
 
 def report_facts_sync() -> int:

@@ -79,3 +79,19 @@ class FactsState(models.Model):
 
     def __str__(self):
         return f"{self.placement_max_id}/{self.worker_max_id}"
+
+
+class StaleFacts(models.Model):
+    """Workers whose facts must be recomputed: ids `low` to `high`, written in the same
+    transaction as the change itself, so that a change is never committed without its mark
+    and a refresh that fails leaves the mark for the next report to retry."""
+
+    low = models.BigIntegerField(_("起始职工编号"))
+    high = models.BigIntegerField(_("截止职工编号"))
+
+    class Meta:
+        verbose_name = _("待更新的统计事实")
+        verbose_name_plural = _("待更新的统计事实")
+
+    def __str__(self):
+        return f"{self.low}–{self.high}"

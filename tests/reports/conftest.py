@@ -11,14 +11,6 @@ from placement.services import worker_place
 from tests.conftest import synthetic_id
 
 
-@pytest.fixture(autouse=True)
-def _no_marks_from_other_tests():
-    """Workers marked by an earlier test's signals (rolled back, never committed) are dropped."""
-    from reports.facts import _marked_ids
-
-    _marked_ids().clear()
-
-
 @pytest.fixture
 def place():
     def place(worker, on, channel="internal_transfer", ended_on=None):

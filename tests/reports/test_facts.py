@@ -143,8 +143,9 @@ def test_a_sync_with_nothing_changed_refreshes_nobody(
         place(make_worker(), D(2017, 2, 1))
     assert report_facts_sync() == 5
 
-    # The state row and two index ranges on ids (plus the savepoint and its release).
-    with django_assert_max_num_queries(5):
+    # No stale marks, the state row and two index ranges on ids (plus the savepoint and its
+    # release).
+    with django_assert_max_num_queries(6):
         assert report_facts_sync() == 0
 
 
@@ -218,3 +219,45 @@ def test_an_import_that_changes_a_placement_in_bulk_refreshes_the_report(
         result = roster_import(data=roster_xlsx(rows), filename="r.xlsx", enterprise=enterprise)
     assert result.updated == 1
     assert channels() == {Channel.FLEXIBLE_EMPLOYMENT: 1}
+
+
+def test_a_mark_commits_with_its_change_and_a_failed_refresh_is_retried(
+    make_worker, place, monkeypatch, django_capture_on_commit_callbacks
+):
+    from reports import facts
+    from reports.models import StaleFacts
+
+    worker = make_worker()
+    report_facts_sync()
+
+    def broken(**kwargs):
+        raise RuntimeError("lost connection")
+
+    monkeypatch.setattr(facts, "report_facts_refresh", broken)
+    # A failing refresh at commit does not fail the write (robust on_commit) …
+    with django_capture_on_commit_callbacks(execute=True):
+        place(worker, D(2017, 2, 1), Channel.SELF_EMPLOYMENT)
+    assert StaleFacts.objects.exists()
+    monkeypatch.undo()
+    # … and the next report refreshes the worker from the mark left behind.
+    report_facts_sync()
+    assert not StaleFacts.objects.exists()
+    assert PlacementFact.objects.filter(worker=worker, kind="current").exists()
+
+
+def test_workers_inserted_by_an_import_are_marked_in_its_transaction(enterprise):
+    from placement.demo_rosters import roster_rows, roster_xlsx
+    from placement.imports import roster_import
+    from reports.models import FactsState, StaleFacts
+
+    # A report has already seen higher ids than the import will get (another writer's row
+    # committed first): the import's workers are found by their marks, not by the id range.
+    FactsState.objects.update_or_create(pk=1, defaults={"worker_max_id": 10**9})
+    roster_import(
+        data=roster_xlsx(roster_rows(3, seed=2, placed_share=1.0)),
+        filename="r.xlsx",
+        enterprise=enterprise,
+    )
+    assert StaleFacts.objects.exists()
+    report_facts_sync()
+    assert PlacementFact.objects.filter(kind="registered").count() == 3
