@@ -479,7 +479,10 @@ def _roster_write(
         batch = new_rows[start : start + BATCH]
         workers = []
         for row in batch:
-            worker = Worker(enterprise=enterprise, registered_on=registered_on, **row.values)
+            # A worker placed before the import was to be placed from then at the latest: the
+            # reports count them as to place and as placed from the same day.
+            registered = min(registered_on, row.placed_on) if row.placed_on else registered_on
+            worker = Worker(enterprise=enterprise, registered_on=registered, **row.values)
             worker.id_number_digest = row.digest
             worker.id_number_cipher = idnumbers.encrypt(row.parsed.number)
             worker.birth_date = row.parsed.birth_date

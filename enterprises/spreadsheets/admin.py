@@ -196,6 +196,10 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
         form.fields.pop("import_file")
         if not form.is_valid():
             raise PermissionDenied
+        confirm = upload.confirm() or {}
+        if any(confirm.get(key) != value for key, value in form.stored_options().items()):
+            # Confirm exactly what was previewed (the same enterprise), nothing else.
+            raise PermissionDenied
         try:
             data = upload.read()
         except Http404:

@@ -231,3 +231,13 @@ def test_a_preview_belongs_to_the_user_who_uploaded_it(admin_client_, client, en
     assert admin_client_.get(IMPORT_URL, {"errors": confirm["token"]}).status_code == 404
     assert admin_client_.post(PROCESS_URL, confirm).status_code == 404
     assert Worker.objects.count() == 0
+
+
+def test_a_confirmation_imports_into_the_previewed_enterprise_only(
+    admin_client_, enterprise, make_enterprise
+):
+    other = make_enterprise(name="另一煤矿")
+    response = upload(admin_client_, enterprise, roster_xlsx(roster_rows(3, seed=2)))
+    forged = {**response.context["confirm"], "enterprise": other.pk}
+    assert admin_client_.post(PROCESS_URL, forged).status_code == 403
+    assert Worker.objects.count() == 0

@@ -296,3 +296,13 @@ def test_the_preview_masks_phones_and_typed_numbers_for_users_who_may_not_see_th
         enterprise, [row(other, channel=other, placed=datetime.date(2017, 3, 1))], user=viewer
     )
     assert refused.errors and all(other not in e.message for e in refused.errors)
+
+
+def test_a_worker_placed_before_the_import_is_registered_from_that_day(enterprise):
+    placed, waiting = synthetic_id(seq=131), synthetic_id(seq=133)
+    run(
+        enterprise,
+        [row(placed, channel="内部安置", placed=datetime.date(2017, 3, 1)), row(waiting)],
+    )
+    assert Worker.objects.by_id_number(placed).get().registered_on == datetime.date(2017, 3, 1)
+    assert Worker.objects.by_id_number(waiting).get().registered_on == timezone.localdate()
