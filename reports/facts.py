@@ -166,7 +166,19 @@ def report_facts_mark_many(*, worker_ids, at_commit: bool = True) -> None:
         return
     StaleFacts.objects.bulk_create([StaleFacts(low=low, high=high) for low, high in runs])
     if at_commit:
-        transaction.on_commit(report_facts_flush, robust=True)
+        _flush_at_commit()
+
+
+def _flush_at_commit() -> None:
+    """One refresh when the transaction commits, however many marks it wrote (a deletion of many
+    placements through the ORM marks their workers one by one)."""
+    # Registered at the same savepoint (None stands for an atomic block without one, which
+    # rolls back with its enclosing savepoint).
+    pending = transaction.get_connection().run_on_commit
+    here = set(transaction.get_connection().savepoint_ids) - {None}
+    if any(func is report_facts_flush and ids - {None} == here for ids, func, _r in pending):
+        return
+    transaction.on_commit(report_facts_flush, robust=True)
 
 
 def report_facts_flush() -> set[int]:

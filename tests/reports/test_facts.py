@@ -261,3 +261,21 @@ def test_workers_inserted_by_an_import_are_marked_in_its_transaction(enterprise)
     assert StaleFacts.objects.exists()
     report_facts_sync()
     assert PlacementFact.objects.filter(kind="registered").count() == 3
+
+
+def test_a_deletion_of_many_placements_refreshes_once_at_commit(make_worker, place):
+    from django.db import connection, transaction
+
+    from reports.facts import report_facts_flush
+
+    for _ in range(20):
+        place(make_worker(), D(2017, 2, 1))
+    with transaction.atomic():
+        Placement.objects.all().delete()
+        here = set(connection.savepoint_ids)
+        flushes = [
+            f
+            for ids, f, _robust in connection.run_on_commit
+            if f is report_facts_flush and ids - {None} == here
+        ]
+        assert len(flushes) == 1
