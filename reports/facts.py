@@ -164,7 +164,9 @@ def report_facts_mark_many(*, worker_ids, at_commit: bool = True) -> None:
     runs = _runs(worker_ids)
     if not runs:
         return
-    StaleFacts.objects.bulk_create([StaleFacts(low=low, high=high) for low, high in runs])
+    StaleFacts.objects.bulk_create(
+        [StaleFacts(low=low, high=high, deferred=not at_commit) for low, high in runs]
+    )
     if at_commit:
         _flush_at_commit()
 
@@ -181,17 +183,19 @@ def _flush_at_commit() -> None:
     transaction.on_commit(report_facts_flush, robust=True)
 
 
-def report_facts_flush() -> set[int]:
-    """Refresh the workers of every committed stale mark and remove the marks; returns the ids.
-    Two reports flushing at once take different marks (SKIP LOCKED where the database has it)."""
+def report_facts_flush(*, deferred: bool = False) -> set[int]:
+    """Refresh the workers of the committed stale marks and remove the marks; returns the ids.
+    At commit only the marks meant for it; before a report (`deferred=True`) every mark. Two
+    flushes at once take different marks (SKIP LOCKED where the database has it)."""
     refreshed: set[int] = set()
-    if not StaleFacts.objects.exists():
+    marks_here = StaleFacts.objects.all() if deferred else StaleFacts.objects.filter(deferred=False)
+    if not marks_here.exists():
         return refreshed  # the usual case: one cheap query, no transaction
     skip_locked = connection.features.has_select_for_update_skip_locked
     while True:
         with transaction.atomic():
             marks = list(
-                StaleFacts.objects.select_for_update(skip_locked=skip_locked).order_by("pk")[
+                marks_here.select_for_update(skip_locked=skip_locked).order_by("pk")[
                     :MARKS_PER_REFRESH
                 ]
             )
@@ -209,7 +213,7 @@ def report_facts_flush() -> set[int]:
 def report_facts_sync() -> int:
     """Bring the facts up to date before a report: refresh marked workers and those with rows
     inserted in bulk since the last sync; returns how many workers were refreshed."""
-    refreshed = report_facts_flush()
+    refreshed = report_facts_flush(deferred=True)
     with transaction.atomic():
         state = FactsState.objects.select_for_update().filter(pk=1).first()
         if state is None:

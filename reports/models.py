@@ -88,6 +88,8 @@ class StaleFacts(models.Model):
 
     low = models.BigIntegerField(_("起始职工编号"))
     high = models.BigIntegerField(_("截止职工编号"))
+    # Left to the next report rather than refreshed at commit (an import's new workers, many).
+    deferred = models.BooleanField(_("留待下次统计"), default=False)
 
     class Meta:
         verbose_name = _("待更新的统计事实")
