@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from enterprises.spreadsheets.readers import ReadError, read_table
+from enterprises.spreadsheets.readers import ReadError
 from enterprises.spreadsheets.results import Change, ImportResult
 
 from .history import history_bulk_create, history_bulk_update, import_source
@@ -34,9 +34,7 @@ def enterprise_import(
     result = ImportResult(dry_run=dry_run)
     resource = EnterpriseResource()
     try:
-        table = read_table(
-            data, filename=filename, aliases=resource.header_aliases(), required=resource.REQUIRED
-        )
+        table = resource.read(data, filename=filename)
         rows = _parse(table, resource, result)
     except ReadError as exc:
         result.add_error(None, "", str(exc.message))

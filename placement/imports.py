@@ -24,7 +24,7 @@ from enterprises.history import (
     import_source,
 )
 from enterprises.models import Enterprise, Region
-from enterprises.spreadsheets.readers import MonthDate, ReadError, read_table
+from enterprises.spreadsheets.readers import MonthDate, ReadError
 from enterprises.spreadsheets.results import Change, ImportResult
 
 from . import idnumbers, retirement, rules
@@ -281,9 +281,7 @@ def _roster_import(
     result = ImportResult(dry_run=dry_run)
     resource = RosterResource()
     try:
-        table = read_table(
-            data, filename=filename, aliases=resource.header_aliases(), required=resource.REQUIRED
-        )
+        table = resource.read(data, filename=filename)
         rows = _parse_roster(table, resource, result, progress)
     except ReadError as exc:
         result.add_error(None, "", str(exc.message))
@@ -594,9 +592,7 @@ def target_import(
     result = ImportResult(dry_run=dry_run)
     resource = AnnualTargetResource()
     try:
-        table = read_table(
-            data, filename=filename, aliases=resource.header_aliases(), required=resource.REQUIRED
-        )
+        table = resource.read(data, filename=filename)
         parsed = list(_parse_targets(table, resource, result, user))
     except ReadError as exc:
         result.add_error(None, "", str(exc.message))

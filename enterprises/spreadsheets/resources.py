@@ -3,6 +3,7 @@ the blank template, and formula escaping on export."""
 
 from import_export import resources
 
+from .readers import Table, read_table
 from .results import ColumnNote, escape_formula
 
 
@@ -19,6 +20,12 @@ class LedgerResource(resources.ModelResource):
             name: [str(self.fields[name].column_name), *self.HEADER_ALIASES.get(name, [])]
             for name in self.get_export_order()
         }
+
+    def read(self, data: bytes, *, filename: str) -> Table:
+        """The file's rows under this resource's columns (raises readers.ReadError)."""
+        return read_table(
+            data, filename=filename, aliases=self.header_aliases(), required=self.REQUIRED
+        )
 
     def column_notes(self) -> list[ColumnNote]:
         """The blank template's notes sheet."""
