@@ -56,11 +56,6 @@ def channel_labour_relation(channel: str) -> str:
     return CHANNEL_OUTCOMES[channel][1]
 
 
-def channels_in(category: str) -> list[str]:
-    """The channels that fall under an official category, in display order."""
-    return [channel for channel, (cat, _rel) in CHANNEL_OUTCOMES.items() if cat == category]
-
-
 # Names seen in rosters besides the official ones (DOMAIN.md), matched after removing spaces.
 CHANNEL_ALIASES: dict[str, str] = {
     "内部转岗": Channel.INTERNAL_TRANSFER,

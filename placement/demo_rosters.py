@@ -7,7 +7,6 @@ import io
 import random
 
 from . import idnumbers, retirement
-from .channels import Channel
 
 ROSTER_HEADERS = [
     "序号",
@@ -67,26 +66,6 @@ def roster_rows(count: int, *, seed: int = 7, start: int = 1, placed_share: floa
             row[12] = "样例安置单位"
         rows.append(row)
     return rows
-
-
-def internal_retirement_row(index: int, *, placed_on: datetime.date, birth: datetime.date):
-    """One row placed by internal retirement (内部退养), for tests of the window."""
-    number = idnumbers.with_check_digit(f"140105{birth:%Y%m%d}{index % 500 * 2 + 1:03d}")
-    return [
-        index,
-        f"内退样例{index:03d}",
-        number,
-        "男",
-        birth.isoformat(),
-        "工人",
-        "采煤工",
-        "否",
-        None,
-        "",
-        str(Channel.INTERNAL_RETIREMENT.label),
-        placed_on,
-        "",
-    ]
 
 
 def roster_xlsx(

@@ -15,7 +15,7 @@ from enterprises.history import HistorySource
 from enterprises.models import Enterprise, Region
 
 from . import idnumbers, retirement, rules
-from .channels import Channel, channel_category, channel_labour_relation
+from .channels import Channel, channel_category
 from .querysets import AnnualTargetQuerySet, PlacementQuerySet, WorkerQuerySet
 from .rules import (  # noqa: F401 - the messages are imported from here by older code and tests
     INTERNAL_RETIREMENT_OUTSIDE_WINDOW,
@@ -217,13 +217,6 @@ class Placement(models.Model):
     @property
     def category(self) -> str:
         return channel_category(self.channel)
-
-    @property
-    def labour_relation(self) -> str:
-        return channel_labour_relation(self.channel)
-
-    def is_in_force(self, on: datetime.date) -> bool:
-        return self.placed_on <= on and (self.ended_on is None or self.ended_on > on)
 
     def clean(self):
         """Rules of one placement on its own: dates, and the internal-retirement window."""

@@ -26,11 +26,6 @@ class WorkerQuerySet(models.QuerySet):
 
         return self.filter(enterprise__in=Enterprise.objects.visible_to(user))
 
-    def in_enterprise_or_group(self, enterprise):
-        return self.filter(
-            models.Q(enterprise=enterprise) | models.Q(enterprise__parent=enterprise)
-        )
-
     def placed_on(self, day: datetime.date):
         """Workers with a placement in force on `day`."""
         from .models import Placement
