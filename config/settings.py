@@ -124,6 +124,9 @@ LEDGER_ID_HMAC_KEY = env.str("LEDGER_ID_HMAC_KEY", default="")
 
 # Internal retirement (内部退养) is allowed within this many years of the statutory retirement date
 # (人社部发〔2016〕32号 says 5; some provinces allowed 10).
+# Searches by full ID number and reveals of full numbers one user may make in a minute: enough for
+# a day's work on a list of names, too few to test a county's numbers one by one.
+LEDGER_LOOKUPS_PER_MINUTE = env.int("LEDGER_LOOKUPS_PER_MINUTE", default=30)
 LEDGER_INTERNAL_RETIREMENT_WINDOW_YEARS = env.int(
     "LEDGER_INTERNAL_RETIREMENT_WINDOW_YEARS", default=5
 )

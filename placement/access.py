@@ -4,7 +4,11 @@ Lists, exports and reports call `can_see_full_id(user)` to decide between the fu
 number, and `access_log_record(...)` once per reveal or export. Nothing else reads AccessLog.
 """
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import idnumbers
@@ -12,6 +16,16 @@ from .models import AccessLog, Worker
 
 FULL_ID_PERMISSION = "placement.view_full_id_number"
 REVEAL_NOT_ALLOWED = _("您没有查看完整公民身份号码的权限")
+LOOKUP_LIMIT_REACHED = _(
+    "您在一分钟内按号码查找或查看完整号码已达 %(limit)s 次，请稍后再试；"
+    "如需批量核对，请使用导出功能或联系管理员"
+)
+# The actions that count against a user's per-minute limit of looks at single numbers.
+RATE_LIMITED_ACTIONS = (AccessLog.Action.FIND, AccessLog.Action.REVEAL)
+
+
+class LookupLimitReached(PermissionDenied):
+    """The user made too many searches by number or reveals in the last minute."""
 
 
 def can_see_full_id(user) -> bool:
@@ -72,3 +86,25 @@ def worker_reveal(*, user, worker: Worker, request=None) -> dict[str, str]:
         request=request,
     )
     return {"id_number": worker.id_number, "phone": worker.phone}
+
+
+def lookup_limit_check(*, user, request=None, target: str = "") -> None:
+    """Refuse (and log the refusal) when the user has already made the allowed number of
+    searches by full number and reveals in the last minute. Counted from the access log itself,
+    so the limit holds across processes and servers without a shared cache."""
+    limit = settings.LEDGER_LOOKUPS_PER_MINUTE
+    since = timezone.now() - timedelta(minutes=1)
+    recent = AccessLog.objects.filter(
+        user_id=getattr(user, "pk", None), action__in=RATE_LIMITED_ACTIONS, at__gte=since
+    )
+    if recent.count() < limit:
+        return
+    access_log_record(
+        user=user,
+        action=AccessLog.Action.LIMITED,
+        target=target,
+        rows=0,
+        full_numbers=False,
+        request=request,
+    )
+    raise LookupLimitReached(LOOKUP_LIMIT_REACHED % {"limit": limit})

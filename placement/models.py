@@ -292,12 +292,18 @@ class AnnualTarget(models.Model):
 
 
 class AccessLog(models.Model):
-    """One look at personal data in full: a reveal of a worker's ID number and phone, or an
-    export of workers (who, when, what, how many rows, from where)."""
+    """One look at personal data, or one answer that could tell something about a person: a
+    reveal of a worker's full ID number and phone, an export of workers, a search by full ID
+    number, a duplicate found outside the user's scope, and a refused query-string probe (who,
+    when, what, how many rows, from where)."""
 
     class Action(models.TextChoices):
         REVEAL = "reveal", _("查看完整号码")
         EXPORT = "export", _("导出")
+        FIND = "find", _("按号码查找")
+        DUPLICATE = "duplicate", _("范围外重复登记")
+        PROBE = "probe", _("被拒绝的筛选")
+        LIMITED = "limited", _("超过频率限制")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -322,6 +328,8 @@ class AccessLog(models.Model):
         verbose_name = _("个人信息访问记录")
         verbose_name_plural = _("个人信息访问记录")
         ordering = ["-at", "-id"]
+        # The per-minute limit counts one user's recent rows on every search and reveal.
+        indexes = [models.Index(fields=["user", "at"], name="placement_accesslog_user_at")]
 
     def __str__(self):
         return f"{self.username} {self.get_action_display()} {self.target}"
