@@ -4,13 +4,8 @@ language switch."""
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
-from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
-
-admin.site.site_header = _("安置台账")
-admin.site.site_title = _("安置台账")
-admin.site.index_title = _("台账管理")
 
 urlpatterns = [
     # The home page is the reports dashboard of the user's own scope (issue 4).

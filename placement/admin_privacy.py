@@ -20,7 +20,7 @@ from .models import AccessLog
 # Inputs that take a new value but never show the stored one.
 WRITE_ONLY = ("id_number", "phone")
 # For users who may not see full numbers: the less exact field shown instead.
-LESS_EXACT = {"birth_date": "birth_year", "retirement_date": "retirement_month"}
+LESS_EXACT = {"birth_date": "birth_year", "retirement_date": "retirement_year"}
 WORKER_NOT_FOUND = _("在您的权限范围内没有找到该公民身份号码的职工")
 ID_NUMBER_CORRECTED = _("已更正（号码不在历史中显示）")
 
@@ -96,7 +96,8 @@ class WorkerPrivacyMixin:
         if not can_see_full_id(request.user):
             # The lists show the number with its last four characters: beside the full birth
             # date (or the retirement date, which falls on the same day of the month) the number
-            # would be rebuilt, so these users see the birth year and retirement month only.
+            # would be rebuilt. The month alone leaves about three candidates once the check
+            # digit is applied, so these users see the birth year and retirement year only.
             fieldsets = [
                 (title, {**options, "fields": [LESS_EXACT.get(f, f) for f in options["fields"]]})
                 for title, options in fieldsets
@@ -116,10 +117,9 @@ class WorkerPrivacyMixin:
     def birth_year(self, obj):
         return _year(obj.birth_date)
 
-    @admin.display(description=_("法定退休年月"))
-    def retirement_month(self, obj):
-        retires = obj.retirement_date
-        return f"{retires:%Y-%m}" if retires else ""
+    @admin.display(description=_("法定退休年份"))
+    def retirement_year(self, obj):
+        return _year(obj.retirement_date)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = dict(extra_context or {})

@@ -56,9 +56,25 @@ def pk(obj):
     return obj.pk
 
 
+@dataclass(frozen=True)
+class Writers:
+    """Who may write one model in the admin, and how to get its object for a site."""
+
+    add: frozenset
+    change: frozenset
+    delete: frozenset
+    obj: Callable
+    scoped: bool
+
+
+# admin URL prefix ("placement_worker") -> Writers; filled by model_pages.
+WRITERS: dict[str, Writers] = {}
+
+
 def model_pages(app, model, obj, *, view, add, change, delete, scoped=True, extra=()):
     """The standard admin pages of one model: one table line per model."""
     prefix = f"{app}_{model}"
+    WRITERS[prefix] = Writers(frozenset(add), frozenset(change), frozenset(delete), obj, scoped)
     pages = {
         f"admin:{prefix}_changelist": Rule(view, admin_url(f"{prefix}_changelist")),
         f"admin:{prefix}_add": Rule(add, admin_url(f"{prefix}_add")),
