@@ -14,7 +14,13 @@ from django.views.decorators.http import require_POST
 from simple_history.template_utils import HistoricalRecordContextHelper
 
 from . import idnumbers
-from .access import can_see_full_id, worker_reveal
+from .access import (
+    LookupLimitReached,
+    access_log_record,
+    can_see_full_id,
+    lookup_limit_check,
+    worker_reveal,
+)
 from .models import AccessLog
 
 # Inputs that take a new value but never show the stored one.
@@ -139,6 +145,12 @@ class WorkerPrivacyMixin:
         worker = self.get_object(request, object_id)
         if worker is None:
             raise Http404
+        try:
+            lookup_limit_check(
+                user=request.user, request=request, target=f"placement.worker:{worker.pk}"
+            )
+        except LookupLimitReached as limit:
+            return self._limit_reached(request, limit)
         revealed = worker_reveal(user=request.user, worker=worker, request=request)
         context = {
             **self.admin_site.each_context(request),
@@ -162,6 +174,12 @@ class WorkerPrivacyMixin:
             raise PermissionDenied
         form = FindByIdNumberForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
+            # Every search is a guess that the answer confirms or denies: limited and logged,
+            # found or not (the number itself is never written).
+            try:
+                lookup_limit_check(user=request.user, request=request, target="placement.worker")
+            except LookupLimitReached as limit:
+                return self._limit_reached(request, limit)
             try:
                 worker = (
                     self.get_queryset(request)
@@ -171,6 +189,14 @@ class WorkerPrivacyMixin:
                 )
             except ValidationError:
                 worker = None
+            access_log_record(
+                user=request.user,
+                action=AccessLog.Action.FIND,
+                target=f"placement.worker:{worker.pk}" if worker else "placement.worker",
+                rows=1 if worker else 0,
+                full_numbers=False,
+                request=request,
+            )
             if worker is not None:
                 return HttpResponseRedirect(
                     reverse(
@@ -187,6 +213,17 @@ class WorkerPrivacyMixin:
             "form": form,
         }
         return TemplateResponse(request, "admin/placement/worker/find.html", context)
+
+    def _limit_reached(self, request, limit: LookupLimitReached):
+        """The page that says the per-minute limit is reached (429, so scripts stop too)."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("请稍后再试"),
+            "form": FindByIdNumberForm(),
+            "limit_message": limit.args[0],
+        }
+        return TemplateResponse(request, "admin/placement/worker/find.html", context, status=429)
 
 
 @admin.register(AccessLog)
