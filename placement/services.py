@@ -39,7 +39,7 @@ def worker_identity_check(
     existing = (
         Worker.objects.by_id_numbers([parsed.number])
         .exclude(pk=exclude_pk)
-        .select_related("enterprise")
+        .only("pk", "enterprise_id")
         .first()
     )
     if existing is not None:

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import translation
 from openpyxl import load_workbook
 
 from enterprises.models import UserScope
@@ -282,3 +283,13 @@ def test_a_worker_form_built_without_a_request_names_no_enterprise(world):
     """Fail closed: a form nobody told the user of answers as to a user who sees nothing."""
     form = WorkerForm(data=add_form(world.a.enterprise, world.a.id_number))
     assert form.errors["id_number"] == [OUTSIDE]
+
+
+def test_the_answers_have_english_translations():
+    with translation.override("en"):
+        assert str(ID_NUMBER_REGISTERED_OUTSIDE_SCOPE).startswith(
+            "This resident ID number is already registered at an enterprise outside your scope"
+        )
+        assert (OUTSIDE_DUPLICATES_TOO_MANY % {"count": 30, "limit": 20}).startswith(
+            "30 resident ID numbers in the file"
+        )
