@@ -212,6 +212,11 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 # An upload larger than this, or with more data rows, is refused before it is read.
 LEDGER_IMPORT_MAX_BYTES = env.int("LEDGER_IMPORT_MAX_BYTES", default=30 * 1024 * 1024)
 LEDGER_IMPORT_MAX_ROWS = env.int("LEDGER_IMPORT_MAX_ROWS", default=200_000)
+# A roster whose numbers are registered at more enterprises outside the user's scope than this is
+# refused without saying which rows: listing them would tell which of up to 200,000 numbers are
+# registered anywhere in the country. A real roster has a few such rows (a worker moved between
+# mines); a file with many is someone else's roster or a probe.
+LEDGER_IMPORT_MAX_OUTSIDE_DUPLICATES = env.int("LEDGER_IMPORT_MAX_OUTSIDE_DUPLICATES", default=20)
 # The sum of an .xlsx's declared uncompressed sizes is checked before openpyxl opens it (a 0.2 MB
 # zip bomb declaring 200 MB took 600 MB of memory).
 LEDGER_XLSX_MAX_UNCOMPRESSED_BYTES = env.int(

@@ -2,6 +2,10 @@
 
 Lists, exports and reports call `can_see_full_id(user)` to decide between the full and the masked
 number, and `access_log_record(...)` once per reveal or export. Nothing else reads AccessLog.
+
+A number already registered at another enterprise is told here too (`duplicate_names`,
+`duplicate_message`, `duplicates_outside_scope_record`): the admin's worker form and the roster
+import both answer through these, so the enterprise is named only to users who may see it.
 """
 
 from datetime import timedelta
@@ -11,8 +15,15 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from enterprises.models import Enterprise
+
 from . import idnumbers
-from .models import AccessLog, Worker
+from .models import (
+    ID_NUMBER_ALREADY_REGISTERED,
+    ID_NUMBER_REGISTERED_OUTSIDE_SCOPE,
+    AccessLog,
+    Worker,
+)
 
 FULL_ID_PERMISSION = "placement.view_full_id_number"
 REVEAL_NOT_ALLOWED = _("您没有查看完整公民身份号码的权限")
@@ -108,3 +119,49 @@ def lookup_limit_check(*, user, request=None, target: str = "") -> None:
         request=request,
     )
     raise LookupLimitReached(LOOKUP_LIMIT_REACHED % {"limit": limit})
+
+
+def duplicate_names(*, user, enterprise_ids) -> dict[int, str]:
+    """The names of those of the given enterprises that the user may see (one query): a number
+    registered at one of them is answered naming it, any other without a name. `user=None` is
+    the operator of the server (a command run without --user), who sees everything."""
+    enterprises = Enterprise.objects.filter(pk__in=set(enterprise_ids))
+    if user is not None:
+        enterprises = enterprises.visible_to(user)
+    return dict(enterprises.values_list("pk", "name"))
+
+
+def duplicate_message(*, enterprise_id: int, names: dict[int, str]) -> str:
+    """How a number already registered at that enterprise is told, `names` being what
+    `duplicate_names` gave for this user."""
+    if enterprise_id in names:
+        return ID_NUMBER_ALREADY_REGISTERED % {"enterprise": names[enterprise_id]}
+    return str(ID_NUMBER_REGISTERED_OUTSIDE_SCOPE)
+
+
+# The access log's target holds at most 200 characters: the first workers hit, then "…".
+_TARGET_MAX = 200
+
+
+def duplicates_outside_scope_record(
+    *, user, worker_ids, request=None, source: str = ""
+) -> AccessLog | None:
+    """Log one answer (a form check, a roster preview or import) that told the user of numbers
+    registered outside their scope: one row with their count, and the existing workers' primary
+    keys (never the numbers) so that an administrator can open them and resolve the conflict.
+    The operator (`user=None`) sees everything and is not logged."""
+    if user is None or not worker_ids:
+        return None
+    ids = sorted(set(worker_ids))
+    target = "placement.worker:" + ",".join(str(pk) for pk in ids)
+    if len(target) > _TARGET_MAX:
+        target = target[: _TARGET_MAX - 1].rsplit(",", 1)[0] + "…"
+    return access_log_record(
+        user=user,
+        action=AccessLog.Action.DUPLICATE,
+        target=target,
+        rows=len(ids),
+        full_numbers=False,
+        request=request,
+        source=source,
+    )

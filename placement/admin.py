@@ -143,6 +143,12 @@ class WorkerAdmin(
     ]
     show_full_result_count = False
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # A class made for this request by modelform_factory: the attribute stays with it.
+        form.request = request
+        return form
+
     def get_queryset(self, request):
         return (
             super()

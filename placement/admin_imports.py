@@ -44,7 +44,12 @@ class RosterImportExportMixin(SpreadsheetImportExportMixin):
 
     def import_service(self, request, *, data, filename, dry_run, enterprise):
         return roster_import(
-            data=data, filename=filename, enterprise=enterprise, dry_run=dry_run, user=request.user
+            data=data,
+            filename=filename,
+            enterprise=enterprise,
+            dry_run=dry_run,
+            user=request.user,
+            request=request,
         )
 
     def get_export_resource_kwargs(self, request, **kwargs):

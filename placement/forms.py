@@ -1,6 +1,7 @@
 """Admin forms: the worker form takes the ID number as typed and stores it through idnumbers."""
 
 from django import forms
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -10,6 +11,10 @@ from .services import worker_identity_check
 
 class WorkerForm(forms.ModelForm):
     """Takes the ID number in any accepted spelling; sex and birth date are derived from it."""
+
+    # The admin sets the request (WorkerAdmin.get_form): a number registered elsewhere is told
+    # as this user may be told it. Without one, the form answers as to a user who sees nothing.
+    request = None
 
     id_number = forms.CharField(
         label=_("公民身份号码"),
@@ -58,6 +63,8 @@ class WorkerForm(forms.ModelForm):
                     id_number=typed,
                     enterprise=cleaned.get("enterprise"),
                     exclude_pk=self.instance.pk,
+                    user=self.request.user if self.request is not None else AnonymousUser(),
+                    request=self.request,
                 )
             except ValidationError as exc:
                 for field, errors in exc.error_dict.items():

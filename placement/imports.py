@@ -12,6 +12,7 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -28,10 +29,15 @@ from enterprises.spreadsheets.readers import MonthDate, ReadError
 from enterprises.spreadsheets.results import Change, ImportResult
 
 from . import idnumbers, retirement, rules
-from .access import can_see_full_id
+from .access import (
+    can_see_full_id,
+    duplicate_message,
+    duplicate_names,
+    duplicates_outside_scope_record,
+)
 from .channels import Channel
 from .error_reports import mask_personal_text
-from .models import ID_NUMBER_ALREADY_REGISTERED, AnnualTarget, Placement, Worker, phone_validator
+from .models import AnnualTarget, Placement, Worker, phone_validator
 from .resources import AnnualTargetResource, RosterResource
 from .signals import workers_bulk_changed
 
@@ -46,6 +52,10 @@ TARGET_ENTERPRISE_UNKNOWN = _("统一社会信用代码为“%(value)s”的企�
 TARGET_DUPLICATE_IN_FILE = _("第 %(first)s 行和第 %(row)s 行是同一年度、同一范围的目标")
 VALUE_REQUIRED = _("不能为空")
 IMPORT_CONFLICT = _("导入期间有职工被其他操作同时登记，未导入任何数据；请重新导入")
+OUTSIDE_DUPLICATES_TOO_MANY = _(
+    "文件中有 %(count)s 个公民身份号码已在您管辖范围以外的企业登记（超过 %(limit)s 个），"
+    "不逐行列出，未导入任何数据；请核对文件是否为本企业的花名册，或联系县（市、区）或市人社部门"
+)
 # pg_advisory_xact_lock key of roster imports ("LEDGER" in ASCII).
 IMPORTS_LOCK_KEY = 0x4C4544474552
 YEAR_OUT_OF_RANGE = _("年度应在 2000 至 2100 之间")
@@ -248,10 +258,14 @@ def roster_import(
     dry_run: bool = False,
     user=None,
     progress: Progress = None,
+    request=None,
 ) -> ImportResult:
     """Import one enterprise's roster: workers keyed on the ID number, each with their current
-    placement. All or nothing: a file with any bad row changes nothing and lists every problem."""
+    placement. All or nothing: a file with any bad row changes nothing and lists every problem.
+    `request` only gives the access log its page and address (numbers registered outside the
+    user's scope are logged)."""
     options = {"data": data, "filename": filename, "enterprise": enterprise, "user": user}
+    options["request"] = request
     if dry_run:
         return _roster_import(dry_run=True, progress=progress, **options)
     try:
@@ -276,7 +290,7 @@ def _imports_lock() -> None:
 
 
 def _roster_import(
-    *, data: bytes, filename: str, enterprise: Enterprise, dry_run: bool, user, progress
+    *, data: bytes, filename: str, enterprise: Enterprise, dry_run: bool, user, progress, request
 ) -> ImportResult:
     result = ImportResult(dry_run=dry_run)
     resource = RosterResource()
@@ -289,7 +303,10 @@ def _roster_import(
     header = table.header
     existing = _existing_workers([row.digest for row in rows])
     others = {stored[1] for stored in existing.values() if stored[1] != enterprise.pk}
-    other_names = dict(Enterprise.objects.filter(pk__in=others).values_list("pk", "name"))
+    # Enterprises the user may not see are left out: their rows are answered without a name.
+    other_names = duplicate_names(user=user, enterprise_ids=others)
+    if _outside_duplicates_refused(existing, enterprise, other_names, user, request, result):
+        rows = []
     placements = _existing_placements(
         [stored[0] for stored in existing.values() if stored[1] == enterprise.pk]
     )
@@ -309,7 +326,7 @@ def _roster_import(
             result.add_error(
                 row.row,
                 header("id_number"),
-                ID_NUMBER_ALREADY_REGISTERED % {"enterprise": other_names.get(stored[1], "")},
+                duplicate_message(enterprise_id=stored[1], names=other_names),
             )
             continue
         values = row.values
@@ -404,6 +421,26 @@ def _roster_import(
         )
         result.imported = True
     return result
+
+
+def _outside_duplicates_refused(existing, enterprise, names, user, request, result) -> bool:
+    """Log the file's numbers registered outside the user's scope (one access-log row for the
+    file); beyond the limit, refuse the file without saying which rows they are (the rows would
+    otherwise tell, number by number, who is registered anywhere in the country)."""
+    outside = [
+        stored[0]
+        for stored in existing.values()
+        if stored[1] != enterprise.pk and stored[1] not in names
+    ]
+    source = "" if request is not None else "import:roster"
+    duplicates_outside_scope_record(user=user, worker_ids=outside, request=request, source=source)
+    limit = settings.LEDGER_IMPORT_MAX_OUTSIDE_DUPLICATES
+    if len(outside) <= limit:
+        return False
+    result.add_error(
+        None, "", OUTSIDE_DUPLICATES_TOO_MANY % {"count": len(outside), "limit": limit}
+    )
+    return True
 
 
 def _label(name, number: str) -> str:

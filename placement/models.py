@@ -26,6 +26,12 @@ from .rules import (  # noqa: F401 - the messages are imported from here by olde
 ID_NUMBER_ALREADY_REGISTERED = _(
     "该公民身份号码已在“%(enterprise)s”登记，同一职工不能在两个企业重复登记"
 )
+# A number registered at an enterprise the user may not see: the enterprise is not named (that
+# would tell anyone with an add form where any person in the country is registered).
+ID_NUMBER_REGISTERED_OUTSIDE_SCOPE = _(
+    "该公民身份号码已在您管辖范围以外的企业登记，同一职工不能在两个企业重复登记；"
+    "如登记有误，请联系县（市、区）或市人社部门核实处理"
+)
 PLACEMENT_ENDED_BEFORE_START = _("终止日期不能早于安置日期")
 TARGET_NEEDS_ONE_SCOPE = _("年度目标须且只能指定一个地区或一个企业")
 PHONE_INVALID = _("联系电话应为 11 位手机号码或带区号的固定电话")

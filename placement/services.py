@@ -9,7 +9,8 @@ from django.db import transaction
 from enterprises.models import Enterprise, Region
 
 from . import idnumbers, rules
-from .models import ID_NUMBER_ALREADY_REGISTERED, Placement, Worker
+from .access import duplicate_message, duplicate_names, duplicates_outside_scope_record
+from .models import Placement, Worker
 from .rules import BIRTH_DATE_CONTRADICTS_ID, SEX_CONTRADICTS_ID  # noqa: F401
 
 
@@ -21,9 +22,13 @@ def worker_identity_check(
     birth_month_only: bool = False,
     enterprise: Enterprise | None = None,
     exclude_pk: int | None = None,
+    user=None,
+    request=None,
 ) -> idnumbers.ParsedIdNumber:
     """Check a typed ID number and any sex or birth date given beside it; refuse a number
-    registered at another enterprise, naming that enterprise. Returns the parsed number."""
+    already registered, naming the enterprise only if `user` may see it (else the refusal is
+    written to the access log; `request` only gives the log its page and address). Returns the
+    parsed number. `user=None` is trusted code or the server's operator, who sees everything."""
     try:
         parsed = idnumbers.parse(id_number)
     except ValidationError as exc:
@@ -34,34 +39,43 @@ def worker_identity_check(
     existing = (
         Worker.objects.by_id_numbers([parsed.number])
         .exclude(pk=exclude_pk)
-        .select_related("enterprise")
+        .only("pk", "enterprise_id")
         .first()
     )
     if existing is not None:
+        names = duplicate_names(user=user, enterprise_ids=[existing.enterprise_id])
+        if existing.enterprise_id not in names:
+            duplicates_outside_scope_record(user=user, worker_ids=[existing.pk], request=request)
         errors["id_number"] = ValidationError(
-            ID_NUMBER_ALREADY_REGISTERED,
+            duplicate_message(enterprise_id=existing.enterprise_id, names=names),
             code="id_number_registered",
-            params={"enterprise": existing.enterprise.name},
         )
     if errors:
         raise ValidationError(errors)
     return parsed
 
 
-@transaction.atomic
-def worker_register(*, enterprise: Enterprise, id_number: str, name: str, **fields) -> Worker:
+def worker_register(
+    *, enterprise: Enterprise, id_number: str, name: str, user=None, request=None, **fields
+) -> Worker:
     """Register a worker by real name. Sex and birth date come from the ID number; if given, they
-    must agree with it."""
+    must agree with it. A number already registered is told as `worker_identity_check` tells it
+    to `user`."""
+    # Checked before the transaction opens: refusing a number registered outside the user's scope
+    # writes an access-log row, which rolling the refused registration back would take with it.
     parsed = worker_identity_check(
         id_number=id_number,
         sex=fields.pop("sex", None),
         birth_date=fields.pop("birth_date", None),
         enterprise=enterprise,
+        user=user,
+        request=request,
     )
-    worker = Worker(enterprise=enterprise, name=name, **fields)
-    worker.set_id_number(parsed)
-    worker.full_clean()
-    worker.save()
+    with transaction.atomic():
+        worker = Worker(enterprise=enterprise, name=name, **fields)
+        worker.set_id_number(parsed)
+        worker.full_clean()
+        worker.save()
     return worker
 
 
