@@ -4,6 +4,7 @@ Lists, exports and reports call `can_see_full_id(user)` to decide between the fu
 number, and `access_log_record(...)` once per reveal or export. Nothing else reads AccessLog.
 """
 
+from axes.helpers import get_client_ip_address
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
@@ -30,9 +31,11 @@ def phone_for(user, worker: Worker) -> str:
 
 
 def _address(request) -> str | None:
+    """The client's real address, read exactly as the login lockout reads it (django-ipware
+    behind DJANGO_PROXY_COUNT proxies): the log names the client, not the reverse proxy."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    return get_client_ip_address(request) or None
 
 
 def access_log_record(
