@@ -4,6 +4,7 @@ DATABASE_URL selects PostgreSQL (the real database); without it the app runs on 
 newcomer can start it with one command. Secrets and the ID-number keys never live in the code.
 """
 
+import tempfile
 from pathlib import Path
 
 import environ
@@ -239,6 +240,14 @@ LEDGER_IMPORT_MAX_ROWS = env.int("LEDGER_IMPORT_MAX_ROWS", default=200_000)
 LEDGER_XLSX_MAX_UNCOMPRESSED_BYTES = env.int(
     "LEDGER_XLSX_MAX_UNCOMPRESSED_BYTES", default=400 * 1024 * 1024
 )
+# An upload waits for its confirmation here, encrypted with the ID-number keys, mode 0600, in a
+# folder of mode 0700 that must belong to the app's user (anything else is refused); with several
+# app servers it must be shared storage. It expires after this many minutes (removed by the next
+# upload and by `manage.py cleanup_imports`, refused even before).
+LEDGER_IMPORT_UPLOAD_DIR = env.path(
+    "LEDGER_IMPORT_UPLOAD_DIR", default=str(Path(tempfile.gettempdir()) / "ledger-imports")
+)
+LEDGER_IMPORT_UPLOAD_EXPIRY_MINUTES = env.int("LEDGER_IMPORT_UPLOAD_EXPIRY_MINUTES", default=120)
 # The admin upload goes through Django's own limit too (a file larger than this is written to a
 # temporary file rather than kept in memory; the import limit above is what refuses it).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
