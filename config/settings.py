@@ -4,6 +4,7 @@ DATABASE_URL selects PostgreSQL (the real database); without it the app runs on 
 newcomer can start it with one command. Secrets and the ID-number keys never live in the code.
 """
 
+import tempfile
 from pathlib import Path
 
 import environ
@@ -145,21 +146,47 @@ from datetime import timedelta  # noqa: E402
 
 from csp.constants import NONE, SELF  # noqa: E402
 
-# django-axes first: it refuses a locked-out username+address before any password is checked.
+# django-axes first: it refuses a locked-out client before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("LEDGER_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LEDGER_LOGIN_COOLOFF_MINUTES", default=30))
-# Lock the pair (username, address): one address cannot lock out every user, and one user
-# cannot be locked out by strangers guessing from elsewhere.
+# Two locks, each on the client's real address (below):
+# - the pair (username, address) after AXES_FAILURE_LIMIT failures: someone guessing one user's
+#   password is stopped, and a stranger's failures from elsewhere never lock that user out (a
+#   lock on the username alone would let anyone lock out any user, administrators included);
+# - the address alone after LEDGER_LOGIN_ADDRESS_FAILURE_LIMIT failures over all usernames: one
+#   password sprayed over many usernames is stopped.
+# The second lock is config.lockout's, not axes' own "ip_address" criterion: axes applies one limit
+# to every criterion (an office behind one NAT address would be locked after five typos in all),
+# and a successful login resets every criterion it matches (a sprayer holding one valid account
+# would reset the address's count by logging in). Here a success resets only its own pair.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+LEDGER_LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LEDGER_LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
+AXES_HANDLER = "config.lockout.LoginLockoutHandler"
 AXES_RESET_ON_SUCCESS = True
-# Behind a reverse proxy, set DJANGO_AXES_IPWARE_PROXY_COUNT so the client address is read from
-# X-Forwarded-For instead of the proxy's.
-AXES_IPWARE_PROXY_COUNT = env.int("DJANGO_AXES_IPWARE_PROXY_COUNT", default=0) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# The client's address, for the lockout, axes' logs and the ledger's access log alike (all read it
+# through axes.helpers.get_client_ip_address, i.e. django-ipware). DJANGO_PROXY_COUNT is how many
+# reverse proxies stand in front of the app, each appending the address it received the request
+# from to X-Forwarded-For. 0 (the default) means clients connect directly: X-Forwarded-For is
+# ignored, so that a client cannot choose its own address.
+LEDGER_PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
+AXES_IPWARE_PROXY_ORDER = "left-most"
+if LEDGER_PROXY_COUNT:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR"]
+    # ipware counts the proxies listed in X-Forwarded-For; the nearest proxy is the connection
+    # itself (REMOTE_ADDR) and lists only the hops before it, so N proxies list N - 1.
+    AXES_IPWARE_PROXY_COUNT = LEDGER_PROXY_COUNT - 1
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+    AXES_IPWARE_PROXY_COUNT = None
+# django-ipware's strict mode (its default; axes passes no choice) wants exactly that many entries,
+# so a client that sends its own X-Forwarded-For would get no address at all (one lockout shared by
+# every such client). Not strict, entries a client added on the left are skipped and the address
+# the outermost proxy saw is taken.
+IPWARE_STRICT = False
 
 # Sessions end after 30 idle minutes (等保 level 3): the expiry moves on with every request.
 SESSION_COOKIE_AGE = 30 * 60
@@ -222,6 +249,14 @@ LEDGER_IMPORT_MAX_OUTSIDE_DUPLICATES = env.int("LEDGER_IMPORT_MAX_OUTSIDE_DUPLIC
 LEDGER_XLSX_MAX_UNCOMPRESSED_BYTES = env.int(
     "LEDGER_XLSX_MAX_UNCOMPRESSED_BYTES", default=400 * 1024 * 1024
 )
+# An upload waits for its confirmation here, encrypted with the ID-number keys, mode 0600, in a
+# folder of mode 0700 that must belong to the app's user (anything else is refused); with several
+# app servers it must be shared storage. It expires after this many minutes (removed by the next
+# upload and by `manage.py cleanup_imports`, refused even before).
+LEDGER_IMPORT_UPLOAD_DIR = env.path(
+    "LEDGER_IMPORT_UPLOAD_DIR", default=str(Path(tempfile.gettempdir()) / "ledger-imports")
+)
+LEDGER_IMPORT_UPLOAD_EXPIRY_MINUTES = env.int("LEDGER_IMPORT_UPLOAD_EXPIRY_MINUTES", default=120)
 # The admin upload goes through Django's own limit too (a file larger than this is written to a
 # temporary file rather than kept in memory; the import limit above is what refuses it).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -10,6 +10,7 @@ import both answer through these, so the enterprise is named only to users who m
 
 from datetime import timedelta
 
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
@@ -55,9 +56,11 @@ def phone_for(user, worker: Worker) -> str:
 
 
 def _address(request) -> str | None:
+    """The client's real address, read exactly as the login lockout reads it (django-ipware
+    behind DJANGO_PROXY_COUNT proxies): the log names the client, not the reverse proxy."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    return get_client_ip_address(request) or None
 
 
 def access_log_record(

@@ -4,18 +4,9 @@ permissions and change-list buttons, but the import runs the ledger's import ser
 preview shows counts, every error and the changes paginated — not one table row per file row
 (upstream #2148: 20,000 rows made a 15.8 MB page).
 
-The upload is kept in the temporary directory between the preview and the confirmation, under a
-random token, with the preview's result beside it. With more than one app server this directory
-must be shared storage.
+The upload is kept between the preview and the confirmation, encrypted, under a random token,
+with the preview's result and its owner beside it (see .uploads).
 """
-
-import contextlib
-import json
-import re
-import secrets
-import tempfile
-import time
-from pathlib import Path
 
 from django import forms
 from django.conf import settings
@@ -30,7 +21,8 @@ from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import XLSX
 from import_export.forms import ExportForm
 
-from .results import ImportResult, error_report_xlsx, template_xlsx
+from .results import error_report_xlsx, template_xlsx
+from .uploads import Upload, UploadGone
 
 IMPORT_DONE = _("导入完成：新增 %(created)s 条，更新 %(updated)s 条，未变 %(unchanged)s 条")
 IMPORT_NOTHING_CHANGED = _(
@@ -38,10 +30,9 @@ IMPORT_NOTHING_CHANGED = _(
 )
 IMPORT_REFUSED = _("文件有 %(count)s 处错误，未导入任何数据；请改正后重新上传")
 UPLOAD_EXPIRED = _("上传的文件已过期，请重新上传")
+UPLOAD_CANCELLED = _("已取消导入，上传的文件已删除")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHANGES_PER_PAGE = 100
-UPLOAD_LIFETIME_SECONDS = 24 * 3600
-_TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
 
 class SpreadsheetImportForm(forms.Form):
@@ -70,64 +61,6 @@ class SpreadsheetImportForm(forms.Form):
 
     def stored_options(self) -> dict:
         return {}
-
-
-def _storage_dir() -> Path:
-    path = Path(tempfile.gettempdir()) / "ledger-imports"
-    path.mkdir(mode=0o700, exist_ok=True)
-    return path
-
-
-class _Upload:
-    """An uploaded file kept between preview and confirmation, with its preview beside it."""
-
-    def __init__(self, token: str):
-        if not _TOKEN.match(token or ""):
-            raise Http404
-        self.token = token
-        self.data_path = _storage_dir() / f"{token}.bin"
-        self.result_path = _storage_dir() / f"{token}.json"
-        self.confirm_path = _storage_dir() / f"{token}.confirm.json"
-
-    @classmethod
-    def create(cls, data: bytes) -> "_Upload":
-        # Previews never confirmed are not kept beyond a day.
-        stale = time.time() - UPLOAD_LIFETIME_SECONDS
-        for path in _storage_dir().iterdir():
-            with contextlib.suppress(OSError):
-                if path.stat().st_mtime < stale:
-                    path.unlink()
-        upload = cls(secrets.token_hex(16))
-        upload.data_path.write_bytes(data)
-        return upload
-
-    def read(self) -> bytes:
-        try:
-            return self.data_path.read_bytes()
-        except FileNotFoundError:
-            raise Http404 from None
-
-    def save_result(self, result: ImportResult) -> None:
-        self.result_path.write_text(result.dumps(), encoding="utf-8")
-
-    def result(self) -> ImportResult:
-        try:
-            return ImportResult.loads(self.result_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise Http404 from None
-
-    def save_confirm(self, confirm: dict) -> None:
-        self.confirm_path.write_text(json.dumps(confirm), encoding="utf-8")
-
-    def confirm(self) -> dict | None:
-        try:
-            return json.loads(self.confirm_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
-
-    def remove(self) -> None:
-        for path in (self.data_path, self.result_path, self.confirm_path):
-            path.unlink(missing_ok=True)
 
 
 class SpreadsheetImportExportMixin(ImportExportMixin):
@@ -165,8 +98,8 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
         if request.method == "POST" and form.is_valid():
             upload_file = form.cleaned_data["import_file"]
             data = b"".join(upload_file.chunks())
-            upload = _Upload.create(data)
-            options = form.stored_options()
+            confirm = {"filename": upload_file.name, "user": request.user.pk}
+            upload = Upload.create(data, confirm={**confirm, **form.stored_options()})
             result = self.import_service(
                 request,
                 data=data,
@@ -175,13 +108,7 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
                 **form.import_options(),
             )
             upload.save_result(result)
-            confirm = {
-                "token": upload.token,
-                "filename": upload_file.name,
-                "user": request.user.pk,
-                **options,
-            }
-            upload.save_confirm(confirm)
+            confirm = upload.confirm()
             return self._preview_response(request, upload, result, {}, confirm=confirm)
         return self._render(request, {"form": form})
 
@@ -190,25 +117,29 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
             raise PermissionDenied
         if request.method != "POST":
             return HttpResponseRedirect(reverse(self._url("import")))
-        upload = self._own_upload(request, request.POST.get("token", ""))
+        try:
+            upload = self._own_upload(request, request.POST.get("token", ""))
+            if "cancel" in request.POST:
+                upload.remove()
+                messages.info(request, UPLOAD_CANCELLED)
+                return HttpResponseRedirect(reverse(self._url("import")))
+            confirm = upload.confirm()
+            data = upload.read()
+        except UploadGone:
+            messages.error(request, UPLOAD_EXPIRED)
+            return HttpResponseRedirect(reverse(self._url("import")))
         form = self.import_form_class(request.POST, request=request)
         # Only the extra fields are re-validated: the file itself is the stored one.
         form.fields.pop("import_file")
         if not form.is_valid():
             raise PermissionDenied
-        confirm = upload.confirm() or {}
         if any(confirm.get(key) != value for key, value in form.stored_options().items()):
             # Confirm exactly what was previewed (the same enterprise), nothing else.
             raise PermissionDenied
-        try:
-            data = upload.read()
-        except Http404:
-            messages.error(request, UPLOAD_EXPIRED)
-            return HttpResponseRedirect(reverse(self._url("import")))
         result = self.import_service(
             request,
             data=data,
-            filename=request.POST.get("filename", ""),
+            filename=confirm.get("filename", ""),
             dry_run=False,
             **form.import_options(),
         )
@@ -224,12 +155,12 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
             messages.info(request, IMPORT_NOTHING_CHANGED % counts)
         return HttpResponseRedirect(reverse(self._url("changelist")))
 
-    def _own_upload(self, request, token: str) -> "_Upload":
+    def _own_upload(self, request, token: str) -> Upload:
         """The stored upload of this token, only for the user who uploaded it: another user's
-        preview, error report or confirmation is "not found" (it holds their rows)."""
-        upload = _Upload(token)
-        confirm = upload.confirm()
-        if confirm is not None and confirm.get("user") != request.user.pk:
+        preview, error report, confirmation or cancel is "not found" (it holds their rows), and
+        so is an upload whose owner record is missing."""
+        upload = Upload(token)
+        if upload.confirm().get("user") != request.user.pk:
             raise Http404
         return upload
 
