@@ -336,3 +336,28 @@ def test_the_admin_list_and_page_show_the_date_and_where_it_came_from(root_clien
     assert "分流时间" in listing and "花名册的分流时间" in listing
     assert "2016年1月1日" in listing or "2016-01-01" in listing
     assert "花名册的分流时间" in page.content.decode()
+
+
+def test_the_admin_preview_says_from_when_and_lists_unused_columns(root_client, enterprise):
+    file = io.BytesIO(
+        csv_roster(["姓名", "身份证号码", "分流时间", "备注"], ["甲", A, "2016-01-01", ""])
+    )
+    file.name = "roster.csv"
+    response = root_client.post(
+        reverse("admin:placement_worker_import"), {"import_file": file, "enterprise": enterprise.pk}
+    )
+
+    body = response.content.decode()
+    assert "1 名职工自 2016-01-01 起计入需安置人数（依据花名册的“分流时间”列）" in body
+    assert "文件中这些列没有导入（列名不认识，或与前面的列重复）：“备注”" in body
+    assert not Worker.objects.exists()
+
+
+def test_the_admin_list_filters_by_where_the_date_came_from(root_client, enterprise):
+    run(enterprise, csv_roster(["姓名", "身份证号码", "分流时间"], ["筛选张三", A, "2016-01-01"]))
+    run(enterprise, csv_roster(["姓名", "身份证号码"], ["筛选李四", B]))
+    url = reverse("admin:placement_worker_changelist")
+
+    listing = root_client.get(url, {"registered_on_source__exact": "roster"}).content.decode()
+
+    assert "筛选张三" in listing and "筛选李四" not in listing
