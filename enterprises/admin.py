@@ -1,6 +1,6 @@
 """Admin for regions and enterprises: what administrators manage."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -8,6 +8,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from .admin_imports import EnterpriseImportExportMixin
 from .admin_scoping import CityFilter, ScopedAdminMixin
 from .models import Enterprise, Region, UserScope
+from .signals import enterprise_diversion_dates_changed
 
 
 # Regions are public reference data (GB/T 2260): every role may read them all, so that a placement
@@ -31,6 +32,7 @@ class EnterpriseAdmin(ScopedAdminMixin, EnterpriseImportExportMixin, SimpleHisto
         "region",
         "parent",
         "reduction_year",
+        "diversion_date",
         "worker_count",
     ]
     list_filter = ["industry", CityFilter, "reduction_year", ("parent", admin.EmptyFieldListFilter)]
@@ -40,7 +42,7 @@ class EnterpriseAdmin(ScopedAdminMixin, EnterpriseImportExportMixin, SimpleHisto
     fieldsets = [
         (None, {"fields": ["name", "credit_code", "industry", "region", "parent"]}),
         (_("去产能任务"), {"fields": ["reduction_year", "capacity_to_cut"]}),
-        (_("一企一策"), {"fields": ["plan_text", "plan_reviewed_on"]}),
+        (_("一企一策"), {"fields": ["plan_text", "plan_reviewed_on", "diversion_date"]}),
     ]
 
     def get_queryset(self, request):
@@ -51,6 +53,15 @@ class EnterpriseAdmin(ScopedAdminMixin, EnterpriseImportExportMixin, SimpleHisto
             .annotate(_worker_count=Count("workers"))
             .order_by(*Enterprise._meta.ordering, "pk")
         )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "diversion_date" in form.changed_data:
+            # Workers whose roster gave no diversion date follow the enterprise's.
+            answers = enterprise_diversion_dates_changed.send(sender=Enterprise, enterprises=[obj])
+            for _receiver, answer in answers:
+                if answer:
+                    messages.info(request, answer)
 
     @admin.display(description=_("职工人数"), ordering="_worker_count")
     def worker_count(self, obj):

@@ -1,6 +1,8 @@
 """Spreadsheet import of enterprises and groups, keyed on the unified social credit code; the
 admin and `manage.py import_enterprises` call `enterprise_import`."""
 
+import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -8,10 +10,11 @@ from django.utils.translation import gettext_lazy as _
 from enterprises.spreadsheets.readers import ReadError
 from enterprises.spreadsheets.results import Change, ImportResult
 
-from .history import history_bulk_create, history_bulk_update, import_source
+from .history import history_bulk_create, history_bulk_update, history_context, import_source
 from .models import Enterprise, Region
 from .querysets import sees_everything
 from .resources import EnterpriseResource
+from .signals import enterprise_diversion_dates_changed
 from .validators import normalize_credit_code, validate_credit_code
 
 VALUE_REQUIRED = _("不能为空")
@@ -24,7 +27,15 @@ HAS_MEMBERS = _("该企业是其他企业的所属集团，不能再隶属另一
 OUT_OF_SCOPE = _("统一社会信用代码为“%(value)s”的企业不在您的管辖范围内")
 REGION_OUT_OF_SCOPE = _("地区“%(value)s”不在您的管辖范围内")
 CREDIT_CODE_DUPLICATE_IN_FILE = _("第 %(first)s 行和第 %(row)s 行是同一个统一社会信用代码")
-FIELDS = ["name", "industry", "region_id", "parent_id"]
+FIELDS = ["name", "industry", "region_id", "parent_id", "diversion_date"]
+DIVERSION_DATE_FOLLOWED = _(
+    "企业“%(enterprise)s”的分流安置方案实施日期改为 %(date)s：花名册没有分流时间的职工将随之改为"
+    "自此日起计入需安置人数（在此日期前已安置的职工保留原分流时间）"
+)
+DIVERSION_DATE_CLEARED = _(
+    "企业“%(enterprise)s”的分流安置方案实施日期被清空：原先取自该日期的职工改为自其登记之日起"
+    "计入需安置人数"
+)
 
 
 def enterprise_import(
@@ -40,8 +51,11 @@ def enterprise_import(
         result.add_error(None, "", str(exc.message))
         return result
     header = table.header
+    result.unused_columns = list(table.unused)
     # Without a 所属集团 column the file says nothing about groups: links are left as they are.
     has_parent_column = "parent" in table.columns
+    # Nor without a date column about the diversion date.
+    has_date_column = "diversion_date" in table.columns
     codes = [values["credit_code"] for _row, values in rows]
     parents = {values["parent"] for _row, values in rows if values.get("parent")}
     stored = {
@@ -107,7 +121,7 @@ def enterprise_import(
         plans.append((row, values, region, parent))
     if result.errors:
         return result
-    creates, updates, parent_links = [], [], []
+    creates, updates, parent_links, dated = [], [], [], []
     shown_names = {
         "region_id": {r.pk: r.code for r in regions.values()},
         "parent_id": {
@@ -121,6 +135,8 @@ def enterprise_import(
         wanted = {"name": values["name"], "industry": values["industry"], "region_id": region.pk}
         if has_parent_column:
             wanted["parent_id"] = parent_obj.pk if parent_obj else None
+        if has_date_column:
+            wanted["diversion_date"] = values.get("diversion_date")
         if current is None:
             enterprise = Enterprise(credit_code=values["credit_code"], **wanted)
             creates.append(enterprise)
@@ -142,6 +158,9 @@ def enterprise_import(
             for field, _old, value in diffs:
                 if field != "parent_id" or parent_obj is not None or not parent:
                     setattr(current, field, value)
+            if any(field == "diversion_date" for field, _old, _new in diffs):
+                dated.append(current)
+                result.notes.append(_diversion_note(current))
             updates.append(current)
             result.updated += 1
             result.changes.append(
@@ -159,11 +178,22 @@ def enterprise_import(
             creates=creates,
             updates=updates,
             parent_links=parent_links,
+            dated=dated,
             user=user,
             source=import_source("enterprises", user),
         )
         result.imported = True
     return result
+
+
+def _diversion_note(enterprise: Enterprise) -> str:
+    """What a changed diversion date does to the enterprise's workers, for the preview."""
+    if enterprise.diversion_date is None:
+        return str(DIVERSION_DATE_CLEARED % {"enterprise": enterprise.name})
+    return str(
+        DIVERSION_DATE_FOLLOWED
+        % {"enterprise": enterprise.name, "date": enterprise.diversion_date.isoformat()}
+    )
 
 
 def _has_parent(code, stored, in_file) -> bool:
@@ -209,6 +239,10 @@ def _parse(table, resource, result) -> list[tuple[int, dict]]:
                 bad = True
         if bad:
             continue
+        day = values.get("diversion_date")
+        if day is not None:
+            # A month only (2016.01) means its first day; stored as a plain date.
+            values["diversion_date"] = datetime.date(day.year, day.month, day.day)
         code = normalize_credit_code(values["credit_code"])
         try:
             validate_credit_code(code)
@@ -231,9 +265,10 @@ def _parse(table, resource, result) -> list[tuple[int, dict]]:
 
 
 @transaction.atomic
-def _enterprises_write(*, creates, updates, parent_links, user, source: str) -> None:
+def _enterprises_write(*, creates, updates, parent_links, dated, user, source: str) -> None:
     """Every database write of an enterprise import, in one transaction: new rows, changed rows,
-    then the links to groups that are new in the same file; each with its audit history."""
+    then the links to groups that are new in the same file; each with its audit history. The
+    workers of enterprises whose diversion date changed follow it (placement listens)."""
     history_bulk_create(creates, model=Enterprise, user=user, source=source)
     if updates:
         history_bulk_update(updates, model=Enterprise, fields=FIELDS, user=user, source=source)
@@ -251,3 +286,6 @@ def _enterprises_write(*, creates, updates, parent_links, user, source: str) -> 
             user=user,
             source=source,
         )
+    if dated:
+        with history_context(user=user, source=source):
+            enterprise_diversion_dates_changed.send(sender=Enterprise, enterprises=dated)

@@ -93,6 +93,13 @@ class Enterprise(models.Model):
     )
     plan_text = models.TextField(_("职工安置方案"), blank=True)
     plan_reviewed_on = models.DateField(_("职代会审议日期"), null=True, blank=True)
+    # The diversion date of workers whose roster gives none (DOMAIN.md, "Rates").
+    diversion_date = models.DateField(
+        _("分流安置方案实施日期"),
+        null=True,
+        blank=True,
+        help_text=_("花名册没有分流时间的职工，自此日起计入需安置人数"),
+    )
 
     objects = EnterpriseQuerySet.as_manager()
     history = HistoricalRecords(bases=[HistorySource])

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, widgets
 
 from enterprises.spreadsheets.resources import LedgerResource
-from enterprises.spreadsheets.widgets import ChoiceLabelWidget, TextWidget
+from enterprises.spreadsheets.widgets import ChoiceLabelWidget, LedgerDateWidget, TextWidget
 
 from .models import Enterprise, Region
 
@@ -38,6 +38,9 @@ class EnterpriseResource(LedgerResource):
     industry = fields.Field("industry", _("行业"), widget=ChoiceLabelWidget(Enterprise.Industry))
     region = fields.Field("region", _("所在地区代码"), widget=RegionCodeWidget())
     parent = fields.Field("parent", _("所属集团统一社会信用代码"), widget=ParentCodeWidget())
+    diversion_date = fields.Field(
+        "diversion_date", _("分流安置方案实施日期"), widget=LedgerDateWidget()
+    )
 
     HEADER_ALIASES = {
         "name": ["单位名称", "企业", "name"],
@@ -45,6 +48,13 @@ class EnterpriseResource(LedgerResource):
         "industry": ["所属行业", "industry"],
         "region": ["所在地区", "地区代码", "行政区划代码", "地区", "region"],
         "parent": ["所属集团", "集团统一社会信用代码", "parent", "group"],
+        "diversion_date": [
+            "安置方案实施日期",
+            "方案实施日期",
+            "分流安置日期",
+            "diversion_date",
+            "diversion date",
+        ],
     }
     REQUIRED = ["name", "credit_code", "industry", "region"]
     NOTES = {
@@ -53,11 +63,15 @@ class EnterpriseResource(LedgerResource):
         "industry": _("煤炭、钢铁或其他"),
         "region": _("所在县（区）的 6 位行政区划代码，或唯一的地区名称"),
         "parent": _("所属集团的统一社会信用代码；集团可以在本表中，也可以已经登记"),
+        "diversion_date": _(
+            "职工分流安置方案开始实施的日期；花名册没有分流时间的职工自此日起计入需安置人数。"
+            "只填年月（2016.01）视为当月 1 日"
+        ),
     }
 
     class Meta:
         model = Enterprise
-        fields = ["name", "credit_code", "industry", "region", "parent"]
+        fields = ["name", "credit_code", "industry", "region", "parent", "diversion_date"]
         export_order = fields
         import_id_fields = ["credit_code"]
         clean_model_instances = True

@@ -90,6 +90,8 @@ class WorkerAdmin(
         "enterprise",
         "post",
         "status",
+        "registered_on",
+        "registered_on_source",
         "current_channel",
         "current_placed_on",
     ]
@@ -102,13 +104,21 @@ class WorkerAdmin(
         "special_work_type",
         "employment_difficulty",
         "diversion_year",
+        "registered_on_source",
     ]
     search_fields = ["name"]
     search_help_text = _("按姓名查找；按公民身份号码查找请用右上角的“按公民身份号码查找”")
     list_select_related = ["enterprise"]
     autocomplete_fields = ["enterprise"]
     date_hierarchy = "registered_on"
-    readonly_fields = ["id_number_on_page", "sex", "birth_date", "retirement_date", "masked_phone"]
+    readonly_fields = [
+        "id_number_on_page",
+        "sex",
+        "birth_date",
+        "retirement_date",
+        "masked_phone",
+        "registered_on_source",
+    ]
     fieldsets = [
         (
             None,
@@ -138,7 +148,15 @@ class WorkerAdmin(
         ),
         (
             _("联系与登记"),
-            {"fields": ["masked_phone", "phone", "diversion_year", "registered_on"]},
+            {
+                "fields": [
+                    "masked_phone",
+                    "phone",
+                    "diversion_year",
+                    "registered_on",
+                    "registered_on_source",
+                ]
+            },
         ),
     ]
     show_full_result_count = False

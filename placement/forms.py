@@ -3,9 +3,10 @@
 from django import forms
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import Worker
+from .models import DiversionSource, Worker
 from .services import worker_identity_check
 
 
@@ -49,6 +50,17 @@ class WorkerForm(forms.ModelForm):
             # Nor the phone: the page shows it masked; a user with the permission reveals it.
             self.initial["phone"] = ""
             self.fields["phone"].help_text = _("留空则保持原号码不变；填写则更正为新号码")
+        if "registered_on" in self.fields:
+            # Typed here, the date is the worker's own; left blank, the enterprise's applies.
+            self.fields["registered_on"].required = False
+            self.fields["registered_on"].help_text = _(
+                "自此日起计入需安置人数。留空则取所在企业的分流安置方案实施日期，"
+                "企业未填写时取登记之日"
+            )
+            if not self.instance.pk:
+                self.initial["registered_on"] = None
+            # Kept before validation writes the posted value onto the instance.
+            self._stored_registered_on = self.instance.registered_on
 
     def clean_phone(self):
         typed = self.cleaned_data.get("phone", "")
@@ -56,6 +68,8 @@ class WorkerForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if "registered_on" in self.fields:
+            self._clean_diversion(cleaned)
         typed = cleaned.get("id_number")
         if typed:
             try:
@@ -72,3 +86,24 @@ class WorkerForm(forms.ModelForm):
             else:
                 self.instance.set_id_number(parsed)
         return cleaned
+
+    def _clean_diversion(self, cleaned) -> None:
+        """The diversion date and where it came from: typed on this page, else the enterprise's
+        date, else the day of registration (a stored worker keeps theirs)."""
+        typed = cleaned.get("registered_on")
+        # Compared with the stored date rather than through changed_data: a field whose model
+        # default is callable compares with a hidden initial input, which a script may not send.
+        if typed and (not self.instance.pk or typed != self._stored_registered_on):
+            self.instance.registered_on_source = DiversionSource.ENTERED
+            return
+        if typed:
+            return
+        enterprise = cleaned.get("enterprise")
+        if enterprise is not None and enterprise.diversion_date:
+            cleaned["registered_on"] = enterprise.diversion_date
+            self.instance.registered_on_source = DiversionSource.ENTERPRISE
+        elif self.instance.pk:
+            cleaned["registered_on"] = self.instance.registered_on
+        else:
+            cleaned["registered_on"] = timezone.localdate()
+            self.instance.registered_on_source = DiversionSource.IMPORT

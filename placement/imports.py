@@ -37,8 +37,17 @@ from .access import (
 )
 from .channels import Channel
 from .error_reports import mask_personal_text
-from .models import AnnualTarget, Placement, Worker, phone_validator
+from .models import (
+    BINDING_SOURCES,
+    STATED_SOURCES,
+    AnnualTarget,
+    DiversionSource,
+    Placement,
+    Worker,
+    phone_validator,
+)
 from .resources import AnnualTargetResource, RosterResource
+from .rules import DIVERSION_DATE_IN_FUTURE
 from .signals import workers_bulk_changed
 
 NAME_REQUIRED = _("姓名不能为空")
@@ -51,6 +60,32 @@ TARGET_REGION_AMBIGUOUS = _("地区名称“%(value)s”不唯一，请填写 6 
 TARGET_ENTERPRISE_UNKNOWN = _("统一社会信用代码为“%(value)s”的企业不存在或不在您的管辖范围内")
 TARGET_DUPLICATE_IN_FILE = _("第 %(first)s 行和第 %(row)s 行是同一年度、同一范围的目标")
 VALUE_REQUIRED = _("不能为空")
+PLACED_BEFORE_NEW_DIVERSION = _(
+    "该职工已有 %(placed)s 的安置记录，早于新的分流时间（%(diverted)s）：安置不能早于分流"
+)
+DIVERSION_BY_ROSTER = _(
+    "%(count)s 名职工自 %(date)s 起计入需安置人数（依据花名册的“%(column)s”列）"
+)
+DIVERSION_BY_ROSTER_RANGE = _(
+    "%(count)s 名职工依据花名册的“%(column)s”列计入需安置人数，分流时间从 %(first)s 到 %(last)s"
+)
+DIVERSION_BY_ENTERPRISE = _(
+    "%(count)s 名职工自 %(date)s 起计入需安置人数（花名册没有其分流时间，"
+    "依据企业“%(enterprise)s”的分流安置方案实施日期）"
+)
+DIVERSION_BY_IMPORT = _(
+    "%(count)s 名职工没有分流时间（%(reason)s），自导入之日 %(date)s 起计入需安置人数"
+)
+DIVERSION_BY_IMPORT_PLACED = _(
+    "其中 %(count)s 名已安置的职工自其安置日期起计入（最早 %(first)s）；"
+    "仍待安置的职工不计入过去日期的需安置人数"
+)
+DIVERSION_NO_COLUMN = _("文件没有分流时间列，企业也没有填写分流安置方案实施日期")
+DIVERSION_BLANK = _("分流时间为空，企业也没有填写分流安置方案实施日期")
+DIVERSION_KEPT = _("%(count)s 名已登记的职工分流时间不变")
+DIVERSION_SHOWN = _("%(date)s（%(source)s）")
+# Up to this many distinct roster dates are listed one by one; more are shown as a range.
+DIVERSION_DATES_LISTED = 5
 IMPORT_CONFLICT = _("导入期间有职工被其他操作同时登记，未导入任何数据；请重新导入")
 OUTSIDE_DUPLICATES_TOO_MANY = _(
     "文件中有 %(count)s 个公民身份号码已在您管辖范围以外的企业登记（超过 %(limit)s 个），"
@@ -103,6 +138,11 @@ class _RosterRow:
     placed_on: datetime.date | None
     destination_unit: str | None
     placed_month_only: bool = False
+    # The roster's diversion date (分流时间; a month only means its first day), or None.
+    diverted_on: datetime.date | None = None
+    # What the import makes of it: the worker's diversion date and its source.
+    registered_on: datetime.date | None = None
+    registered_on_source: str = ""
 
 
 def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> list[_RosterRow]:
@@ -114,6 +154,7 @@ def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> 
     ]
     header = table.header
     has_unit = "destination_unit" in table.columns
+    today = timezone.localdate()
     rows: list[_RosterRow] = []
     seen: dict[str, int] = {}
     count = 0
@@ -172,6 +213,12 @@ def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> 
             result.add_error(row_number, header(field), _message(error))
         if contradictions or bad:
             continue
+        diverted_on = values.pop("diverted_on", None)
+        if diverted_on is not None:
+            diverted_on = datetime.date(diverted_on.year, diverted_on.month, diverted_on.day)
+            if diverted_on > today:
+                result.add_error(row_number, header("diverted_on"), DIVERSION_DATE_IN_FUTURE)
+                continue
         channel = values.pop("channel", None)
         placed_on = values.pop("placed_on", None)
         unit = values.pop("destination_unit", None) if has_unit else None
@@ -194,6 +241,7 @@ def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> 
                 placed_on,
                 unit,
                 month_only,
+                diverted_on,
             )
         )
     if progress and count >= PROGRESS_EVERY:
@@ -202,7 +250,7 @@ def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> 
 
 
 # What the comparison needs of a stored worker; a tuple per worker keeps 100,000 of them small.
-_COMPARED = ["id", "enterprise_id", *ROSTER_WORKER_FIELDS]
+_COMPARED = ["id", "enterprise_id", *ROSTER_WORKER_FIELDS, "registered_on", "registered_on_source"]
 
 
 def _existing_workers(digests: list[str]) -> dict[str, tuple]:
@@ -237,6 +285,8 @@ def _existing_placements(worker_ids: list[int]) -> dict[tuple, dict]:
 def _display(field: str, value, *, full: bool = True) -> str:
     if value is None:
         return ""
+    if field == "diverted_on" and isinstance(value, str):
+        return value  # already shown with its source (_display_diversion)
     if field == "phone" and not full:
         return idnumbers.mask_phone(value)
     if isinstance(value, bool):
@@ -248,6 +298,143 @@ def _display(field: str, value, *, full: bool = True) -> str:
     if isinstance(value, datetime.date):
         return value.isoformat()
     return str(value)
+
+
+def _first_placements(placements: dict[tuple, dict]) -> dict[int, datetime.date]:
+    """Each stored worker's earliest placement date, from _existing_placements' answer."""
+    first: dict[int, datetime.date] = {}
+    for key in placements:
+        if len(key) == 2:
+            worker_id, day = key
+            if worker_id not in first or day < first[worker_id]:
+                first[worker_id] = day
+    return first
+
+
+def _diversion(
+    row: _RosterRow,
+    *,
+    stored,
+    enterprise: Enterprise,
+    today: datetime.date,
+    stored_date: datetime.date | None,
+    stored_source: str | None,
+    first_placed: datetime.date | None,
+) -> dict[str, ValidationError]:
+    """Set the row's diversion date and its source, and check its placement against it.
+
+    The roster's 分流时间 wins; a new worker without one takes the enterprise's date
+    (分流安置方案实施日期), and only without that the import day: a worker placed before the
+    import was to be placed from then at the latest, so the reports count them as to place and
+    as placed from the same day. A worker already registered keeps their date unless the roster
+    states another one. A placement before a date the roster or the enterprise gives is an error.
+    """
+    if stored is None:
+        if row.diverted_on:
+            date, source = row.diverted_on, DiversionSource.ROSTER
+        elif enterprise.diversion_date:
+            date, source = enterprise.diversion_date, DiversionSource.ENTERPRISE
+        else:
+            date = min(today, row.placed_on) if row.placed_on else today
+            source = DiversionSource.IMPORT
+    elif row.diverted_on and not (
+        row.diverted_on == stored_date and stored_source in STATED_SOURCES
+    ):
+        date, source = row.diverted_on, DiversionSource.ROSTER
+    else:
+        date, source = stored_date, stored_source
+    row.registered_on, row.registered_on_source = date, source
+    if source not in BINDING_SOURCES:
+        return {}
+    label = str(DiversionSource(source).label)
+    errors = rules.placement_diversion_errors(
+        placed_on=row.placed_on if row.channel else None,
+        diverted_on=date,
+        source_label=label,
+        month_only=row.placed_month_only,
+    )
+    if stored is not None and date != stored_date and first_placed and first_placed < date:
+        errors["diverted_on"] = ValidationError(
+            PLACED_BEFORE_NEW_DIVERSION,
+            params={"placed": first_placed.isoformat(), "diverted": date.isoformat()},
+        )
+    return errors
+
+
+def _display_diversion(row, *, date=None, source=None) -> str:
+    """A diversion date with where it came from, for the preview."""
+    if row is not None:
+        date, source = row.registered_on, row.registered_on_source
+    return str(
+        DIVERSION_SHOWN % {"date": date.isoformat(), "source": DiversionSource(source).label}
+    )
+
+
+class _DiversionTally:
+    """How many of the file's workers count as to be placed from which date, and why: the
+    preview says it before anything is written."""
+
+    def __init__(self):
+        self.roster: dict[datetime.date, int] = {}
+        self.enterprise: dict[datetime.date, int] = {}
+        self.by_import = 0
+        self.placed_earlier: list[datetime.date] = []
+        self.kept = 0
+
+    def add(self, row: _RosterRow, *, new: bool) -> None:
+        source = row.registered_on_source
+        if row.diverted_on:
+            self.roster[row.registered_on] = self.roster.get(row.registered_on, 0) + 1
+        elif not new:
+            self.kept += 1
+        elif source == DiversionSource.ENTERPRISE:
+            self.enterprise[row.registered_on] = self.enterprise.get(row.registered_on, 0) + 1
+        else:
+            self.by_import += 1
+            if row.placed_on and row.registered_on == row.placed_on:
+                self.placed_earlier.append(row.placed_on)
+
+    def notes(self, *, column: str | None, enterprise: Enterprise, today) -> list[str]:
+        notes = []
+        dates = sorted(self.roster)
+        if len(dates) <= DIVERSION_DATES_LISTED:
+            for date in dates:
+                notes.append(
+                    DIVERSION_BY_ROSTER
+                    % {"count": self.roster[date], "date": date.isoformat(), "column": column}
+                )
+        else:
+            notes.append(
+                DIVERSION_BY_ROSTER_RANGE
+                % {
+                    "count": sum(self.roster.values()),
+                    "column": column,
+                    "first": dates[0].isoformat(),
+                    "last": dates[-1].isoformat(),
+                }
+            )
+        for date, count in sorted(self.enterprise.items()):
+            notes.append(
+                DIVERSION_BY_ENTERPRISE
+                % {"count": count, "date": date.isoformat(), "enterprise": enterprise.name}
+            )
+        if self.by_import:
+            reason = DIVERSION_NO_COLUMN if column is None else DIVERSION_BLANK
+            notes.append(
+                DIVERSION_BY_IMPORT
+                % {"count": self.by_import, "reason": reason, "date": today.isoformat()}
+            )
+            if self.placed_earlier:
+                notes.append(
+                    DIVERSION_BY_IMPORT_PLACED
+                    % {
+                        "count": len(self.placed_earlier),
+                        "first": min(self.placed_earlier).isoformat(),
+                    }
+                )
+        if self.kept:
+            notes.append(DIVERSION_KEPT % {"count": self.kept})
+        return [str(note) for note in notes]
 
 
 def roster_import(
@@ -311,6 +498,9 @@ def _roster_import(
         [stored[0] for stored in existing.values() if stored[1] == enterprise.pk]
     )
     today = timezone.localdate()
+    result.unused_columns = list(table.unused)
+    first_placed = _first_placements(placements)
+    diversions = _DiversionTally()
     # The preview shows stored values beside the file's: phones only to those who may see them
     # (the operator at the command line, without --user, may).
     full = user is None or can_see_full_id(user)
@@ -356,15 +546,29 @@ def _roster_import(
                 for field, error in errors.items():
                     result.add_error(row.row, header(field), _message(error))
                 continue
+        diversion_errors = _diversion(
+            row,
+            stored=stored,
+            enterprise=enterprise,
+            today=today,
+            stored_date=stored[field_index["registered_on"]] if stored else None,
+            stored_source=stored[field_index["registered_on_source"]] if stored else None,
+            first_placed=first_placed.get(stored[0]) if stored else None,
+        )
+        if diversion_errors:
+            for field, error in diversion_errors.items():
+                result.add_error(row.row, header(field), _message(error))
+            continue
         if result.errors:
             # Once the file is refused, only further errors matter.
             continue
+        diversions.add(row, new=stored is None)
         if stored is None:
             new_rows.append(row)
             result.created += 1
-            fields = []
+            fields = [(labels["diverted_on"], "", _display_diversion(row))]
             if row.channel:
-                fields = [
+                fields += [
                     (labels["channel"], "", _display("channel", row.channel)),
                     (labels["placed_on"], "", _display("placed_on", row.placed_on)),
                 ]
@@ -380,6 +584,20 @@ def _roster_import(
         ]
         if diffs:
             changed_workers[worker_id] = {field: value for field, _old, value in diffs}
+        if row.registered_on_source != stored[field_index["registered_on_source"]] or (
+            row.registered_on != stored[field_index["registered_on"]]
+        ):
+            changed_workers.setdefault(worker_id, {}).update(
+                registered_on=row.registered_on,
+                registered_on_source=row.registered_on_source,
+                diversion_year=row.registered_on.year,
+            )
+            old = _display_diversion(
+                None,
+                date=stored[field_index["registered_on"]],
+                source=stored[field_index["registered_on_source"]],
+            )
+            diffs.append(("diverted_on", old, _display_diversion(row)))
         placement_diff = _placement_change(
             row, worker_id, placements, user, new_placements, changed_placements
         )
@@ -408,12 +626,16 @@ def _roster_import(
         result.changes = []
         return result
     result.changes.sort(key=lambda c: c.row)
+    result.notes = diversions.notes(
+        column=header("diverted_on") if "diverted_on" in table.columns else None,
+        enterprise=enterprise,
+        today=today,
+    )
     if not dry_run:
         _roster_write(
             source=import_source("roster", user),
             enterprise=enterprise,
             new_rows=new_rows,
-            registered_on=today,
             user=user,
             changed_workers=changed_workers,
             new_placements=new_placements,
@@ -498,7 +720,6 @@ def _roster_write(
     source: str,
     enterprise: Enterprise,
     new_rows: list[_RosterRow],
-    registered_on: datetime.date,
     user,
     changed_workers: dict[int, dict],
     new_placements: list[Placement],
@@ -514,10 +735,15 @@ def _roster_write(
         batch = new_rows[start : start + BATCH]
         workers = []
         for row in batch:
-            # A worker placed before the import was to be placed from then at the latest: the
-            # reports count them as to place and as placed from the same day.
-            registered = min(registered_on, row.placed_on) if row.placed_on else registered_on
-            worker = Worker(enterprise=enterprise, registered_on=registered, **row.values)
+            worker = Worker(
+                enterprise=enterprise,
+                registered_on=row.registered_on,
+                registered_on_source=row.registered_on_source,
+                diversion_year=row.registered_on.year
+                if row.registered_on_source in BINDING_SOURCES
+                else None,
+                **row.values,
+            )
             worker.id_number_digest = row.digest
             worker.id_number_cipher = idnumbers.encrypt(row.parsed.number)
             worker.birth_date = row.parsed.birth_date
@@ -558,6 +784,9 @@ def _roster_write(
             update_fields=[*sorted(fields), "updated_at"],
         )
         history_record_bulk(workers, model=Worker, user=user, source=source, update=True)
+        if "registered_on" in fields:
+            # A new diversion date moves the worker in the reports.
+            workers_bulk_changed.send(sender=Worker, worker_ids=[worker.pk for worker in workers])
     for start in range(0, len(new_placements), BATCH):
         batch = new_placements[start : start + BATCH]
         _insert(Placement, batch)

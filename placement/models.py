@@ -41,6 +41,22 @@ phone_validator = RegexValidator(
 )
 
 
+class DiversionSource(models.TextChoices):
+    """Where a worker's diversion date came from: the roster's column, else the enterprise's own
+    date, else the day the worker was registered (imported); or typed in on the worker's page."""
+
+    ROSTER = "roster", _("花名册的分流时间")
+    ENTERPRISE = "enterprise", _("企业的分流安置方案实施日期")
+    IMPORT = "import", _("登记（导入）之日")
+    ENTERED = "entered", _("在职工页面填写")
+
+
+# Sources that state the date for the worker: a placement before such a date is an error.
+STATED_SOURCES = [DiversionSource.ROSTER, DiversionSource.ENTERED]
+# Sources that fix a date the worker must not have been placed before.
+BINDING_SOURCES = [*STATED_SOURCES, DiversionSource.ENTERPRISE]
+
+
 class Worker(models.Model):
     """One diverted worker (分流职工), registered by real name and keyed by resident ID number."""
 
@@ -77,8 +93,15 @@ class Worker(models.Model):
         blank=True,
         validators=[MinValueValidator(2000), MaxValueValidator(2100)],
     )
+    # The diversion date (分流时间): the worker counts as to be placed from this day on.
     registered_on = models.DateField(
-        _("登记日期"), default=timezone.localdate, help_text=_("自此日起计入需安置人数")
+        _("分流时间"), default=timezone.localdate, help_text=_("自此日起计入需安置人数")
+    )
+    registered_on_source = models.CharField(
+        _("分流时间来源"),
+        max_length=10,
+        choices=DiversionSource.choices,
+        default=DiversionSource.IMPORT,
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
@@ -237,6 +260,15 @@ class Placement(models.Model):
             birth_date=worker.birth_date if worker is not None else None,
             retirement_date=worker.retirement_date if worker is not None else None,
         )
+        if worker is not None and worker.registered_on_source in BINDING_SOURCES:
+            errors = (
+                rules.placement_diversion_errors(
+                    placed_on=self.placed_on,
+                    diverted_on=worker.registered_on,
+                    source_label=str(DiversionSource(worker.registered_on_source).label),
+                )
+                | errors
+            )
         if errors:
             raise ValidationError(errors)
 

@@ -5,7 +5,7 @@ live in placement.rules and the models; placement.imports runs the import."""
 
 import datetime
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Case, DateField, F, OuterRef, Subquery, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, widgets
@@ -22,7 +22,7 @@ from enterprises.spreadsheets.widgets import (
 
 from . import idnumbers
 from .channels import CHANNEL_ALIASES, Channel
-from .models import AnnualTarget, Placement, Worker
+from .models import STATED_SOURCES, AnnualTarget, Placement, Worker
 
 CHANNEL_UNKNOWN = _("安置方式“%(value)s”不认识；应为以下之一：%(choices)s")
 
@@ -118,6 +118,7 @@ class RosterResource(LedgerResource):
     special_work_type = fields.Field("special_work_type", _("特殊工种"), widget=YesNoWidget())
     hire_date = fields.Field("hire_date", _("参加工作时间"), widget=LedgerDateWidget())
     phone = fields.Field("phone", _("联系电话"), widget=PhoneWidget())
+    diverted_on = fields.Field("_roster_diverted_on", _("分流时间"), widget=LedgerDateWidget())
     channel = fields.Field("_roster_channel", _("安置方式"), widget=ChannelWidget())
     placed_on = fields.Field("_roster_placed_on", _("安置时间"), widget=LedgerDateWidget())
     destination_unit = fields.Field(
@@ -141,6 +142,14 @@ class RosterResource(LedgerResource):
         "special_work_type": ["特殊工种", "是否特殊工种", "special_work_type"],
         "hire_date": ["参加工作时间", "入职时间", "hire_date"],
         "phone": ["联系电话", "手机号码", "手机号", "电话", "phone"],
+        "diverted_on": [
+            "分流日期",
+            "分流年月",
+            "列入分流安置时间",
+            "列入安置名单时间",
+            "diverted_on",
+            "diversion date",
+        ],
         "channel": ["安置方式", "安置渠道", "安置去向", "channel"],
         "placed_on": ["安置时间", "安置日期", "placed_on", "placement date"],
         "destination_unit": ["安置单位", "就业单位", "destination_unit", "destination"],
@@ -159,6 +168,10 @@ class RosterResource(LedgerResource):
         "special_work_type": _("是或否：井下等特殊工种"),
         "hire_date": _("参加工作时间，日期格式同上"),
         "phone": _("11 位手机号码或带区号的固定电话，请设为文本格式"),
+        "diverted_on": _(
+            "列入分流安置名单的日期，自此日起计入需安置人数；只填年月（2016.01）视为当月 1 日。"
+            "不填则取企业的分流安置方案实施日期，企业也未填写时取导入之日"
+        ),
         "channel": _(
             "内部安置、培训转岗、内部退养、外部分流、转移就业、自主择业、灵活就业、创新创业、"
             "公益性岗位托底安置之一；未安置的职工留空"
@@ -179,6 +192,7 @@ class RosterResource(LedgerResource):
             "special_work_type",
             "hire_date",
             "phone",
+            "diverted_on",
             "channel",
             "placed_on",
             "destination_unit",
@@ -196,7 +210,18 @@ class RosterResource(LedgerResource):
 
     def filter_export(self, queryset, **kwargs):
         # The current placement comes in with the rows: three subqueries, not three per row.
+        # The diversion date is written only when it was stated for the worker (by a roster or
+        # on the worker's page): a date taken from the enterprise or the import day is left
+        # blank, so that importing the export back keeps where each date came from.
         return queryset.annotate(
+            _roster_diverted_on=Case(
+                When(
+                    registered_on_source__in=STATED_SOURCES,
+                    then=F("registered_on"),
+                ),
+                default=None,
+                output_field=DateField(),
+            ),
             _roster_channel=_current("channel"),
             _roster_placed_on=_current("placed_on"),
             _roster_destination_unit=_current("destination_unit"),

@@ -24,6 +24,10 @@ INTERNAL_RETIREMENT_OUTSIDE_WINDOW = _(
     "安置日期应在 %(start)s 至 %(retirement)s 之间"
 )
 HIRED_BEFORE_BIRTH = _("参加工作时间应晚于出生日期")
+PLACEMENT_BEFORE_DIVERSION = _(
+    "安置时间（%(placed)s）早于分流时间（%(diverted)s，取自%(source)s）：职工列入分流安置名单后才能安置"
+)
+DIVERSION_DATE_IN_FUTURE = _("分流时间不能晚于今天")
 
 SEX_LABELS = {"M": _("男"), "F": _("女")}
 
@@ -107,3 +111,33 @@ def placement_errors(
                 },
             )
     return errors
+
+
+def placement_diversion_errors(
+    *,
+    placed_on: datetime.date | None,
+    diverted_on: datetime.date | None,
+    source_label: str,
+    month_only: bool = False,
+) -> dict[str, ValidationError]:
+    """A worker is placed only once diverted: a placement dated before the diversion date is an
+    error (a placement given to the month only is compared by month)."""
+    if not placed_on or not diverted_on:
+        return {}
+    if month_only:
+        before = (placed_on.year, placed_on.month) < (diverted_on.year, diverted_on.month)
+    else:
+        before = placed_on < diverted_on
+    if not before:
+        return {}
+    return {
+        "placed_on": ValidationError(
+            PLACEMENT_BEFORE_DIVERSION,
+            code="placed_before_diversion",
+            params={
+                "placed": placed_on.isoformat()[: 7 if month_only else 10],
+                "diverted": diverted_on.isoformat(),
+                "source": source_label,
+            },
+        )
+    }

@@ -5,13 +5,27 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
+from enterprises.history import current_source, current_user, history_bulk_update
 from enterprises.models import Enterprise, Region
 
 from . import idnumbers, rules
 from .access import duplicate_message, duplicate_names, duplicates_outside_scope_record
-from .models import Placement, Worker
+from .models import DiversionSource, Placement, Worker
 from .rules import BIRTH_DATE_CONTRADICTS_ID, SEX_CONTRADICTS_ID  # noqa: F401
+from .signals import workers_bulk_changed
+
+WORKERS_FOLLOWED_ENTERPRISE_DATE = _(
+    "%(moved)s 名职工的分流时间随企业的分流安置方案实施日期改变；"
+    "%(kept)s 名职工在此日期前已安置，保留原分流时间"
+)
+# Workers whose diversion date is not their own: they follow their enterprise's date.
+FOLLOWING_SOURCES = [DiversionSource.ENTERPRISE, DiversionSource.IMPORT]
+FOLLOW_BATCH = 1000
 
 
 def worker_identity_check(
@@ -60,7 +74,7 @@ def worker_register(
 ) -> Worker:
     """Register a worker by real name. Sex and birth date come from the ID number; if given, they
     must agree with it. A number already registered is told as `worker_identity_check` tells it
-    to `user`."""
+    to `user`. Without a diversion date the enterprise's applies, else today's."""
     # Checked before the transaction opens: refusing a number registered outside the user's scope
     # writes an access-log row, which rolling the refused registration back would take with it.
     parsed = worker_identity_check(
@@ -71,6 +85,9 @@ def worker_register(
         user=user,
         request=request,
     )
+    if "registered_on" not in fields and enterprise.diversion_date:
+        fields["registered_on"] = enterprise.diversion_date
+        fields.setdefault("registered_on_source", DiversionSource.ENTERPRISE)
     with transaction.atomic():
         worker = Worker(enterprise=enterprise, name=name, **fields)
         worker.set_id_number(parsed)
@@ -128,3 +145,65 @@ def placement_end(*, placement: Placement, ended_on: datetime.date, user=None) -
     placement.full_clean()
     placement.save()
     return placement
+
+
+@transaction.atomic
+def enterprise_diversion_date_apply(*, enterprises) -> tuple[int, int]:
+    """Workers without a diversion date of their own (none in the roster, none typed in) follow
+    their enterprise's date when it changes: they count as to be placed from it. A worker
+    already placed before the new date keeps their date, since a placement cannot precede the
+    diversion; when the date is cleared, its workers count from the day they were registered
+    (or their first placement, if earlier), as an import without any date does.
+    Returns (workers moved, workers kept)."""
+    moved: list[Worker] = []
+    kept = 0
+    for enterprise in enterprises:
+        date = enterprise.diversion_date
+        workers = Worker.objects.filter(enterprise=enterprise).annotate(
+            _first_placed=Min("placements__placed_on")
+        )
+        if date:
+            candidates = workers.filter(registered_on_source__in=FOLLOWING_SOURCES)
+        else:
+            candidates = workers.filter(registered_on_source=DiversionSource.ENTERPRISE)
+        for worker in candidates.order_by("pk").iterator(chunk_size=FOLLOW_BATCH):
+            first = worker._first_placed
+            if date:
+                if first is not None and first < date:
+                    kept += 1
+                    continue
+                new, source, year = date, DiversionSource.ENTERPRISE, date.year
+            else:
+                new = timezone.localdate(worker.created_at)
+                if first is not None and first < new:
+                    new = first
+                source = DiversionSource.IMPORT
+                old_year = worker.registered_on.year
+                year = None if worker.diversion_year == old_year else worker.diversion_year
+            if (worker.registered_on, worker.registered_on_source) == (new, source):
+                continue
+            worker.registered_on, worker.registered_on_source = new, source
+            worker.diversion_year = year
+            worker.updated_at = timezone.now()
+            moved.append(worker)
+    # Attributed like any other change: the import's user and batch, or the admin's page.
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = current_user() or getattr(request, "user", None)
+    for start in range(0, len(moved), FOLLOW_BATCH):
+        batch = moved[start : start + FOLLOW_BATCH]
+        history_bulk_update(
+            batch,
+            model=Worker,
+            fields=["registered_on", "registered_on_source", "diversion_year", "updated_at"],
+            user=user,
+            source=current_source(),
+        )
+        workers_bulk_changed.send(sender=Worker, worker_ids=[worker.pk for worker in batch])
+    return len(moved), kept
+
+
+def _enterprise_dates_changed(sender, enterprises, **kwargs) -> str:
+    """Receiver of enterprises.signals.enterprise_diversion_dates_changed: the answer is shown
+    to the user who changed the date."""
+    moved, kept = enterprise_diversion_date_apply(enterprises=enterprises)
+    return str(WORKERS_FOLLOWED_ENTERPRISE_DATE % {"moved": moved, "kept": kept})

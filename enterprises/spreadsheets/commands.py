@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 
 from enterprises.querysets import command_user
 
+from .results import UNUSED_COLUMNS
+
 
 class ImportCommand(BaseCommand):
     """Subclasses set `help` and `permission` (needed with --user) and implement
@@ -56,6 +58,10 @@ class ImportCommand(BaseCommand):
             for error in result.errors:
                 row = error.row if error.row is not None else "-"
                 self.stdout.write(f"{row}\t{error.column}\t{error.message}")
+            for note in result.notes:
+                self.stdout.write(note)
+            if result.unused_columns:
+                self.stdout.write(UNUSED_COLUMNS % {"columns": "”“".join(result.unused_columns)})
             summary = _("新增 %(created)s，更新 %(updated)s，未变 %(unchanged)s，错误 %(errors)s")
             self.stdout.write(
                 summary

@@ -39,6 +39,8 @@ HEADER_NOT_FOUND = _(
 
 HEADER_SEARCH_ROWS = 20
 TOTAL_MARKERS = {"合计", "总计", "小计", "合 计", "总 计"}
+# The row-number column every roster has: skipped by design, so not listed as unused.
+ROW_NUMBER_HEADERS = {"序号"}
 
 # Format characters (Cf) are invisible; control characters (Cc) other than tab and line breaks
 # are too, and PostgreSQL refuses a NUL in text outright, so both are dropped.
@@ -108,6 +110,9 @@ class Table:
     columns: dict[str, tuple[int, str]]
     header_row: int
     rows: Iterator[tuple[int, list]] = field(repr=False)
+    # Headers of the header row that name no known column (or a column already found further
+    # left), as written: the preview lists them, so a mistyped header is never dropped in silence.
+    unused: list[str] = field(default_factory=list)
 
     def header(self, name: str) -> str:
         return self.columns[name][1] if name in self.columns else name
@@ -202,12 +207,16 @@ def _table(raw_rows, *, aliases, required, max_rows) -> Table:
         if row_number > HEADER_SEARCH_ROWS:
             break
         columns: dict[str, tuple[int, str]] = {}
+        unused = []
         for index, cell in enumerate(cells):
-            name = lookup.get(header_key(cell))
+            key = header_key(cell)
+            name = lookup.get(key)
             if name and name not in columns:
                 columns[name] = (index, clean_text(str(cell)))
+            elif key and key not in ROW_NUMBER_HEADERS:
+                unused.append(clean_text(str(cell)))
         if columns and all(name in columns for name in required):
-            return Table(columns, row_number, _data_rows(iterator, max_rows))
+            return Table(columns, row_number, _data_rows(iterator, max_rows), unused)
     required_names = "”“".join(str(aliases[name][0]) for name in required)
     raise ReadError(HEADER_NOT_FOUND % {"rows": HEADER_SEARCH_ROWS, "required": required_names})
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 ERROR_REPORT_HEADERS = [_("行号"), _("列"), _("问题")]
 TEMPLATE_NOTES_HEADERS = [_("列名"), _("是否必填"), _("也可写作"), _("填写说明")]
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+UNUSED_COLUMNS = _("文件中这些列没有导入（列名不认识，或与前面的列重复）：“%(columns)s”")
 
 
 @dataclass(slots=True)
@@ -43,6 +44,10 @@ class ImportResult:
     changes: list[Change] = field(default_factory=list)
     dry_run: bool = False
     imported: bool = False
+    # Said before anything is written: the file's columns that were not used, and notes such as
+    # from which date the workers count (each a sentence in the user's language).
+    unused_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def refused(self) -> bool:
@@ -58,6 +63,8 @@ class ImportResult:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "errors": [asdict(error) for error in self.errors],
+            "unused_columns": self.unused_columns,
+            "notes": self.notes,
         }
 
     def dumps(self) -> str:
@@ -86,6 +93,8 @@ class ImportResult:
             ],
             dry_run=data["dry_run"],
             imported=data["imported"],
+            unused_columns=data.get("unused_columns", []),
+            notes=data.get("notes", []),
         )
 
 

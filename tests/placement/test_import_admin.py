@@ -208,6 +208,7 @@ def test_targets_and_enterprises_import_through_the_same_admin_flow(admin_client
         "行业",
         "所在地区代码",
         "所属集团统一社会信用代码",
+        "分流安置方案实施日期",
     ]
 
 

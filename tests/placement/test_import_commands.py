@@ -11,6 +11,12 @@ from placement.demo_rosters import roster_rows, roster_xlsx
 from placement.models import Worker
 
 
+def counts(out):
+    """The JSON answer's counts and errors (it also says how dates were read, tested elsewhere)."""
+    answer = json.loads(out)
+    return {key: answer[key] for key in ("created", "updated", "unchanged", "errors")}
+
+
 def command(name, path, *args):
     out, err = io.StringIO(), io.StringIO()
     code = 0
@@ -32,9 +38,9 @@ def test_import_roster_prints_json_and_exits_0(enterprise, roster_file):
     args = ["--enterprise", enterprise.credit_code, "--json"]
     code, out, _err = command("import_roster", roster_file, *args)
     assert code == 0
-    assert json.loads(out) == {"created": 5, "updated": 0, "unchanged": 0, "errors": []}
+    assert counts(out) == {"created": 5, "updated": 0, "unchanged": 0, "errors": []}
     code, out, _err = command("import_roster", roster_file, *args)
-    assert json.loads(out) == {"created": 0, "updated": 0, "unchanged": 5, "errors": []}
+    assert counts(out) == {"created": 0, "updated": 0, "unchanged": 5, "errors": []}
 
 
 def test_a_dry_run_exits_0_and_writes_nothing(enterprise, roster_file):
@@ -82,7 +88,7 @@ def test_import_targets_and_import_enterprises_answer_in_json(enterprise, tmp_pa
     )
     code, out, _err = command("import_enterprises", path, "--json")
     assert code == 0
-    assert json.loads(out) == {"created": 0, "updated": 0, "unchanged": 1, "errors": []}
+    assert counts(out) == {"created": 0, "updated": 0, "unchanged": 1, "errors": []}
 
 
 def test_the_sample_roster_under_fixtures_imports_cleanly(enterprise):
