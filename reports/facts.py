@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from django.db import connection, transaction
 
 from enterprises.analyze import tables_analyze
+from enterprises.models import Enterprise, Region
 from placement.models import Placement, Worker
 
 from .models import FactsState, PlacementFact, StaleFacts
@@ -138,8 +139,11 @@ def report_facts_refresh(*, worker_ids: Iterable[int]) -> int:
         PlacementFact.objects.bulk_create(facts, batch_size=CHUNK)
         written += len(facts)
     # Many new facts (the first report after a large import, a rebuild): fresh statistics
-    # before the counts that follow.
-    tables_analyze(models=[PlacementFact], rows=written)
+    # before the counts that follow, also of the small tables they join. Without statistics
+    # for the regions (loaded by a migration, never analysed where autovacuum is off) the
+    # planner expected 2 of 129 regions and counted 500,000 facts through a nested loop:
+    # 1.5 s instead of 0.3 s.
+    tables_analyze(models=[PlacementFact, Enterprise, Region], rows=written)
     return written
 
 
