@@ -124,14 +124,17 @@ LOGIN_URL = "admin:login"
 LEDGER_ID_ENCRYPTION_KEYS = env.list("LEDGER_ID_ENCRYPTION_KEYS", default=[])
 LEDGER_ID_HMAC_KEY = env.str("LEDGER_ID_HMAC_KEY", default="")
 
-# Internal retirement (内部退养) is allowed within this many years of the statutory retirement date
-# (人社部发〔2016〕32号 says 5; some provinces allowed 10).
 # Searches by full ID number and reveals of full numbers one user may make in a minute: enough for
 # a day's work on a list of names, too few to test a county's numbers one by one.
 LEDGER_LOOKUPS_PER_MINUTE = env.int("LEDGER_LOOKUPS_PER_MINUTE", default=30)
+# Internal retirement (内部退养) is allowed within this many years of the statutory retirement date
+# (人社部发〔2016〕32号 says 5; some provinces allowed 10).
 LEDGER_INTERNAL_RETIREMENT_WINDOW_YEARS = env.int(
     "LEDGER_INTERNAL_RETIREMENT_WINDOW_YEARS", default=5
 )
+# A bulk write of at least this many rows (an import, the demo, the report facts' refresh) is
+# followed by ANALYZE of the tables it wrote (enterprises/analyze.py).
+LEDGER_ANALYZE_AFTER_ROWS = env.int("LEDGER_ANALYZE_AFTER_ROWS", default=5000)
 
 LOGGING = {
     "version": 1,

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from enterprises.spreadsheets.readers import ReadError
 from enterprises.spreadsheets.results import Change, ImportResult
 
+from .analyze import tables_analyze
 from .history import history_bulk_create, history_bulk_update, history_context, import_source
 from .models import Enterprise, Region
 from .querysets import sees_everything
@@ -270,6 +271,7 @@ def _enterprises_write(*, creates, updates, parent_links, dated, user, source: s
     then the links to groups that are new in the same file; each with its audit history. The
     workers of enterprises whose diversion date changed follow it (placement listens)."""
     history_bulk_create(creates, model=Enterprise, user=user, source=source)
+    tables_analyze(models=[Enterprise, Enterprise.history.model], rows=len(creates) + len(updates))
     if updates:
         history_bulk_update(updates, model=Enterprise, fields=FIELDS, user=user, source=source)
     if parent_links:

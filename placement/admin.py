@@ -11,6 +11,7 @@ from enterprises.admin_scoping import CityFilter, ScopedAdminMixin
 from . import admin_accounts  # noqa: F401  (the user admin with role and scope)
 from .admin_imports import RosterImportExportMixin, TargetImportExportMixin
 from .admin_privacy import WorkerPrivacyMixin
+from .admin_retirement import RetirementWindowsMixin
 from .channels import Channel
 from .forms import WorkerForm
 from .models import AnnualTarget, Placement, Worker
@@ -79,7 +80,11 @@ def current_placement_subquery(field: str):
 
 @admin.register(Worker)
 class WorkerAdmin(
-    ScopedAdminMixin, WorkerPrivacyMixin, RosterImportExportMixin, SimpleHistoryAdmin
+    ScopedAdminMixin,
+    WorkerPrivacyMixin,
+    RetirementWindowsMixin,
+    RosterImportExportMixin,
+    SimpleHistoryAdmin,
 ):
     form = WorkerForm
     inlines = [PlacementInline]
@@ -116,6 +121,8 @@ class WorkerAdmin(
         "sex",
         "birth_date",
         "retirement_date",
+        "internal_retirement_window",
+        "flexible_retirement_window",
         "masked_phone",
         "registered_on_source",
     ]
@@ -142,6 +149,8 @@ class WorkerAdmin(
                     "special_work_type",
                     "hire_date",
                     "retirement_date",
+                    "internal_retirement_window",
+                    "flexible_retirement_window",
                     "employment_difficulty",
                 ]
             },

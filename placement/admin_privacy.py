@@ -26,7 +26,13 @@ from .models import AccessLog
 # Inputs that take a new value but never show the stored one.
 WRITE_ONLY = ("id_number", "phone")
 # For users who may not see full numbers: the less exact field shown instead.
-LESS_EXACT = {"birth_date": "birth_year", "retirement_date": "retirement_year"}
+LESS_EXACT = {
+    "birth_date": "birth_year",
+    "retirement_date": "retirement_year",
+    # Years only (placement/admin_retirement.py).
+    "internal_retirement_window": "internal_retirement_years",
+    "flexible_retirement_window": "flexible_retirement_years",
+}
 WORKER_NOT_FOUND = _("在您的权限范围内没有找到该公民身份号码的职工")
 ID_NUMBER_CORRECTED = _("已更正（号码不在历史中显示）")
 

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from django.db import transaction
 from stdnum.cn import uscc
 
+from enterprises.analyze import tables_analyze
 from enterprises.models import Enterprise, Region
 
 from . import idnumbers, retirement
 from .channels import Channel
 from .models import AnnualTarget, Placement, Worker
+from .signals import ledger_bulk_loaded
 
 SURNAMES = (
     "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
@@ -69,6 +71,11 @@ CHANNEL_WEIGHTS = [
     (Channel.ENTREPRENEURSHIP, 3),
     (Channel.PUBLIC_WELFARE_POST, 5),
 ]
+# The years the demo's enterprises divert workers in; each city has workers and a target in each.
+DEMO_YEARS = (2016, 2017)
+# The first workers of each (city, year): this many each, the first of them still waiting at the
+# end of the year (so that every city's pending count and stragglers show something).
+COVERAGE_WORKERS = 3
 POSTS = ["采煤工", "掘进工", "机电工", "通风工", "运输工", "安全检查工", "炼铁工", "轧钢工", "后勤"]
 BATCH = 5000
 
@@ -120,15 +127,41 @@ def _enterprises(rng: random.Random, count: int) -> list[Enterprise]:
             county = rng.choice([c for c in counties if c.code.startswith(mine_city[:4])])
             made.append(make(mine_name, county, Enterprise.Industry.COAL, group))
     index = 1
-    while len(made) < count:
-        # Step through the counties so that every city soon has enterprises of its own.
-        county = counties[(index * 37) % len(counties)]
+
+    def make_synthetic(county, year):
+        nonlocal index
         steel = index % 6 == 0
         name = f"{county.name}{'演示钢铁厂' if steel else '演示煤矿'}{index:03d}"
         industry = Enterprise.Industry.STEEL if steel else Enterprise.Industry.COAL
-        made.append(make(name, county, industry, year=2016 + index % 2))
+        made.append(make(name, county, industry, year=year))
         index += 1
+
+    # First one enterprise in every city for every demo year that has none yet, so that no
+    # city's row or chart is empty in any year.
+    covered = {(_city_code(e), e.reduction_year) for e in made}
+    for city_code in sorted(r.code for r in regions.values() if r.level == Region.Level.CITY):
+        in_city = [c for c in counties if c.code[:4] == city_code[:4]]
+        if not in_city:
+            continue
+        for year in DEMO_YEARS:
+            if (city_code, year) not in covered:
+                make_synthetic(in_city[index % len(in_city)], year)
+    while len(made) < count:
+        # Step through the counties so that every city soon has more enterprises of its own.
+        make_synthetic(counties[(index * 37) % len(counties)], DEMO_YEARS[index % 2])
     return made
+
+
+def _city_code(enterprise: Enterprise) -> str:
+    return enterprise.region.code[:4] + "00"
+
+
+def _coverage(made: list[Enterprise]) -> list[Enterprise]:
+    """One enterprise for each (city, demo year): the first workers go to these in turn."""
+    first: dict[tuple[str, int], Enterprise] = {}
+    for enterprise in made:
+        first.setdefault((_city_code(enterprise), enterprise.reduction_year), enterprise)
+    return [first[key] for key in sorted(first)]
 
 
 def _id_numbers(
@@ -173,14 +206,19 @@ def demo_build(
     to_place_by_city_year: dict[tuple[str, int], int] = {}
     # Enterprises differ in size: weight them so a few are large, like real mines.
     enterprise_weights = [rng.uniform(0.3, 3.0) for _ in made]
+    coverage = _coverage(made)
     done = 0
     while done < workers:
         size = min(BATCH, workers - done)
         rows = []
         plans = []
         for _ in range(size):
-            enterprise = rng.choices(made, enterprise_weights)[0]
-            year = enterprise.reduction_year or 2016
+            serial = done + len(rows)
+            if serial < len(coverage) * COVERAGE_WORKERS:
+                enterprise = coverage[serial % len(coverage)]
+            else:
+                enterprise = rng.choices(made, enterprise_weights)[0]
+            year = enterprise.reduction_year or DEMO_YEARS[0]
             male = rng.random() < 0.82
             # Some older workers, so that internal retirement has candidates.
             birth = _random_date(
@@ -193,7 +231,7 @@ def demo_build(
             cadre = rng.random() < 0.12
             worker = Worker(
                 enterprise=enterprise,
-                name=f"{rng.choice(SURNAMES)}演示{done + len(rows) + 1:06d}",
+                name=f"{rng.choice(SURNAMES)}演示{serial + 1:06d}",
                 sex="M" if male else "F",
                 birth_date=birth,
                 post=rng.choice(POSTS),
@@ -208,16 +246,19 @@ def demo_build(
                 id_number_cipher=idnumbers.encrypt(number),
             )
             rows.append(worker)
-            city = enterprise.region.code[:4] + "00"
+            city = _city_code(enterprise)
             to_place_by_city_year[(city, year)] = to_place_by_city_year.get((city, year), 0) + 1
+            waiting_at_year_end = serial < len(coverage)
             # About one in 300 is still waiting; the rest are placed within the year or the next.
-            if rng.random() < 1 / 300:
+            # A city's first worker of the last demo year is still waiting; of an earlier year,
+            # placed the next year.
+            if rng.random() < 1 / 300 or (waiting_at_year_end and year == DEMO_YEARS[-1]):
                 plans.append(None)
                 continue
             placed_on = _random_date(
                 rng, registered + datetime.timedelta(days=20), datetime.date(year, 12, 28)
             )
-            if rng.random() < 0.04:
+            if rng.random() < 0.04 or waiting_at_year_end:
                 placed_on = _random_date(
                     rng, datetime.date(year + 1, 1, 5), datetime.date(year + 1, 11, 30)
                 )
@@ -269,6 +310,14 @@ def demo_build(
         if progress:
             progress(done, workers)
     targets = _targets(rng, to_place_by_city_year)
+    # Once committed: statistics for the freshly loaded tables (and the regions they join),
+    # then the reports' facts, so that the first report after `seed_demo` is as fast as any
+    # other.
+    tables_analyze(
+        models=[Region, Enterprise, Worker, Placement, AnnualTarget],
+        rows=workers + total_placements,
+    )
+    transaction.on_commit(lambda: ledger_bulk_loaded.send(sender=Worker, rows=workers))
     return DemoSummary(len(made), workers, total_placements, targets)
 
 

@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from enterprises.analyze import tables_analyze
 from enterprises.history import (
     history_bulk_create,
     history_bulk_update,
@@ -805,6 +806,10 @@ def _roster_write(
         history_record_bulk(
             changed_placements, model=Placement, user=user, source=source, update=True
         )
+    tables_analyze(
+        models=[Worker, Placement, Worker.history.model, Placement.history.model],
+        rows=len(new_rows) + len(changed_workers) + len(new_placements) + len(changed_placements),
+    )
 
 
 def _insert(model, objs: list) -> None:
@@ -994,6 +999,9 @@ def _targets_write(
 ) -> None:
     """Every database write of a target import, in one transaction, with its audit history."""
     history_bulk_create(creates, model=AnnualTarget, user=user, source=source)
+    tables_analyze(
+        models=[AnnualTarget, AnnualTarget.history.model], rows=len(creates) + len(updates)
+    )
     if updates:
         history_bulk_update(
             updates, model=AnnualTarget, fields=["workers"], user=user, source=source

@@ -160,12 +160,22 @@ class Worker(models.Model):
         """The statutory retirement date (法定退休日期), 2025 reform included."""
         if not self.birth_date or not self.sex:
             return None
-        return retirement.statutory_retirement_date(
-            birth_date=self.birth_date,
-            sex=self.sex,
-            cadre=self.status == self.Status.CADRE,
-            special_work_type=self.special_work_type,
-        )
+        return retirement.statutory_retirement_date(**self._retirement_facts())
+
+    @property
+    def flexible_retirement_window(self) -> retirement.Window | None:
+        """When the worker may choose to retire under the 2024 decision (弹性退休), or None."""
+        if not self.birth_date or not self.sex:
+            return None
+        return retirement.flexible_retirement_window(**self._retirement_facts())
+
+    def _retirement_facts(self) -> dict:
+        return {
+            "birth_date": self.birth_date,
+            "sex": self.sex,
+            "cadre": self.status == self.Status.CADRE,
+            "special_work_type": self.special_work_type,
+        }
 
     def current_placement(self, on: datetime.date | None = None):
         """The latest placement in force on the day (today by default), or None."""

@@ -7,10 +7,15 @@ age is reached; men and women with an old age of 55 retire min(k // 4 + 1, 36) m
 to 63 and 58), women with an old age of 50 retire min(k // 2 + 1, 60) months later (up to 55).
 How the reform treats special types of work is not settled; `_special_work_type_delay` is the
 single place to change when it is.
+
+Every date is the birth date plus one whole number of months, added in one step: adding the old
+age first would clamp a 29 February birth to the 28th and carry that day into the result (a woman
+worker born 1976-02-29 retires on 2026-09-29, not the 28th).
 """
 
 import calendar
 import datetime
+from dataclasses import dataclass
 
 from django.conf import settings
 
@@ -54,16 +59,61 @@ def reform_delay_months(
     return min(k // 4 + 1, 36)
 
 
-def statutory_retirement_date(
+def retirement_age_months(
     *, birth_date: datetime.date, sex: str, cadre: bool, special_work_type: bool
-) -> datetime.date:
-    """The date a worker reaches the statutory retirement age, the 2025 reform included."""
+) -> tuple[int, int]:
+    """The old and the new statutory retirement age, in months after the birth date."""
     old_age = old_retirement_age(sex=sex, cadre=cadre, special_work_type=special_work_type)
+    # Only the month the old age is reached matters to the delay, so a clamped day is harmless.
     reached = add_months(birth_date, old_age * 12)
     delay = reform_delay_months(
         old_age_reached=reached, old_age=old_age, sex=sex, special_work_type=special_work_type
     )
-    return add_months(reached, delay)
+    return old_age * 12, old_age * 12 + delay
+
+
+def statutory_retirement_date(
+    *, birth_date: datetime.date, sex: str, cadre: bool, special_work_type: bool
+) -> datetime.date:
+    """The date a worker reaches the statutory retirement age, the 2025 reform included."""
+    _, new_months = retirement_age_months(
+        birth_date=birth_date, sex=sex, cadre=cadre, special_work_type=special_work_type
+    )
+    return add_months(birth_date, new_months)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A span of dates, both ends included."""
+
+    start: datetime.date
+    end: datetime.date
+
+
+# 弹性退休: at most three years earlier (never before the old age) or later than the new age.
+FLEXIBLE_MONTHS = 36
+
+
+def flexible_retirement_window(
+    *, birth_date: datetime.date, sex: str, cadre: bool, special_work_type: bool
+) -> Window | None:
+    """When the 2024 decision lets the worker choose to retire (弹性退休): from the later of the
+    old statutory age and three years before the new one, to three years after the new one.
+
+    None for a worker who reached the old age before 2025: the decision came into force on
+    2025-01-01 and changed nothing for them. (The decision also asks for the minimum years of
+    contributions for an early choice and the employer's agreement for a later one: the ledger
+    does not hold either, so the window is the most the rules allow.)
+    """
+    old_months, new_months = retirement_age_months(
+        birth_date=birth_date, sex=sex, cadre=cadre, special_work_type=special_work_type
+    )
+    if add_months(birth_date, old_months) < REFORM_START:
+        return None
+    return Window(
+        start=add_months(birth_date, max(old_months, new_months - FLEXIBLE_MONTHS)),
+        end=add_months(birth_date, new_months + FLEXIBLE_MONTHS),
+    )
 
 
 def internal_retirement_window_start(retirement_date: datetime.date) -> datetime.date:
@@ -71,6 +121,15 @@ def internal_retirement_window_start(retirement_date: datetime.date) -> datetime
     (5 by default) before the statutory retirement date."""
     years = settings.LEDGER_INTERNAL_RETIREMENT_WINDOW_YEARS
     return add_months(retirement_date, -12 * years)
+
+
+def internal_retirement_window(retirement_date: datetime.date) -> Window:
+    """The days on which internal retirement is allowed: from the window's start to the day
+    before the statutory retirement date."""
+    return Window(
+        start=internal_retirement_window_start(retirement_date),
+        end=retirement_date - datetime.timedelta(days=1),
+    )
 
 
 def internal_retirement_allowed(*, retirement_date: datetime.date, on: datetime.date) -> bool:

@@ -10,3 +10,8 @@ from django.dispatch import Signal
 # Sent inside the writing transaction with `worker_ids`: workers whose own row or placements
 # were written in bulk; `new=True` for workers inserted by this write.
 workers_bulk_changed = Signal()
+
+# Sent after a bulk load has committed (the demo seeder), with `rows`, the number of workers
+# written: data derived from the ledger brings itself up to date now, in the same command, so
+# that the first report after the load does not do it.
+ledger_bulk_loaded = Signal()

@@ -9,12 +9,13 @@ class ReportsConfig(AppConfig):
 
     def ready(self):
         from placement.models import Placement, Worker
-        from placement.signals import workers_bulk_changed
+        from placement.signals import ledger_bulk_loaded, workers_bulk_changed
 
         for signal in (post_save, post_delete):
             signal.connect(_placement_changed, sender=Placement, dispatch_uid=f"reports_p_{signal}")
         post_save.connect(_worker_changed, sender=Worker, dispatch_uid="reports_worker_saved")
         workers_bulk_changed.connect(_bulk_changed, dispatch_uid="reports_bulk_changed")
+        ledger_bulk_loaded.connect(_bulk_loaded, dispatch_uid="reports_bulk_loaded")
 
 
 def _placement_changed(sender, instance, **kwargs):
@@ -37,3 +38,11 @@ def _bulk_changed(sender, worker_ids, new=False, **kwargs):
     from .facts import report_facts_mark_many
 
     report_facts_mark_many(worker_ids=worker_ids, at_commit=not new)
+
+
+def _bulk_loaded(sender, **kwargs):
+    """A bulk load committed (the demo): compute its workers' facts now (and analyse them),
+    rather than in the first report after it."""
+    from .facts import report_facts_sync
+
+    report_facts_sync()

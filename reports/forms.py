@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Enterprise
 
+from .selectors import report_as_of
+
 INDUSTRY_CHOICES = [("", _("全部行业")), *Enterprise.Industry.choices]
 
 
@@ -20,9 +22,8 @@ class ReportFilterForm(forms.Form):
     industry = forms.ChoiceField(label=_("行业"), choices=INDUSTRY_CHOICES, required=False)
 
     def resolved(self, *, default_year: int, today: datetime.date) -> dict:
-        """Year, as-of date and industry with defaults: the as-of date defaults to today, or to
-        31 December for a past year."""
+        """Year, as-of date and industry with defaults (the as-of date by `report_as_of`)."""
         data = self.cleaned_data if self.is_valid() else {}
         year = data.get("year") or default_year
-        as_of = data.get("as_of") or min(today, datetime.date(year, 12, 31))
+        as_of = data.get("as_of") or report_as_of(year=year, today=today)
         return {"year": year, "as_of": as_of, "industry": data.get("industry") or None}

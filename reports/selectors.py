@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Enterprise, Region
@@ -427,6 +428,16 @@ def placement_report(
         ),
         stragglers=stragglers,
     )
+
+
+def report_as_of(*, year: int, today: datetime.date | None = None) -> datetime.date:
+    """The as-of date a report of `year` takes when none is given, the same for the pages, the
+    exports and the command: 31 December for a past year, today for the current year.
+
+    A future year (a target set in advance) is also read as of today: the workers waiting now,
+    none placed in that year yet, and no elapsed time."""
+    today = today or timezone.localdate()
+    return min(today, datetime.date(year, 12, 31))
 
 
 def report_default_year(*, today: datetime.date) -> int:

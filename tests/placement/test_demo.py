@@ -1,12 +1,17 @@
 """The demo seeder writes in bulk, skipping per-row validation: check that what it writes would
 have passed every rule of the single-row path."""
 
+import datetime
+from io import StringIO
+
 from django.core.management import call_command
 
 from enterprises.models import Enterprise, Region, UserScope
 from placement import idnumbers
 from placement.channels import Channel
+from placement.demo import DEMO_YEARS
 from placement.models import AnnualTarget, Placement, Worker
+from reports.selectors import Scope, placement_report
 
 
 def test_seed_demo_builds_a_valid_province(db, capsys):
@@ -46,3 +51,18 @@ def test_seed_demo_if_empty_leaves_existing_data_alone(db, capsys):
     call_command("seed_demo", workers=50, if_empty=True)
     assert Worker.objects.count() == 50
     assert "nothing generated" in capsys.readouterr().out
+
+
+def test_every_city_has_workers_a_target_and_someone_waiting_in_every_demo_year(db):
+    call_command("seed_demo", workers=400, stdout=StringIO())
+    province = Region.objects.get(level=Region.Level.PROVINCE)
+    for year in DEMO_YEARS:
+        report = placement_report(
+            scope=Scope(region=province), year=year, as_of=datetime.date(year, 12, 31)
+        )
+        assert len(report.children) == 11
+        for city in report.children:
+            assert city.to_place > 0, (city.name, year)
+            assert city.target, (city.name, year)
+            assert city.pending > 0, (city.name, year)
+            assert city.placed_in_year > 0, (city.name, year)

@@ -58,6 +58,26 @@ def test_the_workers_page_shows_the_number_masked_without_the_birth_date_digits(
         )
 
 
+def test_the_workers_page_gives_retirement_windows_by_day_only_to_those_who_see_full_numbers(
+    world, login, client
+):
+    # A man born 1970-05-01 reaches 60 in 2030-05 and retires 17 months later, on 2031-10-01.
+    exact = ["2026-10-01 至 2031-09-30", "2030-05-01 至 2034-10-01"]
+    for role in ("hr", "county"):
+        response = login(world.users[role]).get(
+            reverse("admin:placement_worker_change", args=[world.a.worker.pk])
+        )
+        text = response.content.decode()
+        assert "内部退养可选期间" in text and "弹性退休可选期间" in text
+        if role == "hr":
+            assert all(window in text for window in exact)
+        else:
+            # Any of these days would give away the birth month and day that the mask hides.
+            assert not any(window in text for window in exact)
+            assert "2026 年至 2031 年" in text and "2030 年至 2034 年" in text
+            assert "-09-30" not in text and "2034-10" not in text and "2026-10" not in text
+
+
 def test_a_reveal_shows_the_full_number_and_is_logged(world, login, client):
     client = login(world.users["hr"])
     url = reverse("admin:placement_worker_reveal", args=[world.a.worker.pk])

@@ -4,13 +4,12 @@ import datetime
 import json
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Enterprise, Region
 from enterprises.querysets import command_user
 from reports import rates
-from reports.selectors import Figures, Scope, placement_report
+from reports.selectors import Figures, Scope, placement_report, report_as_of
 
 UNKNOWN_REGION = _("没有行政区划代码为 %(code)s 的地区")
 UNKNOWN_ENTERPRISE = _("没有统一社会信用代码为 %(code)s 的企业")
@@ -60,7 +59,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--year", type=int, required=True)
-        parser.add_argument("--as-of", dest="as_of", type=datetime.date.fromisoformat)
+        parser.add_argument(
+            "--as-of",
+            dest="as_of",
+            type=datetime.date.fromisoformat,
+            help="截至日期（默认：往年为 12 月 31 日，当年为今天）",
+        )
         scope = parser.add_mutually_exclusive_group()
         scope.add_argument("--region", help="行政区划代码（默认全省）")
         scope.add_argument("--enterprise", help="统一社会信用代码（企业或集团）")
@@ -71,7 +75,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, year, as_of, region, enterprise, industry, json, user, **options):
-        as_of = as_of or timezone.localdate()
+        as_of = as_of or report_as_of(year=year)
         user = command_user(user)
         enterprises, regions = Enterprise.objects.all(), Region.objects.all()
         if user is not None:
