@@ -1,6 +1,6 @@
 """Reading and writing spreadsheets for every import and export of the ledger.
 
-It lives in enterprises, the lowest app, because both enterprises (the enterprise list) and
-placement (rosters, targets) import spreadsheets and imports only point downward (STYLE.md).
-Nothing here knows what a worker or an enterprise is.
+A top-level package because every app uses it: enterprises (the enterprise list), placement
+(rosters, targets) and reports (report tables). Nothing here knows what a worker or an
+enterprise is.
 """
