@@ -5,7 +5,7 @@
 
 Phases (each in its own process, so that the peak RSS is the phase's own):
   floor       openpyxl alone, read-only mode, every row read (the floor)
-  reader      the ledger's own reader alone (enterprises.spreadsheets.readers)
+  reader      the ledger's own reader alone (spreadsheets.readers)
   first       roster_import into an empty enterprise
   identical   the same file again (everything unchanged)
   changed10   the file with 10% of the rows changed (name, post or channel)
@@ -153,8 +153,8 @@ def run_phase(phase: str, rows: int, default_rows: int) -> dict:
         seconds = time.perf_counter() - start
         count = rows
     elif phase == "reader":
-        from enterprises.spreadsheets.readers import read_table
         from placement.resources import RosterResource
+        from spreadsheets.readers import read_table
 
         roster = RosterResource()
         start = time.perf_counter()

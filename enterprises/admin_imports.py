@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from enterprises.spreadsheets.admin import SpreadsheetImportExportMixin
+from spreadsheets.admin import SpreadsheetImportExportMixin
 
 from .imports import enterprise_import
 from .resources import EnterpriseResource

@@ -7,11 +7,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from enterprises.spreadsheets.readers import ReadError
-from enterprises.spreadsheets.results import Change, ImportResult
+from audit.history import history_bulk_create, history_bulk_update, history_context, import_source
+from spreadsheets.readers import ReadError
+from spreadsheets.results import Change, ImportResult
 
 from .analyze import tables_analyze
-from .history import history_bulk_create, history_bulk_update, history_context, import_source
 from .models import Enterprise, Region
 from .querysets import sees_everything
 from .resources import EnterpriseResource

@@ -7,7 +7,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from .history import HistorySource
+from audit.history import HistorySource
+
 from .querysets import EnterpriseQuerySet, RegionQuerySet
 from .validators import normalize_credit_code, validate_credit_code
 

@@ -4,8 +4,8 @@ region by its GB/T 2260 code (or name) and the group by its credit code."""
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, widgets
 
-from enterprises.spreadsheets.resources import LedgerResource
-from enterprises.spreadsheets.widgets import ChoiceLabelWidget, LedgerDateWidget, TextWidget
+from spreadsheets.resources import LedgerResource
+from spreadsheets.widgets import ChoiceLabelWidget, LedgerDateWidget, TextWidget
 
 from .models import Enterprise, Region
 

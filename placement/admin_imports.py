@@ -1,11 +1,11 @@
 """Admin import and export of rosters and annual targets (issue 3); the views themselves are
-enterprises.spreadsheets.admin's, the work is placement.imports'."""
+spreadsheets.admin's, the work is placement.imports'."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from enterprises.models import Enterprise
-from enterprises.spreadsheets.admin import SpreadsheetImportExportMixin, SpreadsheetImportForm
+from spreadsheets.admin import SpreadsheetImportExportMixin, SpreadsheetImportForm
 
 from .access import access_log_record, can_see_full_id
 from .imports import roster_import, target_import

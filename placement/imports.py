@@ -18,16 +18,16 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from enterprises.analyze import tables_analyze
-from enterprises.history import (
+from audit.history import (
     history_bulk_create,
     history_bulk_update,
     history_record_bulk,
     import_source,
 )
+from enterprises.analyze import tables_analyze
 from enterprises.models import Enterprise, Region
-from enterprises.spreadsheets.readers import MonthDate, ReadError
-from enterprises.spreadsheets.results import Change, ImportResult
+from spreadsheets.readers import MonthDate, ReadError
+from spreadsheets.results import Change, ImportResult
 
 from . import idnumbers, retirement, rules
 from .access import (

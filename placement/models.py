@@ -11,7 +11,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from enterprises.history import HistorySource
+from audit.history import HistorySource
 from enterprises.models import Enterprise, Region
 
 from . import idnumbers, retirement, rules

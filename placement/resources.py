@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, widgets
 
 from enterprises.models import Enterprise, Region
-from enterprises.spreadsheets.resources import LedgerResource
-from enterprises.spreadsheets.widgets import (
+from spreadsheets.resources import LedgerResource
+from spreadsheets.widgets import (
     ChoiceLabelWidget,
     IntegerWidget,
     LedgerDateWidget,

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from enterprises.history import current_source, current_user, history_bulk_update
+from audit.history import current_source, current_user, history_bulk_update
 from enterprises.models import Enterprise, Region
 
 from . import idnumbers, rules

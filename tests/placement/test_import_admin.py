@@ -10,10 +10,10 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from enterprises.models import UserScope
-from enterprises.spreadsheets.admin import IMPORT_NOTHING_CHANGED
 from placement.demo_rosters import roster_rows, roster_xlsx
 from placement.models import AccessLog, Worker
 from placement.services import worker_place
+from spreadsheets.admin import IMPORT_NOTHING_CHANGED
 
 IMPORT_URL = reverse("admin:placement_worker_import")
 PROCESS_URL = reverse("admin:placement_worker_process_import")

@@ -5,7 +5,7 @@ import datetime
 
 from django.urls import reverse
 
-from enterprises.history import history_bulk_create, history_bulk_update, history_context
+from audit.history import history_bulk_create, history_bulk_update, history_context
 from placement.channels import Channel
 from placement.models import Placement, Worker
 from placement.services import worker_register, worker_update

@@ -13,9 +13,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from enterprises.spreadsheets.admin import UPLOAD_CANCELLED, UPLOAD_EXPIRED
 from placement.demo_rosters import roster_csv, roster_rows
 from placement.models import Worker
+from spreadsheets.admin import UPLOAD_CANCELLED, UPLOAD_EXPIRED
 
 IMPORT_URL = reverse("admin:placement_worker_import")
 PROCESS_URL = reverse("admin:placement_worker_process_import")

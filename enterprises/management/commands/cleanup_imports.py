@@ -7,7 +7,7 @@ does not wait for the next upload.
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from enterprises.spreadsheets.uploads import uploads_expired_remove
+from spreadsheets.uploads import uploads_expired_remove
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 """`manage.py import_enterprises FILE [--dry-run] [--json]`."""
 
 from enterprises.imports import enterprise_import
-from enterprises.spreadsheets.commands import ImportCommand
+from spreadsheets.commands import ImportCommand
 
 
 class Command(ImportCommand):

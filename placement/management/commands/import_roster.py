@@ -3,9 +3,9 @@
 from django.core.management.base import CommandError
 
 from enterprises.models import Enterprise
-from enterprises.spreadsheets.commands import ImportCommand
 from enterprises.validators import normalize_credit_code
 from placement.imports import roster_import
+from spreadsheets.commands import ImportCommand
 
 
 class Command(ImportCommand):

@@ -1,7 +1,7 @@
 """`manage.py import_targets FILE [--dry-run] [--json]`."""
 
-from enterprises.spreadsheets.commands import ImportCommand
 from placement.imports import target_import
+from spreadsheets.commands import ImportCommand
 
 
 class Command(ImportCommand):

@@ -9,7 +9,7 @@ import pytest
 import xlwt
 from openpyxl import Workbook
 
-from enterprises.spreadsheets.readers import (
+from spreadsheets.readers import (
     FILE_CORRUPT,
     FILE_ENCRYPTED,
     FILE_TOO_LARGE,

@@ -13,8 +13,8 @@ import pytest
 import xlwt
 from openpyxl import Workbook
 
-from enterprises.spreadsheets import readers
-from enterprises.spreadsheets.readers import (
+from spreadsheets import readers
+from spreadsheets.readers import (
     FILE_CORRUPT,
     FILE_UNSAFE_XML,
     MERGE_FILL_MAX_COLUMNS,
@@ -23,7 +23,7 @@ from enterprises.spreadsheets.readers import (
     parse_date,
     read_table,
 )
-from enterprises.spreadsheets.widgets import DATE_UNREADABLE, LedgerDateWidget
+from spreadsheets.widgets import DATE_UNREADABLE, LedgerDateWidget
 
 ALIASES = {
     "name": ["姓名"],

@@ -1,0 +1,1 @@
+"""Audit history shared by every app: who changed a record, when and from where."""
