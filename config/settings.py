@@ -199,6 +199,7 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = False
 
 # Error reports (the debug page, mails to ADMINS) mask ID numbers and phones.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "placement.error_reports.LedgerExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "placement.error_reports.LedgerExceptionReporter"
 
 # --- Spreadsheet import (issue 3) ---------------------------------------------------------------
 # Without these two, a staff user with no permission at all could download a full export
