@@ -157,6 +157,30 @@ def test_export_escapes_formula_like_cells_and_the_import_reads_them_back(
     assert phones == ["13800000000"]
 
 
+@pytest.mark.parametrize(
+    "post",
+    [
+        pytest.param('\t=HYPERLINK("http://x")', id="tab"),
+        pytest.param("\r=1+1", id="cr"),
+        pytest.param("\n=1+1", id="lf"),
+        pytest.param("＝1+1", id="full-width-equals"),
+        pytest.param("＋1", id="full-width-plus"),
+        pytest.param("－1", id="full-width-minus"),
+        pytest.param("＠SUM(A1)", id="full-width-at"),
+        pytest.param("\u3000=1+1", id="ideographic-space"),
+    ],
+)
+def test_attack_formula_after_tab_cr_or_full_width_sign_in_admin_export(
+    admin_client_, make_worker, enterprise, post
+):
+    # Typed in the admin, imported before the reader cleaned text, or written by a script: what
+    # is stored is exported, so the rule holds for any stored text.
+    Worker.objects.filter(pk=make_worker().pk).update(post=post, name=post)
+    rows = export_rows(admin_client_, enterprise)
+    written = "'" + post.replace("\r", "\n")  # XML reads a carriage return back as a line feed
+    assert (rows[1][0], rows[1][5]) == (written, written)
+
+
 def test_export_then_import_changes_nothing(admin_client_, make_worker, enterprise):
     for index in range(3):
         worker = make_worker(post="=SUM(1)" if index == 0 else "掘进工")
