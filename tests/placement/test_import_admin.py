@@ -3,6 +3,8 @@ confirm, the error report, the blank template, scoped enterprises, masked or ful
 formula escaping, and the round trip export → import that changes nothing."""
 
 import io
+import re
+import zipfile
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -81,6 +83,30 @@ def test_a_refused_file_shows_every_error_offers_a_report_and_no_confirm(admin_c
         "6",
         "身份证号码",
     ]
+    assert Worker.objects.count() == 0
+
+
+def test_attack_column_letters_exhaust_memory_through_the_admin_import(admin_client_, enterprise):
+    data = roster_xlsx(roster_rows(2, seed=4))
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in source.namelist():
+            content = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                content = re.sub(rb'(<c r=")A3(")', rb"\1AAAAAAA3\2", content, count=1)
+                assert b"AAAAAAA3" in content
+            archive.writestr(name, content)
+
+    admin_client_.post(reverse("set_language"), {"language": "en", "next": "/admin/"})
+    response = upload(admin_client_, enterprise, buffer.getvalue())
+
+    assert response.status_code == 200
+    [error] = response.context["result"].errors
+    assert error.message == (
+        "Row 3 has a cell beyond the last column of a worksheet (XFD, column 16384); "
+        "the file looks abnormal and was rejected"
+    )
     assert Worker.objects.count() == 0
 
 
