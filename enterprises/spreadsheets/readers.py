@@ -642,12 +642,17 @@ def _sheet_rows(archive, path, strings, date_styles, epoch_1904, limit=None, mer
     merge_state = {"next": 0, "open": [], "values": {}}
     try:
         with _safe_open(archive, path) as part:
+            # Start events only to find <sheetData>, so that each row read leaves it: they cost
+            # about a fifth of this loop (100,000 roster rows: 3.9 s -> 4.6 s, a few per cent of
+            # an import), and a 28 KB file of a million empty rows takes 5 MB, not 85 MB.
             for event, element in iterparse(part, events=("start", "end")):
                 if event == "start":
+                    # Counted as they open: elements nested a million deep are all built before
+                    # the first of them ends.
                     elements += 1
                     if elements > MAX_ELEMENTS_PER_ROW:
                         raise ReadError(FILE_CORRUPT)
-                    if element.tag == sheet_data_tag:
+                    if sheet_data is None and element.tag == sheet_data_tag:
                         sheet_data = element
                     continue
                 if element.tag != row_tag:
