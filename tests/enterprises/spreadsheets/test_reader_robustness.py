@@ -23,6 +23,7 @@ from enterprises.spreadsheets.readers import (
     MAX_ROWS,
     MERGE_FILL_MAX_COLUMNS,
     ROW_BEYOND_SHEET,
+    SHARED_STRINGS_TOO_LARGE,
     ReadError,
     clean_text,
     parse_date,
@@ -529,3 +530,56 @@ def test_comments_and_cdata_cut_across_two_reads_pass(step):
     while chunk := part.read(step):
         chunks.append(chunk)
     assert b"".join(chunks) == text
+
+
+# --- Shared strings -------------------------------------------------------------------------------
+
+SST = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+
+
+def with_shared_strings(items: bytes) -> bytes:
+    """The roster with its second row's cells taken from a sharedStrings part holding `items`
+    (the first two of which are the row's name and number)."""
+
+    def sheet(content):
+        return with_row_two(
+            b'<row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2" t="s"><v>1</v></c></row>'
+        )(content)
+
+    data = rewrite(xlsx(ROSTER), {SHEET: sheet})
+    return add_part(data, "xl/sharedStrings.xml", SST + items + b"</sst>")
+
+
+def test_shared_strings_with_rich_text_and_phonetic_runs_are_read():
+    items = (
+        "<si><r><t>张</t></r><r><rPr><b/></rPr><t>三</t></r>"
+        '<rPh sb="0" eb="1"><t>zhang</t></rPh></si>'
+        f"<si><t>{ID_NUMBER}</t></si>"
+    ).encode()
+    _table, rows = read(with_shared_strings(items))
+    assert rows == [(2, ["张三", ID_NUMBER])]
+
+
+def test_attack_shared_strings_exhaust_memory(monkeypatch):
+    # Each <si> left in the parser's tree cost about 140 bytes: 90 KB of zipped
+    # "<si><t>ab</t></si>" took 280 MB. Read rows leave the tree now, and the strings have a
+    # memory budget, small here so that the test is quick.
+    monkeypatch.setattr(readers, "SHARED_STRINGS_MAX_BYTES", 16 * 1024 * 1024)
+    items = (
+        b"<si><t>\xe5\xbc\xa0\xe4\xb8\x89</t></si><si><t>1</t></si>"
+        + b"<si><t>ab</t></si>" * 1_000_000
+    )
+    data = with_shared_strings(items)
+    assert len(data) < 100_000
+
+    message, peak = refusal_and_peak_memory(data)
+
+    assert message == SHARED_STRINGS_TOO_LARGE % {"limit": 16}
+    assert peak < 50 * 1024 * 1024
+
+
+def test_attack_a_shared_string_of_millions_of_empty_elements():
+    items = b"<si>" + b"<x/>" * 1_000_000 + b"</si>"
+    message, peak = refusal_and_peak_memory(with_shared_strings(items))
+    assert message == FILE_CORRUPT
+    assert peak < 50 * 1024 * 1024
