@@ -369,6 +369,7 @@ MAX_ROWS = 1_048_576
 # bounded too (a cell is two or three: <c>, <v>, <f>; an inline rich string a few more), or a row
 # of a hundred million empty elements would take gigabytes before its cells are counted.
 MAX_ELEMENTS_PER_ROW = MAX_COLUMNS * 8
+MAX_ELEMENTS_PER_PART = 500_000
 # The memory the shared strings may take (a 200,000-row roster's take about 40 MB).
 SHARED_STRINGS_MAX_BYTES = 128 * 1024 * 1024
 
@@ -481,7 +482,7 @@ def _is_utf8_xml(head: bytes) -> bool:
 
 
 def _fast_xlsx_rows(data: bytes, aliases):
-    from xml.etree.ElementTree import ParseError, fromstring, iterparse
+    from xml.etree.ElementTree import ParseError, iterparse
 
     from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 
@@ -489,9 +490,9 @@ def _fast_xlsx_rows(data: bytes, aliases):
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = set(archive.namelist())
         with _safe_open(archive, "xl/workbook.xml") as part:
-            workbook = fromstring(part.read())
+            workbook = _whole_tree(part, iterparse)
         with _safe_open(archive, "xl/_rels/workbook.xml.rels") as part:
-            rels = fromstring(part.read())
+            rels = _whole_tree(part, iterparse)
     except ReadError:
         raise
     except (KeyError, ParseError, zipfile.BadZipFile, RuntimeError):
@@ -518,7 +519,7 @@ def _fast_xlsx_rows(data: bytes, aliases):
         date_styles = set()
         if "xl/styles.xml" in names:
             with _safe_open(archive, "xl/styles.xml") as part:
-                styles = fromstring(part.read())
+                styles = _whole_tree(part, iterparse)
             formats = dict(BUILTIN_FORMATS)
             for fmt in styles.iter(f"{_MAIN}numFmt"):
                 formats[int(fmt.get("numFmtId"))] = fmt.get("formatCode", "")
@@ -543,6 +544,17 @@ def _fast_xlsx_rows(data: bytes, aliases):
             break
     merges = _merged_ranges(archive, chosen)
     return _sheet_rows(archive, chosen, strings, date_styles, epoch_1904, merges=merges)
+
+
+def _whole_tree(part, iterparse):
+    """A part read whole (the workbook, its relationships, the styles), with a bound on its
+    elements: 4 bytes of "<x/>" become an element of about 80 bytes, so 400 MB of them would
+    take 8 GB. A workbook bloated with styles has a few hundred thousand."""
+    tree = iterparse(part, events=("start",))
+    for elements, _event in enumerate(tree, start=1):
+        if elements > MAX_ELEMENTS_PER_PART:
+            raise ReadError(FILE_CORRUPT)
+    return tree.root
 
 
 def _shared_strings(part, iterparse) -> list[str]:

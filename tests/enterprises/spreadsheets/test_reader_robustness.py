@@ -583,3 +583,23 @@ def test_attack_a_shared_string_of_millions_of_empty_elements():
     message, peak = refusal_and_peak_memory(with_shared_strings(items))
     assert message == FILE_CORRUPT
     assert peak < 50 * 1024 * 1024
+
+
+@pytest.mark.parametrize("name", ["xl/styles.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"])
+def test_attack_a_part_read_whole_of_millions_of_empty_elements(name):
+    # These parts are small and read whole; 4 bytes of "<x/>" become an element of about 80.
+    def bloat(content):
+        return re.sub(
+            rb"(<[A-Za-z]+ [^>]*?xmlns=[^>]*>)",
+            lambda m: m.group(1) + b"<x/>" * 2_000_000,
+            content,
+            count=1,
+        )
+
+    data = rewrite(xlsx(ROSTER), {name: bloat})
+    assert len(data) < 100_000
+
+    message, peak = refusal_and_peak_memory(data)
+
+    assert message == FILE_CORRUPT
+    assert peak < 64 * 1024 * 1024
