@@ -262,6 +262,7 @@ def _xlsx_rows(data: bytes, aliases):
 def _openpyxl_rows(data: bytes, aliases):
     import openpyxl
 
+    _check_parts_for_openpyxl(data)
     try:
         workbook = openpyxl.load_workbook(
             io.BytesIO(data), read_only=True, data_only=True, keep_links=False
@@ -270,6 +271,53 @@ def _openpyxl_rows(data: bytes, aliases):
         raise _xlsx_error(exc) from None
     _add_cjk_date_styles(workbook)
     return _xlsx_iter(workbook, aliases)
+
+
+def _check_parts_for_openpyxl(data: bytes) -> None:
+    """openpyxl keeps in memory what the fast reader bounds: it reads most parts whole, keeps
+    every row and shared string it has read (cleared, about 80 bytes each) and every element it
+    does not know, and builds a row's cells from whatever the row holds (12 KB of "<x/>" in one
+    row took 611 MB). A file the fast reader leaves to it (anyone can make one: a workbook part
+    under another name) is first streamed here, every XML part, with the same bounds."""
+    from xml.etree.ElementTree import ParseError, iterparse
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            if not name.lower().endswith((".xml", ".rels")):
+                continue
+            # A part that is not well-formed is left to openpyxl, which fails on it if it reads
+            # it at all; the bounds were checked up to the error.
+            with contextlib.suppress(ParseError), _safe_open(archive, name) as part:
+                _check_part_for_openpyxl(part, iterparse)
+
+
+def _check_part_for_openpyxl(part, iterparse) -> None:
+    """Stream one part, each element leaving the tree as it ends, and refuse it beyond the
+    bounds of _STREAMED_PARTS (or MAX_ELEMENTS_PER_PART for a part read whole)."""
+    open_elements = []
+    record_depth, max_records = None, 0
+    records = in_record = others = 0
+    for event, element in iterparse(part, events=("start", "end")):
+        if event == "end":
+            open_elements.pop()
+            if open_elements:
+                open_elements[-1].remove(element)
+            if len(open_elements) + 1 == record_depth:
+                in_record = 0
+            continue
+        if not open_elements:
+            record_depth, max_records = _STREAMED_PARTS.get(element.tag, (None, 0))
+        open_elements.append(element)
+        depth = len(open_elements)
+        if record_depth is not None and depth >= record_depth:
+            in_record += 1
+            records += depth == record_depth
+            if in_record > MAX_ELEMENTS_PER_ROW or records > max_records:
+                raise ReadError(FILE_CORRUPT)
+        else:
+            others += 1
+            if others > MAX_ELEMENTS_PER_PART:
+                raise ReadError(FILE_CORRUPT)
 
 
 def _add_cjk_date_styles(workbook) -> None:
@@ -402,6 +450,15 @@ _MERGE_CELL = re.compile(
     rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\s[^>]*?\bref\s*=\s*[\"']\s*([A-Z]{1,3})(\d{1,7})"
     rb"(?::([A-Z]{1,3})(\d{1,7}))?\s*[\"']"
 )
+
+
+# Elements of the parts openpyxl streams: the depth of one record (a row, a shared string) and
+# how many records it may keep. A record may hold MAX_ELEMENTS_PER_ROW elements; all else of a
+# part counts against MAX_ELEMENTS_PER_PART.
+_STREAMED_PARTS = {
+    f"{_MAIN}worksheet": (3, MAX_ROWS + MERGE_MAX_RANGES),
+    f"{_MAIN}sst": (2, 2_000_000),
+}
 
 
 class _NotSimple(Exception):

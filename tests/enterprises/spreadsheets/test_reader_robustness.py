@@ -395,7 +395,7 @@ def test_attack_cells_without_references_beyond_xfd():
         ),
     ],
 )
-def test_attack_a_row_of_millions_of_empty_elements_exhausts_memory(row):
+def test_attack_a_row_of_millions_of_empty_elements_exhausts_memory(row, xlsx_reader):
     # Each element the parser builds costs about a hundred bytes: 400 MB of "<x/>" (the
     # uncompressed limit) would be ten gigabytes if the row were built whole before it is read.
     data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})
@@ -578,7 +578,7 @@ def test_attack_shared_strings_exhaust_memory(monkeypatch):
     assert peak < 50 * 1024 * 1024
 
 
-def test_attack_a_shared_string_of_millions_of_empty_elements():
+def test_attack_a_shared_string_of_millions_of_empty_elements(xlsx_reader):
     items = b"<si>" + b"<x/>" * 1_000_000 + b"</si>"
     message, peak = refusal_and_peak_memory(with_shared_strings(items))
     assert message == FILE_CORRUPT
@@ -586,7 +586,7 @@ def test_attack_a_shared_string_of_millions_of_empty_elements():
 
 
 @pytest.mark.parametrize("name", ["xl/styles.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"])
-def test_attack_a_part_read_whole_of_millions_of_empty_elements(name):
+def test_attack_a_part_read_whole_of_millions_of_empty_elements(name, xlsx_reader):
     # These parts are small and read whole; 4 bytes of "<x/>" become an element of about 80.
     def bloat(content):
         return re.sub(
