@@ -511,7 +511,7 @@ class _GuardedPart:
 
     def _checked_read(self, size: int) -> bytes:
         chunk = self._part.read(size)
-        self._check(chunk, final=size < 0 or not chunk)
+        self._check(chunk, final=size < 0 or (size > 0 and not chunk))
         return chunk
 
     def _check(self, chunk: bytes, *, final: bool) -> None:
