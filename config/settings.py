@@ -233,12 +233,16 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = False
 
 # Error reports (the debug page, mails to ADMINS) mask ID numbers and phones.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "placement.error_reports.LedgerExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "placement.error_reports.LedgerExceptionReporter"
 
 # --- Spreadsheet import (issue 3) ---------------------------------------------------------------
 # Without these two, a staff user with no permission at all could download a full export
 # (PITFALLS.md): importing needs the model's "add" permission, exporting its "view" permission.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+# Off on purpose: it handles a leading "=" only, by deleting it, and turns every cell into text.
+# Every export escapes through spreadsheets.formulas.escape_formula instead.
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 # An upload larger than this, or with more data rows, is refused before it is read.
 LEDGER_IMPORT_MAX_BYTES = env.int("LEDGER_IMPORT_MAX_BYTES", default=30 * 1024 * 1024)
 LEDGER_IMPORT_MAX_ROWS = env.int("LEDGER_IMPORT_MAX_ROWS", default=200_000)

@@ -1,8 +1,8 @@
 """Report tables as .xlsx, built with django-import-export resources (non-model, declared fields)
 from the same selector output the pages show, with a title row above the header.
 
-Cells that begin with = + - @ are prefixed with an apostrophe: import-export escapes only "="
-(PITFALLS.md), and an enterprise or worker name is typed by users.
+Every text cell, the title and the headers included, goes through the ledger's one formula rule
+(spreadsheets.formulas): an enterprise or worker name is typed by users.
 """
 
 import datetime
@@ -15,21 +15,14 @@ from import_export import fields, resources, widgets
 from import_export.formats.base_formats import XLSX
 
 from placement.channels import Channel
+from spreadsheets.formulas import escape_formula
 
 from . import rates
 
-FORMULA_STARTS = ("=", "+", "-", "@")
 XLSX_CONTENT_TYPE = XLSX.CONTENT_TYPE
 TABLES = ("children", "channels", "categories", "stragglers")
 
 _COUNT = widgets.IntegerWidget(coerce_to_string=False)
-
-
-def escape_cell(value):
-    """Keep spreadsheet software from reading text as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _rate(value):
@@ -120,10 +113,10 @@ def xlsx_bytes(*, resource: resources.Resource, rows, title: str) -> bytes:
     """The rows exported through `resource`, below a title row, as .xlsx bytes."""
     table = resource.export(rows)
     width = len(table.headers)
-    sheet = tablib.Dataset(headers=[escape_cell(title)] + [""] * (width - 1))
-    sheet.append([escape_cell(str(h)) for h in table.headers])
+    sheet = tablib.Dataset(headers=[escape_formula(title)] + [""] * (width - 1))
+    sheet.append([escape_formula(str(h)) for h in table.headers])
     for row in table:
-        sheet.append([escape_cell(value) for value in row])
+        sheet.append([escape_formula(value) for value in row])
     return XLSX().export_data(sheet)
 
 

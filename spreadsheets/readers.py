@@ -31,6 +31,13 @@ XLSX_TOO_LARGE_UNCOMPRESSED = _(
 FILE_ENCRYPTED = _("文件设有打开密码（已加密），无法读取；请在表格软件中取消密码后另存再导入")
 FILE_CORRUPT = _("文件已损坏或不是有效的 Excel/CSV 文件，无法读取；请用表格软件打开后另存为 .xlsx")
 FILE_UNSAFE_XML = _("文件包含不安全的 XML 内容（实体声明），已拒绝")
+COLUMN_BEYOND_SHEET = _(
+    "第 %(row)s 行有单元格超出工作表的最大列（XFD，即第 %(limit)s 列），疑似异常文件，已拒绝"
+)
+SHARED_STRINGS_TOO_LARGE = _(
+    "文件中的文字在内存中超过上限 %(limit)s MB，疑似异常文件，已拒绝；如确有这么多数据，请分批导入"
+)
+ROW_BEYOND_SHEET = _("文件的行数或行号超出工作表的上限 %(limit)s 行，疑似异常文件，已拒绝")
 FILE_EMPTY = _("文件是空的")
 ENCODING_UNKNOWN = _("无法识别 CSV 文件的编码；请另存为 UTF-8 或 GBK 编码的 CSV，或直接上传 .xlsx")
 HEADER_NOT_FOUND = _(
@@ -264,6 +271,7 @@ def _xlsx_rows(data: bytes, aliases):
 def _openpyxl_rows(data: bytes, aliases):
     import openpyxl
 
+    _check_parts_for_openpyxl(data)
     try:
         workbook = openpyxl.load_workbook(
             io.BytesIO(data), read_only=True, data_only=True, keep_links=False
@@ -272,6 +280,53 @@ def _openpyxl_rows(data: bytes, aliases):
         raise _xlsx_error(exc) from None
     _add_cjk_date_styles(workbook)
     return _xlsx_iter(workbook, aliases)
+
+
+def _check_parts_for_openpyxl(data: bytes) -> None:
+    """openpyxl keeps in memory what the fast reader bounds: it reads most parts whole, keeps
+    every row and shared string it has read (cleared, about 80 bytes each) and every element it
+    does not know, and builds a row's cells from whatever the row holds (12 KB of "<x/>" in one
+    row took 611 MB). A file the fast reader leaves to it (anyone can make one: a workbook part
+    under another name) is first streamed here, every XML part, with the same bounds."""
+    from xml.etree.ElementTree import ParseError, iterparse
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            if not name.lower().endswith((".xml", ".rels")):
+                continue
+            # A part that is not well-formed is left to openpyxl, which fails on it if it reads
+            # it at all; the bounds were checked up to the error.
+            with contextlib.suppress(ParseError), _safe_open(archive, name) as part:
+                _check_part_for_openpyxl(part, iterparse)
+
+
+def _check_part_for_openpyxl(part, iterparse) -> None:
+    """Stream one part, each element leaving the tree as it ends, and refuse it beyond the
+    bounds of _STREAMED_PARTS (or MAX_ELEMENTS_PER_PART for a part read whole)."""
+    open_elements = []
+    record_depth, max_records = None, 0
+    records = in_record = others = 0
+    for event, element in iterparse(part, events=("start", "end")):
+        if event == "end":
+            open_elements.pop()
+            if open_elements:
+                open_elements[-1].remove(element)
+            if len(open_elements) + 1 == record_depth:
+                in_record = 0
+            continue
+        if not open_elements:
+            record_depth, max_records = _STREAMED_PARTS.get(element.tag, (None, 0))
+        open_elements.append(element)
+        depth = len(open_elements)
+        if record_depth is not None and depth >= record_depth:
+            in_record += 1
+            records += depth == record_depth
+            if in_record > MAX_ELEMENTS_PER_ROW or records > max_records:
+                raise ReadError(FILE_CORRUPT)
+        else:
+            others += 1
+            if others > MAX_ELEMENTS_PER_PART:
+                raise ReadError(FILE_CORRUPT)
 
 
 def _add_cjk_date_styles(workbook) -> None:
@@ -311,6 +366,12 @@ def _xlsx_iter(workbook, aliases):
         merges = _merged_ranges(archive, path) if path and archive else []
         state = {"next": 0, "open": [], "values": {}}
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            # openpyxl names columns up to ZZZ and yields an empty row for every missing one, so
+            # both are bounded here as the fast reader bounds them.
+            if number > MAX_ROWS:
+                raise ReadError(ROW_BEYOND_SHEET % {"limit": MAX_ROWS})
+            if len(values) > MAX_COLUMNS:
+                raise ReadError(COLUMN_BEYOND_SHEET % {"row": number, "limit": MAX_COLUMNS})
             cells = list(values)
             if merges:
                 _fill_merged(number, cells, merges, state)
@@ -342,13 +403,45 @@ def _pick_sheet(workbook, aliases):
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-_PROLOG_END = re.compile(rb"<[A-Za-z_]")
-_PROLOG_NOISE = re.compile(rb"<\?.*?\?>|<!--.*?-->", re.S)
+# "<!" opens a comment, a CDATA section or a markup declaration (DOCTYPE, and within it ENTITY,
+# ELEMENT, ATTLIST, NOTATION); only the first two are let through.
+_MARKUP_DECLARATION = re.compile(rb"<!(?!--|\[CDATA\[)")
+# Bytes after "<!" needed to tell "<![CDATA[" from a declaration: kept from one read for the next.
+_DECLARATION_CONTEXT = len(b"<![CDATA[") - 1
+_HEAD_BYTES = 1 << 16
 _XML_DECLARATION = re.compile(rb"(?:\xef\xbb\xbf)?\s*<\?xml\s(.*?)\?>", re.S)
+_XML_DECLARATION_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*<\?xml\s")
 _XML_ENCODING = re.compile(rb"\bencoding\s*=\s*([\"'])(.*?)\1", re.S)
 _UTF8_NAMES = {b"utf-8", b"utf8", b"us-ascii", b"ascii"}
 # Byte order marks of UTF-16 and UTF-32 (UTF-32 LE starts like UTF-16 LE).
 _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+
+
+# The size of a worksheet since Excel 2007 (Excel's specifications and limits): columns A to XFD,
+# rows 1 to 1,048,576. A cell reference beyond them is no spreadsheet's: read as written, one
+# r="AAAAAAA1" asked for a row of 321 million cells.
+MAX_COLUMNS = 16_384
+MAX_ROWS = 1_048_576
+# The parser builds a whole row before its end is seen, so the elements between two row ends are
+# bounded too (a cell is two or three: <c>, <v>, <f>; an inline rich string a few more), or a row
+# of a hundred million empty elements would take gigabytes before its cells are counted.
+MAX_ELEMENTS_PER_ROW = MAX_COLUMNS * 8
+MAX_ELEMENTS_PER_PART = 500_000
+# The memory the shared strings may take (a 200,000-row roster's take about 40 MB).
+SHARED_STRINGS_MAX_BYTES = 128 * 1024 * 1024
+
+
+def _column_letters(index: int) -> str:
+    """0 -> "A", 25 -> "Z", 26 -> "AA"."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+_COLUMNS = {_column_letters(index): index for index in range(MAX_COLUMNS)}
 
 
 # Format ids that ECMA-376 (Part 1, 18.8.30) reserves for East Asian dates and times and that a
@@ -368,24 +461,75 @@ _MERGE_CELL = re.compile(
 )
 
 
+# Elements of the parts openpyxl streams: the depth of one record (a row, a shared string) and
+# how many records it may keep. A record may hold MAX_ELEMENTS_PER_ROW elements; all else of a
+# part counts against MAX_ELEMENTS_PER_PART.
+_STREAMED_PARTS = {
+    f"{_MAIN}worksheet": (3, MAX_ROWS + MERGE_MAX_RANGES),
+    f"{_MAIN}sst": (2, 2_000_000),
+}
+
+
 class _NotSimple(Exception):
     """The workbook uses something the fast reader leaves to openpyxl."""
 
 
-def _safe_open(archive, name):
-    """Open an XML part after checking its prolog: a DOCTYPE (where entities are declared) is
-    refused, as defusedxml makes openpyxl do. The check reads bytes as ASCII, so a part in any
-    other encoding (UTF-16 hides "<!DOCTYPE" between NUL bytes) is refused as well: Excel and
-    every other producer seen write UTF-8."""
-    with archive.open(name) as part:
-        head = part.read(1 << 20)
-    if not _is_utf8_xml(head):
-        raise ReadError(FILE_UNSAFE_XML)
-    match = _PROLOG_END.search(_PROLOG_NOISE.sub(b"", head))
-    prolog = _PROLOG_NOISE.sub(b"", head)[: match.start() if match else None]
-    if b"<!" in prolog:
-        raise ReadError(FILE_UNSAFE_XML)
-    return archive.open(name)
+def _safe_open(archive, name) -> "_GuardedPart":
+    """Open an XML part of the workbook through _GuardedPart."""
+    return _GuardedPart(archive.open(name))
+
+
+class _GuardedPart:
+    """An XML part read through a check of every byte on its way to the parser: a markup
+    declaration (<!DOCTYPE, where entities are declared) is refused wherever it stands, as
+    defusedxml makes openpyxl do. Only the prolog may hold one, but a prolog may be megabytes of
+    white space, so the whole part is checked, a read at a time, not its first bytes; the last
+    bytes of each read are searched again with the next, so that a "<!" cut in two is judged
+    whole. The check reads bytes as ASCII, so a part in any other encoding (UTF-16 hides
+    "<!DOCTYPE" between NUL bytes) is refused as well: Excel and every other producer seen write
+    UTF-8. A "<!x" inside a comment or a CDATA section is refused too; no spreadsheet program
+    writes one."""
+
+    def __init__(self, part):
+        self._part = part
+        self._tail = b""
+        head = part.read(_HEAD_BYTES)
+        if not _is_utf8_xml(head):
+            part.close()
+            raise ReadError(FILE_UNSAFE_XML)
+        self._check(head, final=False)
+        self._pending = head
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self) -> None:
+        self._part.close()
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            data, self._pending = self._pending + self._checked_read(-1), b""
+            return data
+        if self._pending:
+            data, self._pending = self._pending[:size], self._pending[size:]
+            return data
+        return self._checked_read(size)
+
+    def _checked_read(self, size: int) -> bytes:
+        chunk = self._part.read(size)
+        self._check(chunk, final=size < 0 or (size > 0 and not chunk))
+        return chunk
+
+    def _check(self, chunk: bytes, *, final: bool) -> None:
+        text = self._tail + chunk
+        match = _MARKUP_DECLARATION.search(text)
+        # A "<!" in the last few bytes is judged with the next read, or now if there is none.
+        if match and (final or match.start() + _DECLARATION_CONTEXT < len(text)):
+            raise ReadError(FILE_UNSAFE_XML)
+        self._tail = text[-_DECLARATION_CONTEXT:]
 
 
 def _is_utf8_xml(head: bytes) -> bool:
@@ -394,14 +538,17 @@ def _is_utf8_xml(head: bytes) -> bool:
     if head.startswith(_WIDE_BOMS) or b"\x00" in head:
         return False
     declaration = _XML_DECLARATION.match(head)
-    if declaration and b"encoding" in declaration.group(1):
+    if declaration is None:
+        # A declaration that does not end within the head may name any encoding.
+        return not _XML_DECLARATION_START.match(head)
+    if b"encoding" in declaration.group(1):
         encoding = _XML_ENCODING.search(declaration.group(1))
         return bool(encoding) and encoding.group(2).strip().lower() in _UTF8_NAMES
     return True
 
 
 def _fast_xlsx_rows(data: bytes, aliases):
-    from xml.etree.ElementTree import ParseError, fromstring, iterparse
+    from xml.etree.ElementTree import ParseError, iterparse
 
     from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 
@@ -409,9 +556,9 @@ def _fast_xlsx_rows(data: bytes, aliases):
         archive = zipfile.ZipFile(io.BytesIO(data))
         names = set(archive.namelist())
         with _safe_open(archive, "xl/workbook.xml") as part:
-            workbook = fromstring(part.read())
+            workbook = _whole_tree(part, iterparse)
         with _safe_open(archive, "xl/_rels/workbook.xml.rels") as part:
-            rels = fromstring(part.read())
+            rels = _whole_tree(part, iterparse)
     except ReadError:
         raise
     except (KeyError, ParseError, zipfile.BadZipFile, RuntimeError):
@@ -434,14 +581,11 @@ def _fast_xlsx_rows(data: bytes, aliases):
     try:
         if "xl/sharedStrings.xml" in names:
             with _safe_open(archive, "xl/sharedStrings.xml") as part:
-                for _event, element in iterparse(part):
-                    if element.tag == f"{_MAIN}si":
-                        strings.append(_rich_text(element))
-                        element.clear()
+                strings = _shared_strings(part, iterparse)
         date_styles = set()
         if "xl/styles.xml" in names:
             with _safe_open(archive, "xl/styles.xml") as part:
-                styles = fromstring(part.read())
+                styles = _whole_tree(part, iterparse)
             formats = dict(BUILTIN_FORMATS)
             for fmt in styles.iter(f"{_MAIN}numFmt"):
                 formats[int(fmt.get("numFmtId"))] = fmt.get("formatCode", "")
@@ -468,6 +612,46 @@ def _fast_xlsx_rows(data: bytes, aliases):
     return _sheet_rows(archive, chosen, strings, date_styles, epoch_1904, merges=merges)
 
 
+def _whole_tree(part, iterparse):
+    """A part read whole (the workbook, its relationships, the styles), with a bound on its
+    elements: 4 bytes of "<x/>" become an element of about 80 bytes, so 400 MB of them would
+    take 8 GB. A workbook bloated with styles has a few hundred thousand."""
+    tree = iterparse(part, events=("start",))
+    for elements, _event in enumerate(tree, start=1):
+        if elements > MAX_ELEMENTS_PER_PART:
+            raise ReadError(FILE_CORRUPT)
+    return tree.root
+
+
+def _shared_strings(part, iterparse) -> list[str]:
+    """The shared strings, each <si> taken out of the parser's tree once read, within a memory
+    budget: left in the tree, 90 KB of zipped "<si><t>ab</t></si>" took 280 MB."""
+    si_tag = f"{_MAIN}si"
+    strings = []
+    root = None
+    elements = size = 0
+    for event, element in iterparse(part, events=("start", "end")):
+        if event == "start":
+            elements += 1
+            if elements > MAX_ELEMENTS_PER_ROW:
+                raise ReadError(FILE_CORRUPT)
+            if root is None:
+                root = element
+            continue
+        if element.tag != si_tag:
+            continue
+        text = _rich_text(element)
+        size += sys.getsizeof(text) + 8
+        if size > SHARED_STRINGS_MAX_BYTES:
+            raise ReadError(
+                SHARED_STRINGS_TOO_LARGE % {"limit": SHARED_STRINGS_MAX_BYTES // 1024 // 1024}
+            )
+        strings.append(text)
+        elements = 0
+        root.clear()
+    return strings
+
+
 def _rich_text(element) -> str:
     """A shared or inline string: rich-text runs joined, phonetic runs (rPh) left out."""
     parts = []
@@ -479,7 +663,21 @@ def _rich_text(element) -> str:
     return "".join(parts)
 
 
+def _cell_column(ref: str, row: int) -> int:
+    """The column, from 0, of a cell reference such as "C12": refused beyond XFD."""
+    letters = ref.rstrip("0123456789")
+    column = _COLUMNS.get(letters)
+    if column is None:
+        column = _COLUMNS.get(letters.upper()) if len(letters) <= 3 else None
+    if column is None:
+        if not (letters.isascii() and letters.isalpha()):
+            raise ReadError(FILE_CORRUPT)
+        raise ReadError(COLUMN_BEYOND_SHEET % {"row": row, "limit": MAX_COLUMNS})
+    return column
+
+
 def _column_index(ref: str) -> int:
+    """The column, from 0, of a reference of at most three letters (a merged range's)."""
     index = 0
     for char in ref:
         if char.isdigit():
@@ -547,49 +745,43 @@ def _sheet_rows(archive, path, strings, date_styles, epoch_1904, limit=None, mer
     from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
 
     epoch = CALENDAR_MAC_1904 if epoch_1904 else CALENDAR_WINDOWS_1900
-    row_tag, cell_tag = f"{_MAIN}row", f"{_MAIN}c"
-    value_tag, inline_tag = f"{_MAIN}v", f"{_MAIN}is"
-    expected = 0
+    row_tag, sheet_data_tag = f"{_MAIN}row", f"{_MAIN}sheetData"
+    expected = rows = elements = 0
+    sheet_data = None
     merge_state = {"next": 0, "open": [], "values": {}}
     try:
         with _safe_open(archive, path) as part:
-            for _event, element in iterparse(part):
-                if element.tag != row_tag:
+            # Start events only to find <sheetData>, so that each row read leaves it: they cost
+            # about a fifth of this loop (100,000 roster rows: 3.9 s -> 4.6 s, a few per cent of
+            # an import), and a 28 KB file of a million empty rows takes 5 MB, not 85 MB.
+            for event, element in iterparse(part, events=("start", "end")):
+                if event == "start":
+                    # Counted as they open: elements nested a million deep are all built before
+                    # the first of them ends.
+                    elements += 1
+                    if elements > MAX_ELEMENTS_PER_ROW:
+                        raise ReadError(FILE_CORRUPT)
+                    if sheet_data is None and element.tag == sheet_data_tag:
+                        sheet_data = element
                     continue
+                if element.tag != row_tag:
+                    if element is sheet_data:
+                        return  # what follows the rows (merged ranges) is read on its own
+                    continue
+                elements = 0
+                rows += 1
                 number = int(element.get("r") or expected + 1)
+                if number > MAX_ROWS or rows > MAX_ROWS:
+                    raise ReadError(ROW_BEYOND_SHEET % {"limit": MAX_ROWS})
+                if number < 1:
+                    raise ReadError(FILE_CORRUPT)
                 expected = number
-                cells = []
-                for cell in element:
-                    if cell.tag != cell_tag:
-                        continue
-                    ref = cell.get("r")
-                    if ref:
-                        column = _column_index(ref)
-                        if column > len(cells):
-                            cells.extend([None] * (column - len(cells)))
-                    kind = cell.get("t")
-                    if kind == "inlineStr":
-                        inline = cell.find(inline_tag)
-                        cells.append(_rich_text(inline) if inline is not None else None)
-                        continue
-                    value = cell.findtext(value_tag)
-                    if value is None:
-                        cells.append(None)
-                    elif kind == "s":
-                        cells.append(strings[int(value)])
-                    elif kind in ("str", "e"):
-                        cells.append(value)
-                    elif kind == "b":
-                        cells.append(value == "1")
-                    elif kind == "d":
-                        cells.append(parse_iso_datetime(value))
-                    else:
-                        number_value = _number(value)
-                        if cell.get("s") in date_styles:
-                            with contextlib.suppress(ValueError, OverflowError, TypeError):
-                                number_value = from_excel(number_value, epoch)
-                        cells.append(number_value)
-                element.clear()
+                cells = _row_cells(element, number, strings, date_styles, epoch, from_excel)
+                # The row is read: it leaves the tree the parser builds, which stays small.
+                if sheet_data is not None:
+                    sheet_data.clear()
+                else:
+                    element.clear()
                 if merges:
                     _fill_merged(number, cells, merges, merge_state)
                 yield number, cells
@@ -597,6 +789,45 @@ def _sheet_rows(archive, path, strings, date_styles, epoch_1904, limit=None, mer
                     return
     except ParseError:
         raise ReadError(FILE_CORRUPT) from None
+
+
+def _row_cells(element, number, strings, date_styles, epoch, from_excel) -> list:
+    """The values of one <row>, a cell's place taken from its reference where it has one."""
+    cell_tag, value_tag, inline_tag = f"{_MAIN}c", f"{_MAIN}v", f"{_MAIN}is"
+    cells = []
+    for cell in element:
+        if cell.tag != cell_tag:
+            continue
+        ref = cell.get("r")
+        if ref:
+            column = _cell_column(ref, number)
+            if column > len(cells):
+                cells.extend([None] * (column - len(cells)))
+        if len(cells) >= MAX_COLUMNS:
+            raise ReadError(COLUMN_BEYOND_SHEET % {"row": number, "limit": MAX_COLUMNS})
+        kind = cell.get("t")
+        if kind == "inlineStr":
+            inline = cell.find(inline_tag)
+            cells.append(_rich_text(inline) if inline is not None else None)
+            continue
+        value = cell.findtext(value_tag)
+        if value is None:
+            cells.append(None)
+        elif kind == "s":
+            cells.append(strings[int(value)])
+        elif kind in ("str", "e"):
+            cells.append(value)
+        elif kind == "b":
+            cells.append(value == "1")
+        elif kind == "d":
+            cells.append(parse_iso_datetime(value))
+        else:
+            number_value = _number(value)
+            if cell.get("s") in date_styles:
+                with contextlib.suppress(ValueError, OverflowError, TypeError):
+                    number_value = from_excel(number_value, epoch)
+            cells.append(number_value)
+    return cells
 
 
 def _number(text: str):

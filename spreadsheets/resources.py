@@ -3,8 +3,9 @@ the blank template, and formula escaping on export."""
 
 from import_export import resources
 
+from .formulas import escape_formula
 from .readers import Table, read_table
-from .results import ColumnNote, escape_formula
+from .results import ColumnNote
 
 
 class LedgerResource(resources.ModelResource):

@@ -1,5 +1,5 @@
-"""What an import answers, and the workbooks built around imports: the error report, the blank
-template with its notes sheet, and the escaping of exported cells."""
+"""What an import answers, and the workbooks built around imports: the error report and the blank
+template with its notes sheet."""
 
 import io
 import json
@@ -7,9 +7,10 @@ from dataclasses import asdict, dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
+from .formulas import escape_formula
+
 ERROR_REPORT_HEADERS = [_("行号"), _("列"), _("问题")]
 TEMPLATE_NOTES_HEADERS = [_("列名"), _("是否必填"), _("也可写作"), _("填写说明")]
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 UNUSED_COLUMNS = _("文件中这些列没有导入（列名不认识，或与前面的列重复）：“%(columns)s”")
 
 
@@ -96,14 +97,6 @@ class ImportResult:
             unused_columns=data.get("unused_columns", []),
             notes=data.get("notes", []),
         )
-
-
-def escape_formula(value):
-    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe
-    (OWASP CSV injection); django-import-export's own setting covers only "=" (PITFALLS.md)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def _workbook_bytes(workbook) -> bytes:

@@ -6,8 +6,8 @@ import datetime
 from django.utils.translation import gettext_lazy as _
 from import_export import widgets
 
+from .formulas import unescape_formula
 from .readers import MonthDate, parse_date
-from .results import FORMULA_PREFIXES
 
 DATE_UNREADABLE = _(
     "日期无法识别：“%(value)s”；可写作 1970-05-01、1970/5/1、1970.05 或 1970年5月，"
@@ -36,9 +36,7 @@ class TextWidget(widgets.CharWidget):
     def clean(self, value, row=None, **kwargs):
         if value is None:
             return ""
-        text = _as_text(value)
-        if text[:1] == "'" and text[1:2] in FORMULA_PREFIXES:
-            text = text[1:]
+        text = unescape_formula(_as_text(value))
         if self.max_length and len(text) > self.max_length:
             raise ValueError(TEXT_TOO_LONG % {"limit": self.max_length})
         return text

@@ -3,6 +3,8 @@ confirm, the error report, the blank template, scoped enterprises, masked or ful
 formula escaping, and the round trip export → import that changes nothing."""
 
 import io
+import re
+import zipfile
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -84,6 +86,30 @@ def test_a_refused_file_shows_every_error_offers_a_report_and_no_confirm(admin_c
     assert Worker.objects.count() == 0
 
 
+def test_attack_column_letters_exhaust_memory_through_the_admin_import(admin_client_, enterprise):
+    data = roster_xlsx(roster_rows(2, seed=4))
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in source.namelist():
+            content = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                content = re.sub(rb'(<c r=")A3(")', rb"\1AAAAAAA3\2", content, count=1)
+                assert b"AAAAAAA3" in content
+            archive.writestr(name, content)
+
+    admin_client_.post(reverse("set_language"), {"language": "en", "next": "/admin/"})
+    response = upload(admin_client_, enterprise, buffer.getvalue())
+
+    assert response.status_code == 200
+    [error] = response.context["result"].errors
+    assert error.message == (
+        "Row 3 has a cell beyond the last column of a worksheet (XFD, column 16384); "
+        "the file looks abnormal and was rejected"
+    )
+    assert Worker.objects.count() == 0
+
+
 def test_the_blank_template_has_the_header_row_and_a_notes_sheet(admin_client_):
     response = admin_client_.get(IMPORT_URL, {"template": 1})
     workbook = load_workbook(io.BytesIO(response.content))
@@ -154,6 +180,30 @@ def test_export_escapes_formula_like_cells_and_the_import_reads_them_back(
     assert sorted(r[5] for r in rows[1:]) == ["'+1", "'-5", "'=HYPERLINK(1)", "'@x"]
     phones = [r[8] for r in rows[1:] if r[8]]
     assert phones == ["13800000000"]
+
+
+@pytest.mark.parametrize(
+    "post",
+    [
+        pytest.param('\t=HYPERLINK("http://x")', id="tab"),
+        pytest.param("\r=1+1", id="cr"),
+        pytest.param("\n=1+1", id="lf"),
+        pytest.param("＝1+1", id="full-width-equals"),
+        pytest.param("＋1", id="full-width-plus"),
+        pytest.param("－1", id="full-width-minus"),
+        pytest.param("＠SUM(A1)", id="full-width-at"),
+        pytest.param("\u3000=1+1", id="ideographic-space"),
+    ],
+)
+def test_attack_formula_after_tab_cr_or_full_width_sign_in_admin_export(
+    admin_client_, make_worker, enterprise, post
+):
+    # Typed in the admin, imported before the reader cleaned text, or written by a script: what
+    # is stored is exported, so the rule holds for any stored text.
+    Worker.objects.filter(pk=make_worker().pk).update(post=post, name=post)
+    rows = export_rows(admin_client_, enterprise)
+    written = "'" + post.replace("\r", "\n")  # XML reads a carriage return back as a line feed
+    assert (rows[1][0], rows[1][5]) == (written, written)
 
 
 def test_export_then_import_changes_nothing(admin_client_, make_worker, enterprise):

@@ -1,13 +1,15 @@
 import datetime
 import io
+from types import SimpleNamespace
 
 import openpyxl
 import pytest
 from django.urls import reverse
 
+from enterprises.models import Enterprise
 from placement.channels import Channel
 from placement.models import AccessLog, AnnualTarget
-from reports.exports import escape_cell
+from reports.exports import FiguresResource, xlsx_bytes
 
 
 @pytest.fixture
@@ -22,22 +24,6 @@ def sheet(response):
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     book = openpyxl.load_workbook(io.BytesIO(response.content))
     return [[cell.value for cell in row] for row in book.active.iter_rows()]
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("=HYPERLINK(1)", "'=HYPERLINK(1)"),
-        ("+1", "'+1"),
-        ("-2", "'-2"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("太原市", "太原市"),
-        (5, 5),
-        ("—", "—"),
-    ],
-)
-def test_cells_that_look_like_formulas_are_escaped(value, expected):
-    assert escape_cell(value) == expected
 
 
 def test_children_export_has_a_title_row_and_the_page_figures(
@@ -104,6 +90,56 @@ def test_an_enterprise_name_that_looks_like_a_formula_is_escaped(
     )
 
     assert '\'=HYPERLINK("http://x")' in [r[0] for r in rows]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param('\t=HYPERLINK("http://x")', id="tab"),
+        pytest.param("\r=1+1", id="cr"),
+        pytest.param("＝1+1", id="full-width-equals"),
+        pytest.param("＋1+1", id="full-width-plus"),
+        pytest.param("－1+1", id="full-width-minus"),
+        pytest.param("＠SUM(A1)", id="full-width-at"),
+        pytest.param(" =1+1", id="space"),
+    ],
+)
+def test_attack_formula_after_tab_cr_or_full_width_sign_in_report_export(
+    admin_client_logged, make_enterprise, make_worker, xiaodian, name
+):
+    Enterprise.objects.filter(pk=make_worker().enterprise_id).update(name=name)
+
+    rows = sheet(
+        admin_client_logged.get(
+            reverse("reports:region_export", args=[xiaodian.code, "children"]),
+            {"year": 2017, "as_of": "2017-06-30"},
+        )
+    )
+
+    # XML reads a carriage return back as a line feed.
+    assert "'" + name.replace("\r", "\n") in [r[0] for r in rows]
+
+
+def test_a_negative_number_stays_a_number_in_report_export():
+    resource = FiguresResource()
+    figures = [
+        SimpleNamespace(
+            name="－测试",
+            to_place=-1,
+            placed=0,
+            pending=-1,
+            placement_rate=None,
+            placed_in_year=0,
+            target=None,
+            target_completion=None,
+        )
+    ]
+    book = openpyxl.load_workbook(
+        io.BytesIO(xlsx_bytes(resource=resource, rows=figures, title="=title"))
+    )
+    rows = [[cell.value for cell in row] for row in book.active.iter_rows()]
+    assert rows[0][0] == "'=title"
+    assert rows[2][:4] == ["'－测试", -1, 0, -1]
 
 
 def test_worker_export_masks_id_numbers_and_shows_birth_year_only(

@@ -7,6 +7,7 @@ import datetime
 import io
 import re
 import struct
+import tracemalloc
 import zipfile
 
 import pytest
@@ -15,9 +16,14 @@ from openpyxl import Workbook
 
 from spreadsheets import readers
 from spreadsheets.readers import (
+    COLUMN_BEYOND_SHEET,
     FILE_CORRUPT,
     FILE_UNSAFE_XML,
+    MAX_COLUMNS,
+    MAX_ROWS,
     MERGE_FILL_MAX_COLUMNS,
+    ROW_BEYOND_SHEET,
+    SHARED_STRINGS_TOO_LARGE,
     ReadError,
     clean_text,
     parse_date,
@@ -319,3 +325,281 @@ def test_a_merge_across_every_column_widens_rows_only_to_the_fill_limit(xlsx_rea
     assert len(cells) == MERGE_FILL_MAX_COLUMNS
     assert cells[:3] == ["张三", "1", "备注"]
     assert cells[-1] == "备注"
+
+
+# --- Sheets larger than a sheet can be ------------------------------------------------------------
+
+
+def with_row_two(row: bytes):
+    """The sheet with its second row replaced by `row`."""
+
+    def change(content):
+        return re.sub(rb'<row r="2".*?</row>', lambda _match: row, content, flags=re.S)
+
+    return change
+
+
+def refusal_and_peak_memory(data):
+    tracemalloc.start()
+    try:
+        message = refusal(data)
+        return message, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_attack_column_letters_exhaust_memory(xlsx_reader):
+    # r="AAAAAAA2" is column 321,272,407: read as written, a row of 321 million cells (2.5 GB).
+    row = b'<row r="2"><c r="AAAAAAA2" t="inlineStr"><is><t>x</t></is></c></row>'
+    data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})
+    assert len(data) < 10_000
+
+    message, peak = refusal_and_peak_memory(data)
+
+    assert peak < 50 * 1024 * 1024
+    # openpyxl cannot even name a column of more than three letters: a broken file to it.
+    expected = {
+        "fast": COLUMN_BEYOND_SHEET % {"row": 2, "limit": MAX_COLUMNS},
+        "openpyxl": FILE_CORRUPT,
+    }
+    assert message == expected[xlsx_reader]
+
+
+def test_attack_column_just_beyond_xfd(xlsx_reader):
+    row = b'<row r="2"><c r="XFE2" t="inlineStr"><is><t>x</t></is></c></row>'
+    data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})
+    assert refusal(data) == COLUMN_BEYOND_SHEET % {"row": 2, "limit": MAX_COLUMNS}
+
+
+def test_a_cell_in_the_last_column_xfd_is_read(xlsx_reader):
+    row = b'<row r="2"><c r="A2" t="inlineStr"><is><t>\xe5\xbc\xa0\xe4\xb8\x89</t></is></c>'
+    row += b'<c r="XFD2" t="inlineStr"><is><t>x</t></is></c></row>'
+    _table, rows = read(rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)}))
+    [(number, cells)] = rows
+    assert (number, len(cells), cells[0], cells[-1]) == (2, MAX_COLUMNS, "张三", "x")
+
+
+def test_attack_cells_without_references_beyond_xfd():
+    row = b'<row r="2">' + b"<c><v>1</v></c>" * (MAX_COLUMNS + 1) + b"</row>"
+    data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})
+    assert refusal(data) == COLUMN_BEYOND_SHEET % {"row": 2, "limit": MAX_COLUMNS}
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        pytest.param(b'<row r="2">' + b"<x/>" * 2_000_000 + b"</row>", id="side by side"),
+        pytest.param(
+            b'<row r="2"><c>' + b"<x>" * 1_000_000 + b"</x>" * 1_000_000 + b"</c></row>",
+            id="nested",
+        ),
+    ],
+)
+def test_attack_a_row_of_millions_of_empty_elements_exhausts_memory(row, xlsx_reader):
+    # Each element the parser builds costs about a hundred bytes: 400 MB of "<x/>" (the
+    # uncompressed limit) would be ten gigabytes if the row were built whole before it is read.
+    data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})
+
+    message, peak = refusal_and_peak_memory(data)
+
+    assert message == FILE_CORRUPT
+    assert peak < 50 * 1024 * 1024
+
+
+def test_attack_row_number_beyond_the_sheet():
+    row = f'<row r="{MAX_ROWS + 1}"><c t="inlineStr"><is><t>x</t></is></c></row>'.encode()
+    data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})
+    assert refusal(data) == ROW_BEYOND_SHEET % {"limit": MAX_ROWS}
+
+
+def test_attack_more_rows_than_a_sheet_has_under_one_row_number():
+    # Empty rows are skipped, not counted against the import's row limit; row numbers that never
+    # grow must not let them go on for ever either.
+    rows = b'<row r="2"/>' * (MAX_ROWS + 1)
+    data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(rows)})
+    assert refusal(data) == ROW_BEYOND_SHEET % {"limit": MAX_ROWS}
+
+
+def test_attack_empty_rows_kept_by_the_parser_exhaust_memory():
+    # A row read leaves the parser's tree: left in it, each costs about 80 bytes (a million empty
+    # rows, from a 28 KB file, took 85 MB); taken out, they cost nothing.
+    rows = b"<row/>" * 200_000
+    data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(rows)})
+    tracemalloc.start()
+    try:
+        _table, read_rows = read(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert read_rows == []
+    assert peak < 8 * 1024 * 1024
+
+
+# --- Declarations anywhere in a part -------------------------------------------------------------
+
+
+def declaration_after(padding: bytes):
+    """The sheet with `padding` in its prolog, then entity declarations that replace 张三."""
+
+    def change(content):
+        text = re.sub(rb"^<\?xml[^>]*\?>", b"", content).replace("张三".encode(), b"&b;")
+        return b'<?xml version="1.0" encoding="UTF-8"?>' + padding + ENTITIES + text
+
+    return change
+
+
+def test_attack_doctype_after_first_mib(xlsx_reader):
+    # White space is allowed in the prolog, as much of it as one likes: the old check read the
+    # first MiB only and let the parser expand the entities declared after it.
+    data = rewrite(xlsx(ROSTER), {SHEET: declaration_after(b" " * (1 << 20) + b"\n" * 4096)})
+    assert refusal(data) == FILE_UNSAFE_XML
+
+
+def test_attack_doctype_after_first_mib_of_processing_instructions(xlsx_reader):
+    data = rewrite(xlsx(ROSTER), {SHEET: declaration_after(b"<?p?>" * 300_000)})
+    assert refusal(data) == FILE_UNSAFE_XML
+
+
+def test_attack_doctype_after_first_mib_of_shared_strings():
+    workbook = Workbook()
+    workbook.active.append(["姓名", "身份证号码"])
+    workbook.active.append(["张三", ID_NUMBER])
+    data = workbook_bytes(workbook)
+
+    # openpyxl writes inline strings; Excel writes shared strings: a sharedStrings part is added.
+    def sheet(content):
+        return content.replace(
+            '<c r="A2" t="inlineStr"><is><t>张三</t></is></c>'.encode(),
+            b'<c r="A2" t="s"><v>0</v></c>',
+        )
+
+    strings = (
+        b'<?xml version="1.0" encoding="UTF-8"?>'
+        + b" " * (1 << 20)
+        + ENTITIES
+        + b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + b"<si><t>&b;</t></si></sst>"
+    )
+    data = rewrite(data, {SHEET: sheet})
+    data = add_part(data, "xl/sharedStrings.xml", strings)
+    assert refusal(data) == FILE_UNSAFE_XML
+
+
+def add_part(data: bytes, name: str, content: bytes) -> bytes:
+    buffer = io.BytesIO(data)
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_a_part_with_a_long_prolog_and_no_declaration_is_still_read(xlsx_reader):
+    def padded(content):
+        text = re.sub(rb"^<\?xml[^>]*\?>", b"", content)
+        return b'<?xml version="1.0" encoding="UTF-8"?><!-- notes -->' + b" " * (1 << 20) + text
+
+    _table, rows = read(rewrite(xlsx(ROSTER), {SHEET: padded}))
+    assert rows == [(2, ["张三", ID_NUMBER])]
+
+
+class Trickle(io.BytesIO):
+    """A part that hands out at most `step` bytes a read, so that every token is cut somewhere."""
+
+    def __init__(self, data: bytes, step: int):
+        super().__init__(data)
+        self.step = step
+
+    def read(self, size=-1):
+        return super().read(self.step if size is None or size < 0 else min(size, self.step))
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 5, 8, 9, 13])
+def test_attack_doctype_cut_across_two_reads(step):
+    text = b"<a>" + b" " * 70_000 + b"<!DOCTYPE a [<!ENTITY b 'c'>]><a/>"
+    part = readers._GuardedPart(Trickle(text, step))
+    with pytest.raises(ReadError) as exc_info:
+        while part.read(step):
+            pass
+    assert exc_info.value.message == FILE_UNSAFE_XML
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 5, 8, 9, 13])
+def test_comments_and_cdata_cut_across_two_reads_pass(step):
+    text = b"<a>" + b" " * 70_000 + b"<!-- x --><![CDATA[ y ]]></a>"
+    part = readers._GuardedPart(Trickle(text, step))
+    chunks = []
+    while chunk := part.read(step):
+        chunks.append(chunk)
+    assert b"".join(chunks) == text
+
+
+# --- Shared strings -------------------------------------------------------------------------------
+
+SST = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+
+
+def with_shared_strings(items: bytes) -> bytes:
+    """The roster with its second row's cells taken from a sharedStrings part holding `items`
+    (the first two of which are the row's name and number)."""
+
+    def sheet(content):
+        return with_row_two(
+            b'<row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2" t="s"><v>1</v></c></row>'
+        )(content)
+
+    data = rewrite(xlsx(ROSTER), {SHEET: sheet})
+    return add_part(data, "xl/sharedStrings.xml", SST + items + b"</sst>")
+
+
+def test_shared_strings_with_rich_text_and_phonetic_runs_are_read():
+    items = (
+        "<si><r><t>张</t></r><r><rPr><b/></rPr><t>三</t></r>"
+        '<rPh sb="0" eb="1"><t>zhang</t></rPh></si>'
+        f"<si><t>{ID_NUMBER}</t></si>"
+    ).encode()
+    _table, rows = read(with_shared_strings(items))
+    assert rows == [(2, ["张三", ID_NUMBER])]
+
+
+def test_attack_shared_strings_exhaust_memory(monkeypatch):
+    # Each <si> left in the parser's tree cost about 140 bytes: 90 KB of zipped
+    # "<si><t>ab</t></si>" took 280 MB. Read rows leave the tree now, and the strings have a
+    # memory budget, small here so that the test is quick.
+    monkeypatch.setattr(readers, "SHARED_STRINGS_MAX_BYTES", 16 * 1024 * 1024)
+    items = (
+        b"<si><t>\xe5\xbc\xa0\xe4\xb8\x89</t></si><si><t>1</t></si>"
+        + b"<si><t>ab</t></si>" * 1_000_000
+    )
+    data = with_shared_strings(items)
+    assert len(data) < 100_000
+
+    message, peak = refusal_and_peak_memory(data)
+
+    assert message == SHARED_STRINGS_TOO_LARGE % {"limit": 16}
+    assert peak < 50 * 1024 * 1024
+
+
+def test_attack_a_shared_string_of_millions_of_empty_elements(xlsx_reader):
+    items = b"<si>" + b"<x/>" * 1_000_000 + b"</si>"
+    message, peak = refusal_and_peak_memory(with_shared_strings(items))
+    assert message == FILE_CORRUPT
+    assert peak < 50 * 1024 * 1024
+
+
+@pytest.mark.parametrize("name", ["xl/styles.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"])
+def test_attack_a_part_read_whole_of_millions_of_empty_elements(name, xlsx_reader):
+    # These parts are small and read whole; 4 bytes of "<x/>" become an element of about 80.
+    def bloat(content):
+        return re.sub(
+            rb"(<[A-Za-z]+ [^>]*?xmlns=[^>]*>)",
+            lambda m: m.group(1) + b"<x/>" * 2_000_000,
+            content,
+            count=1,
+        )
+
+    data = rewrite(xlsx(ROSTER), {name: bloat})
+    assert len(data) < 100_000
+
+    message, peak = refusal_and_peak_memory(data)
+
+    assert message == FILE_CORRUPT
+    assert peak < 64 * 1024 * 1024
