@@ -9,6 +9,7 @@ number in groups (140105 19700501 0012, 140105-1970-0501-0012), a mobile with +8
 In a URL a space is "+" or "%20": both count as the spaces people type between groups.
 """
 
+import logging
 import re
 
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
@@ -174,3 +175,22 @@ class LedgerExceptionReporter(ExceptionReporter):
 
 def self_cleansed() -> str:
     return SafeExceptionReporterFilter.cleansed_substitute
+
+
+class PersonalDataLogFilter(logging.Filter):
+    """Masks ID numbers and phones in every log line, its traceback included, before any handler
+    writes it: a request log names the path, a traceback the exception's message, and either may
+    carry a number that a user typed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_personal_text(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_personal_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_personal_text(record.stack_info)
+        return True

@@ -6,13 +6,16 @@ HTML, through the reporter the settings name.
 The numbers are built from parts at the top of the module: the report shows the source lines
 around each frame, and those lines must not spell them out."""
 
+import logging
 import sys
 
 import pytest
+from django.conf import settings
 from django.test import RequestFactory
 from django.views.debug import get_exception_reporter_class
 
-from placement.error_reports import mask_personal_text
+from placement.error_reports import PersonalDataLogFilter, mask_personal_text
+from tests.conftest import synthetic_id
 
 REGION, BIRTH, SERIAL = "140105", "19700501", "0012"
 ID_NUMBER = REGION + BIRTH + SERIAL
@@ -164,3 +167,20 @@ def test_a_report_still_says_what_went_wrong_and_where():
 )
 def test_dates_counts_and_hashes_are_left_alone(text):
     assert mask_personal_text(text) == text
+
+
+def test_attack_id_number_in_a_log_line_or_its_traceback():
+    number, phone = synthetic_id(seq=42), "13812345678"
+    try:
+        raise ValueError(f"bad row {number}, phone {phone}")
+    except ValueError:
+        record = logging.LogRecord(
+            "django.request", logging.ERROR, __file__, 1, "row %s", (number,), sys.exc_info()
+        )
+    assert PersonalDataLogFilter().filter(record)
+    line = logging.Formatter().format(record)
+    assert number not in line and phone not in line
+    assert number[:6] in line and "138****5678" in line
+    # Every configured handler carries the filter.
+    for handler in settings.LOGGING["handlers"].values():
+        assert "personal_data" in handler["filters"]
