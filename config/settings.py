@@ -44,6 +44,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that its duration covers every other middleware.
+    "config.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The app serves its own static files (a government intranet: no CDN).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -141,7 +143,23 @@ LOGGING = {
     "disable_existing_loggers": False,
     # Every handler masks ID numbers and phones (a log line never carries one in full).
     "filters": {"personal_data": {"()": "placement.error_reports.PersonalDataLogFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["personal_data"]}},
+    "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["personal_data"]},
+        "requests": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["personal_data"],
+        },
+    },
+    # One JSON line per request (config/middleware.py); DJANGO_REQUEST_LOG=WARNING silences it.
+    "loggers": {
+        "ledger.requests": {
+            "handlers": ["requests"],
+            "level": env.str("DJANGO_REQUEST_LOG", default="INFO"),
+            "propagate": False,
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="WARNING")},
 }
 

@@ -7,7 +7,11 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
+from .health import health
+
 urlpatterns = [
+    # For the load balancer and monitoring: no login, no data (config/health.py).
+    path("health/", health, name="health"),
     # The home page is the reports dashboard of the user's own scope (issue 4).
     path("", RedirectView.as_view(pattern_name="reports:home", permanent=False)),
     path("reports/", include("reports.urls")),

@@ -123,6 +123,8 @@ def enterprise_of(world, site):
 ACCESS: dict[str, Rule | None] = {
     # --- outside the admin ---
     "": Rule(ALL, lambda w, o: "/", ok=302, denied=302),
+    # The health probe: no login, no data, the same answer for everyone.
+    "health": Rule(ALL, lambda w, o: reverse("health"), anonymous=200),
     "set_language": Rule(ALL, lambda w, o: reverse("set_language"), ok=302, anonymous=302),
     # --- the admin site ---
     "admin:index": Rule(ALL, admin_url("index")),
