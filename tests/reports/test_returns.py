@@ -1,0 +1,252 @@
+"""Monthly returns: frozen figures of record, consolidation of approved returns only, and the
+difference against the live ledger named worker by worker."""
+
+import datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from audit.history import history_context
+from enterprises.models import Region, UserScope
+from placement.models import AnnualTarget
+from placement.roles import roles_setup, user_role_sync
+from reports.returns import services
+from reports.returns.models import MonthlyReturn, ReturnEvent
+from reports.returns.selectors import (
+    return_comparison,
+    return_drill_down,
+    return_figures,
+)
+from reports.selectors import Scope, placement_report
+
+JUNE = datetime.date(2017, 6, 1)
+SOURCE = "test"
+Status = MonthlyReturn.Status
+
+
+def _user(username, role, region=None, enterprise=None):
+    user = get_user_model().objects.create_user(username=username, password="x" * 20)
+    UserScope.objects.create(
+        user=user,
+        role=role,
+        region=Region.objects.get(code=region) if region else None,
+        enterprise=enterprise,
+    )
+    user_role_sync(user=user)
+    return get_user_model().objects.get(pk=user.pk)  # fresh: no cached permissions
+
+
+@pytest.fixture
+def chain(db, make_enterprise, make_worker, place):
+    """Two counties of 太原 (小店: 8 workers, 迎泽: 5), 6 placed in 2017 by the end of June
+    against a province target of 13 (46.2%); one of them placed on 15 June."""
+    roles_setup()
+    Role = UserScope.Role
+    xiaodian, yingze = Region.objects.get(code="140105"), Region.objects.get(code="140106")
+    mine_a = make_enterprise(name="甲月报煤矿", region=xiaodian)
+    mine_b = make_enterprise(name="乙月报煤矿", region=yingze)
+    a = [make_worker(enterprise=mine_a) for _ in range(8)]
+    b = [make_worker(enterprise=mine_b) for _ in range(5)]
+    for worker in a[:3]:
+        place(worker, datetime.date(2017, 3, 10))
+    june = place(a[3], datetime.date(2017, 6, 15))
+    for worker in b[:2]:
+        place(worker, datetime.date(2017, 5, 20))
+    AnnualTarget.objects.create(year=2017, region=Region.objects.get(code="140000"), workers=13)
+    AnnualTarget.objects.create(year=2017, region=Region.objects.get(code="140100"), workers=13)
+    users = {
+        "xiaodian": _user("county-xd", Role.REGION_STAFF, "140105"),
+        "yingze": _user("county-yz", Role.REGION_STAFF, "140106"),
+        "city": _user("city-ty", Role.REGION_STAFF, "140100"),
+        "province": _user("province-sx", Role.PROVINCE_STAFF, "140000"),
+        "hr": _user("hr-jia", Role.ENTERPRISE_HR, enterprise=mine_a),
+        "admin": _user("admin-1", Role.ADMINISTRATOR),
+    }
+    return {"users": users, "a": a, "b": b, "june": june, "mines": (mine_a, mine_b)}
+
+
+def _county_approved(chain, county):
+    users = chain["users"]
+    region = Region.objects.get(code={"xiaodian": "140105", "yingze": "140106"}[county])
+    ret = services.return_generate(region=region, period=JUNE, user=users[county], source=SOURCE)
+    services.return_submit(monthly_return=ret, user=users[county], source=SOURCE)
+    return services.return_approve(monthly_return=ret, user=users["city"], source=SOURCE)
+
+
+def _up_to(chain, code, *, generator, approver):
+    region = Region.objects.get(code=code)
+    ret = services.return_generate(region=region, period=JUNE, user=generator, source=SOURCE)
+    services.return_submit(monthly_return=ret, user=generator, source=SOURCE)
+    return services.return_approve(monthly_return=ret, user=approver, source=SOURCE)
+
+
+def _province_approved(chain):
+    users = chain["users"]
+    _county_approved(chain, "xiaodian")
+    _county_approved(chain, "yingze")
+    _up_to(chain, "140100", generator=users["city"], approver=users["province"])
+    return _up_to(chain, "140000", generator=users["province"], approver=users["province"])
+
+
+def test_an_approved_province_return_keeps_46_2_percent_after_a_june_placement_is_corrected_in_july(
+    chain,
+):
+    province = _province_approved(chain)
+    assert str(return_figures(province).target_completion) == "46.2"
+    assert (province.placed_in_year, province.target) == (6, 13)
+
+    # In July the HR officer corrects the June placement: it really happened on 3 July.
+    placement = chain["june"]
+    with history_context(user=chain["users"]["hr"], source="page:/admin/placement/placement/"):
+        placement.placed_on = datetime.date(2017, 7, 3)
+        placement.full_clean()
+        placement.save()
+
+    province.refresh_from_db()
+    assert province.status == Status.APPROVED
+    assert str(return_figures(province).target_completion) == "46.2"
+    live = placement_report(
+        scope=Scope(region=province.region), year=2017, as_of=datetime.date(2017, 6, 30)
+    )
+    assert str(live.totals.target_completion) == "38.5"
+
+    comparison = return_comparison(monthly_return=province, user=chain["users"]["province"])
+    completion = next(d for d in comparison.differences if d.label == "任务完成率（%）")
+    assert (str(completion.published), str(completion.live), str(completion.delta)) == (
+        "46.2",
+        "38.5",
+        "-7.7",
+    )
+    [changed] = comparison.changed_workers
+    assert changed.worker_id == chain["a"][3].pk
+    assert changed.name == chain["a"][3].name
+    assert changed.moved
+    assert changed.published["placed_in_year"] and not changed.live["placed_in_year"]
+    [change] = changed.changes
+    assert change.username == "hr-jia"
+    assert change.what == "安置记录"
+    assert ("安置日期", "2017-06-15", "2017-07-03") in change.fields
+    # The frozen figure still drills down to the names of that day, the corrected worker too.
+    names = {
+        m.worker.name
+        for m in return_drill_down(monthly_return=province, figure="placed_in_year", line=None)
+    }
+    assert chain["a"][3].name in names and len(names) == 6
+
+
+def test_a_city_return_is_the_sum_of_its_approved_county_returns_not_the_live_ledger(chain, place):
+    users = chain["users"]
+    xiaodian = _county_approved(chain, "xiaodian")
+    yingze = _county_approved(chain, "yingze")
+    # After approval the ledger moves on: another June placement in 小店.
+    place(chain["a"][5], datetime.date(2017, 6, 28))
+
+    city = services.return_generate(
+        region=Region.objects.get(code="140100"), period=JUNE, user=users["city"], source=SOURCE
+    )
+    lines = {line.key: line for line in city.lines.all()}
+    assert set(lines) == {"140105", "140106"}
+    for county in (xiaodian, yingze):
+        line = lines[county.region.code]
+        assert line.source == county
+        assert (line.to_place, line.placed, line.placed_in_year, line.channels) == (
+            county.to_place,
+            county.placed,
+            county.placed_in_year,
+            county.channels,
+        )
+    assert (city.to_place, city.placed, city.placed_in_year) == (13, 6, 6)
+    live = placement_report(
+        scope=Scope(region=city.region), year=2017, as_of=datetime.date(2017, 6, 30)
+    )
+    assert (live.totals.placed, live.totals.placed_in_year) == (7, 7)
+
+
+def test_a_return_sent_back_cannot_be_consolidated(chain):
+    users = chain["users"]
+    _county_approved(chain, "xiaodian")
+    region = Region.objects.get(code="140106")
+    yingze = services.return_generate(
+        region=region, period=JUNE, user=users["yingze"], source=SOURCE
+    )
+    services.return_submit(monthly_return=yingze, user=users["yingze"], source=SOURCE)
+    services.return_send_back(
+        monthly_return=yingze,
+        user=users["city"],
+        reason="乙月报煤矿人数与花名册不符",
+        source=SOURCE,
+    )
+
+    with pytest.raises(ValidationError) as refused:
+        services.return_generate(
+            region=Region.objects.get(code="140100"),
+            period=JUNE,
+            user=users["city"],
+            source=SOURCE,
+        )
+    assert "迎泽区（已退回）" in refused.value.messages[0]
+    assert not MonthlyReturn.objects.filter(region__code="140100").exists()
+    event = yingze.events.get(action=ReturnEvent.Action.RETURNED)
+    assert (event.username, event.reason) == ("city-ty", "乙月报煤矿人数与花名册不符")
+
+
+def test_an_approved_return_cannot_be_generated_again_nor_moved_except_by_reopening(chain):
+    users = chain["users"]
+    county = _county_approved(chain, "xiaodian")
+    region = county.region
+    with pytest.raises(ValidationError):
+        services.return_generate(region=region, period=JUNE, user=users["xiaodian"], source=SOURCE)
+    with pytest.raises(ValidationError):
+        services.return_approve(monthly_return=county, user=users["city"], source=SOURCE)
+    with pytest.raises(PermissionDenied):
+        services.return_reopen(monthly_return=county, user=users["city"], reason="x", source=SOURCE)
+    with pytest.raises(ValidationError):
+        services.return_reopen(
+            monthly_return=county, user=users["admin"], reason=" ", source=SOURCE
+        )
+
+    services.return_reopen(
+        monthly_return=county, user=users["admin"], reason="企业补报漏登职工", source=SOURCE
+    )
+    again = services.return_generate(
+        region=region, period=JUNE, user=users["xiaodian"], source=SOURCE
+    )
+    county.refresh_from_db()
+    assert (county.status, county.placed_in_year, again.revision) == (Status.REOPENED, 4, 2)
+    assert list(county.events.values_list("action", "username")) == [
+        ("generated", "county-xd"),
+        ("submitted", "county-xd"),
+        ("approved", "city-ty"),
+        ("reopened", "admin-1"),
+    ]
+
+
+def test_each_level_acts_only_on_its_own_returns(chain):
+    users = chain["users"]
+    xiaodian = Region.objects.get(code="140105")
+    for intruder in ("yingze", "city", "province", "hr"):
+        with pytest.raises(PermissionDenied):
+            services.return_generate(
+                region=xiaodian, period=JUNE, user=users[intruder], source=SOURCE
+            )
+    ret = services.return_generate(
+        region=xiaodian, period=JUNE, user=users["xiaodian"], source=SOURCE
+    )
+    services.return_submit(monthly_return=ret, user=users["xiaodian"], source=SOURCE)
+    for intruder in ("xiaodian", "yingze", "province", "hr"):
+        with pytest.raises(PermissionDenied):
+            services.return_approve(monthly_return=ret, user=users[intruder], source=SOURCE)
+
+
+def test_a_month_not_yet_over_cannot_be_reported(chain):
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    with pytest.raises(ValidationError):
+        services.return_generate(
+            region=Region.objects.get(code="140105"),
+            period=today,
+            user=chain["users"]["xiaodian"],
+            source=SOURCE,
+        )
