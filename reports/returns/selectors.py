@@ -276,16 +276,17 @@ def _history_changes(records, *, model, fields, user_enterprises) -> list[tuple[
     return found
 
 
-def return_comparison(*, monthly_return: MonthlyReturn, user) -> Comparison:
-    """The return's figures beside the live ones for the same scope and as-of date, the
-    difference, and the workers whose records changed after approval, with who changed what."""
+def return_comparison(*, monthly_return: MonthlyReturn, user, live: Figures | None = None):
+    """The return's figures beside the live ones for the same scope and as-of date (`live`: the
+    totals of that report, when the caller has them), the difference, and the workers whose
+    records changed after approval, with who changed what."""
     region = monthly_return.region
     as_of = monthly_return.as_of
-    report = placement_report(
-        scope=Scope(region=region), year=monthly_return.year, as_of=as_of, user=user
-    )
+    if live is None:
+        live = placement_report(
+            scope=Scope(region=region), year=monthly_return.year, as_of=as_of, user=user
+        ).totals
     published = return_figures(monthly_return)
-    live = report.totals
     differences = []
     for name, label in (
         ("to_place", _("需安置")),

@@ -250,3 +250,76 @@ def test_a_month_not_yet_over_cannot_be_reported(chain):
             user=chain["users"]["xiaodian"],
             source=SOURCE,
         )
+
+
+def _client_for(client, user):
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def test_the_flow_through_the_pages_and_the_past_months_dashboard(chain, client):
+    from django.urls import reverse
+
+    users = chain["users"]
+
+    def as_user(name):
+        client.logout()
+        return _client_for(client, users[name])
+
+    for county, code in (("xiaodian", "140105"), ("yingze", "140106")):
+        response = as_user(county).post(
+            reverse("reports:return_generate", args=[code]),
+            {"period": "2017-06", "preparer": "王填表", "person_in_charge": "李负责"},
+        )
+        assert response.status_code == 302
+        ret = MonthlyReturn.objects.get(region__code=code)
+        assert response["Location"] == reverse("reports:return_detail", args=[ret.pk])
+        page = client.get(response["Location"])
+        assert "晋人社安置月01表" in page.content.decode() and "王填表" in page.content.decode()
+        client.post(reverse("reports:return_submit", args=[ret.pk]), {"person_in_charge": "李负责"})
+        as_user("city").post(reverse("reports:return_approve", args=[ret.pk]))
+        assert MonthlyReturn.objects.get(pk=ret.pk).status == Status.APPROVED
+
+    # The deadlines page of the city: both counties approved, the city's own missing (late:
+    # due on 5 July 2017).
+    page = as_user("city").get(reverse("reports:returns", args=["140100"]), {"period": "2017-06"})
+    rows = {row.region.code: row for row in page.context["rows"]}
+    assert (rows["140105"].state, rows["140106"].state, rows["140100"].state) == (
+        "approved",
+        "approved",
+        "missing",
+    )
+    client.post(reverse("reports:return_generate", args=["140100"]), {"period": "2017-06"})
+    city = MonthlyReturn.objects.get(region__code="140100")
+    client.post(reverse("reports:return_submit", args=[city.pk]))
+    as_user("province").post(reverse("reports:return_approve", args=[city.pk]))
+    client.post(reverse("reports:return_generate", args=["140000"]), {"period": "2017-06"})
+    province = MonthlyReturn.objects.get(region__code="140000")
+    client.post(reverse("reports:return_submit", args=[province.pk]))
+    client.post(reverse("reports:return_approve", args=[province.pk]))
+    province.refresh_from_db()
+    assert province.status == Status.APPROVED
+
+    with history_context(user=users["hr"], source="test"):
+        chain["june"].placed_on = datetime.date(2017, 7, 3)
+        chain["june"].save()
+
+    dashboard = client.get(
+        reverse("reports:region", args=["140000"]), {"year": 2017, "as_of": "2017-06-30"}
+    )
+    text = dashboard.content.decode()
+    panel = dashboard.context["published_panel"]
+    assert panel["ret"] == province
+    assert "46.2" in text and "38.5" in text
+    assert chain["a"][3].name in text and "2017-06-15 → 2017-07-03" in text
+    compare = client.get(reverse("reports:return_compare", args=[province.pk]))
+    assert chain["a"][3].name in compare.content.decode()
+    # Not a month's end: no panel.
+    other = client.get(
+        reverse("reports:region", args=["140000"]), {"year": 2017, "as_of": "2017-06-29"}
+    )
+    assert other.context["published_panel"] is None
+    drill = client.get(
+        reverse("reports:return_workers", args=[province.pk]), {"figure": "placed_in_year"}
+    )
+    assert drill.context["page"].paginator.count == 6
