@@ -55,7 +55,7 @@ class MonthlyReturn(models.Model):
     placed = models.PositiveIntegerField(_("已安置"))
     placed_in_year = models.PositiveIntegerField(_("年内安置"))
     target = models.PositiveIntegerField(_("年度目标"), null=True, blank=True)
-    channels = models.JSONField(_("各渠道已安置"), default=dict)
+    channels = models.JSONField(_("各渠道已安置"), default=dict, blank=True)
     generated_at = models.DateTimeField(_("生成时间"), default=timezone.now)
     approved_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
 
@@ -127,7 +127,7 @@ class ReturnLine(models.Model):
     placed = models.PositiveIntegerField(_("已安置"))
     placed_in_year = models.PositiveIntegerField(_("年内安置"))
     target = models.PositiveIntegerField(_("年度目标"), null=True, blank=True)
-    channels = models.JSONField(_("各渠道已安置"), default=dict)
+    channels = models.JSONField(_("各渠道已安置"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("月报行")
