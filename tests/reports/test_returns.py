@@ -323,3 +323,79 @@ def test_the_flow_through_the_pages_and_the_past_months_dashboard(chain, client)
         reverse("reports:return_workers", args=[province.pk]), {"figure": "placed_in_year"}
     )
     assert drill.context["page"].paginator.count == 6
+
+
+def _command(*args):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("monthly_return", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_the_command_runs_the_flow_with_the_permissions_of_the_pages(chain):
+    from django.core.management.base import CommandError
+
+    period = ("--period", "2017-06", "--json")
+    made = _command(*period, "--region", "140105", "--generate", "--user", "county-xd")
+    assert (made["status"], made["placed_in_year"], made["form_number"]) == (
+        "generated",
+        4,
+        "晋人社安置月01表",
+    )
+    with pytest.raises(CommandError):  # the city does not submit a county's return
+        _command(*period, "--region", "140105", "--submit", "--user", "city-ty")
+    with pytest.raises(CommandError):  # an action names who took it
+        _command(*period, "--region", "140105", "--submit")
+    with pytest.raises(CommandError):  # 大同 is outside 小店's scope: "not found"
+        _command(*period, "--region", "140200", "--user", "county-xd")
+    _command(*period, "--region", "140105", "--submit", "--user", "county-xd")
+    with pytest.raises(CommandError):  # a county does not approve its own return
+        _command(*period, "--region", "140105", "--approve", "--user", "county-xd")
+    approved = _command(*period, "--region", "140105", "--approve", "--user", "city-ty")
+    assert approved["status"] == "approved"
+    assert [(e["action"], e["user"]) for e in approved["events"]] == [
+        ("generated", "county-xd"),
+        ("submitted", "county-xd"),
+        ("approved", "city-ty"),
+    ]
+    with pytest.raises(CommandError) as refused:  # 迎泽 has not reported yet
+        _command(*period, "--region", "140100", "--generate", "--user", "city-ty")
+    assert "迎泽区（未生成）" in str(refused.value)
+
+
+def test_the_consolidation_exports_the_form_with_a_sheet_per_county(chain, client):
+    import io
+
+    import openpyxl
+    from django.urls import reverse
+
+    users = chain["users"]
+    _county_approved(chain, "xiaodian")
+    _county_approved(chain, "yingze")
+    city = services.return_generate(
+        region=Region.objects.get(code="140100"), period=JUNE, user=users["city"], source=SOURCE
+    )
+    client.force_login(users["province"], backend="django.contrib.auth.backends.ModelBackend")
+    response = client.get(reverse("reports:return_export", args=[city.pk]))
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames == ["合计", "小店区", "迎泽区"]
+    cells = {c for row in book["合计"].iter_rows(values_only=True) for c in row if c is not None}
+    assert {"表号：", "晋人社安置月01表", "制表机关：", "山西省人力资源和社会保障厅"} <= cells
+    assert {
+        "填报单位：",
+        "太原市人力资源和社会保障局",
+        "2017年6月",
+        "单位负责人：",
+        "填表人：",
+    } <= cells
+    rows = list(book["合计"].iter_rows(values_only=True))
+    total = next(row for row in rows if row[1] == "合计")
+    assert total[2:9] == (13, 6, 7, 46.15, 6, 13, 46.2)
+    county = list(book["小店区"].iter_rows(values_only=True))
+    assert any(row[1] == "甲月报煤矿" for row in county)
+    printed = client.get(reverse("reports:return_print", args=[city.pk])).content.decode()
+    assert "晋人社安置月01表" in printed and "单位负责人" in printed
