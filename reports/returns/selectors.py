@@ -26,6 +26,7 @@ CHANGED_WORKERS_SHOWN = 200
 WORKER_FIELDS = ["registered_on", "enterprise"]
 PLACEMENT_FIELDS = ["channel", "placed_on", "ended_on"]
 OUTSIDE_ENTERPRISE = _("（您管辖范围以外的企业）")
+NO_EARLIER_HISTORY = _("（此前无修改历史）")
 
 
 def period_as_of(period: datetime.date) -> datetime.date:
@@ -246,6 +247,17 @@ def _history_changes(records, *, model, fields, user_enterprises) -> list[tuple[
             column = name + "_id" if name == "enterprise" else name
             new = getattr(record, column)
             old = getattr(previous, column) if previous is not None else None
+            if record.history_type == "~" and previous is None:
+                # A record written without history (the demo seeder, a bulk load before the
+                # history existed): the value before is not known, only the value after.
+                change.fields.append(
+                    (
+                        labels[name],
+                        str(NO_EARLIER_HISTORY),
+                        _display(new, model=model, name=name, user_enterprises=user_enterprises),
+                    )
+                )
+                continue
             if record.history_type == "~" and old == new:
                 continue
             if record.history_type == "-":
