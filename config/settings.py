@@ -137,6 +137,13 @@ LEDGER_INTERNAL_RETIREMENT_WINDOW_YEARS = env.int(
 # A bulk write of at least this many rows (an import, the demo, the report facts' refresh) is
 # followed by ANALYZE of the tables it wrote (enterprises/analyze.py).
 LEDGER_ANALYZE_AFTER_ROWS = env.int("LEDGER_ANALYZE_AFTER_ROWS", default=5000)
+# Monthly returns (月报): the form number (表号) and issuing office (制表机关) printed on every
+# return, and the day of the following month by which a month's return is due.
+LEDGER_RETURN_FORM_NUMBER = env.str("LEDGER_RETURN_FORM_NUMBER", default="晋人社安置月01表")
+LEDGER_RETURN_ISSUING_OFFICE = env.str(
+    "LEDGER_RETURN_ISSUING_OFFICE", default="山西省人力资源和社会保障厅"
+)
+LEDGER_RETURN_DUE_DAY = env.int("LEDGER_RETURN_DUE_DAY", default=5)
 
 LOGGING = {
     "version": 1,

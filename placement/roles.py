@@ -22,6 +22,12 @@ _READ = [
     "placement.view_annualtarget",
 ]
 
+_RETURNS = [
+    "reports.view_monthlyreturn",
+    "reports.submit_return",
+    "reports.approve_return",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     # Reads and writes the workers and placements of their enterprise (or group); may reveal
     # full ID numbers and phones of their own workers, each reveal logged.
@@ -34,9 +40,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "placement.view_full_id_number",
     ],
     # Read their region's subtree; anything more is granted per user by an administrator.
-    Role.REGION_STAFF: list(_READ),
-    # Read the whole province, never write.
-    Role.PROVINCE_STAFF: list(_READ),
+    # Monthly returns: a county generates and submits its own, a city also approves its
+    # counties' (reports/returns/querysets.py says on which returns).
+    Role.REGION_STAFF: _READ + _RETURNS,
+    # Read the whole province, never write the ledger; approves the cities' returns.
+    Role.PROVINCE_STAFF: _READ + _RETURNS,
 }
 # Administrators hold every permission of these apps (accounts, lockouts and the access log too).
 ADMINISTRATOR_APPS = ["auth", "admin", "enterprises", "placement", "reports", "axes"]

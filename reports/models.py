@@ -97,3 +97,7 @@ class StaleFacts(models.Model):
 
     def __str__(self):
         return f"{self.low}–{self.high}"
+
+
+# Monthly returns live in their own module; imported here so that Django registers the models.
+from .returns.models import MonthlyReturn, ReturnEvent, ReturnLine, ReturnMember  # noqa: E402, F401

@@ -197,6 +197,29 @@ def _month_ends(year: int, as_of: datetime.date) -> list[datetime.date]:
     return days
 
 
+def report_fact_sets(*, enterprises, year: int, as_of: datetime.date) -> dict:
+    """The facts behind each count of a report, one per worker: "to_place" (registration
+    facts), "placed" (current spans in force at the as-of date, with the channel) and
+    "placed_in_year" (first placements between 1 January and the as-of date). The counts of
+    `enterprise_figures` and the workers a monthly return keeps are read from these, so both
+    follow the definitions above."""
+    start, end = _year_window(year, as_of)
+    facts = PlacementFact.objects.filter(enterprise__in=enterprises)
+    return {
+        "to_place": facts.filter(kind=PlacementFact.Kind.REGISTERED, start__lte=as_of),
+        # The facts' current spans (one per worker at any date, already limited to registered
+        # workers), read without joining placements to workers.
+        "placed": facts.filter(kind=PlacementFact.Kind.CURRENT, start__lte=as_of).filter(
+            Q(end__isnull=True) | Q(end__gt=as_of)
+        ),
+        # One first-in-year fact per worker and year: counting rows counts workers, so a
+        # worker placed twice in the year counts once, in the month of the first placement.
+        "placed_in_year": facts.filter(
+            kind=PlacementFact.Kind.FIRST_IN_YEAR, start__gte=start, start__lte=end
+        ),
+    }
+
+
 def enterprise_figures(*, enterprises, year: int, as_of: datetime.date) -> dict[int, dict]:
     """Counts per enterprise id: to_place, placed, placed per channel, and workers placed during
     the year by each month's end (the last of which is placed_in_year).
@@ -213,41 +236,18 @@ def enterprise_figures(*, enterprises, year: int, as_of: datetime.date) -> dict[
             "months": [0] * len(month_ends),
         }
     )
-    registered = (
-        PlacementFact.objects.filter(
-            kind=PlacementFact.Kind.REGISTERED, enterprise__in=enterprises, start__lte=as_of
-        )
-        .values("enterprise_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
+    facts = report_fact_sets(enterprises=enterprises, year=year, as_of=as_of)
+    registered = facts["to_place"].values("enterprise_id").annotate(n=Count("pk")).order_by()
     for row in registered:
         counts[row["enterprise_id"]]["to_place"] = row["n"]
-    # Placed and channels: the facts' current spans (one per worker at any date, already
-    # limited to registered workers), read without joining placements to workers.
-    current = (
-        PlacementFact.objects.filter(
-            kind=PlacementFact.Kind.CURRENT, enterprise__in=enterprises, start__lte=as_of
-        )
-        .filter(Q(end__isnull=True) | Q(end__gt=as_of))
-        .values("enterprise_id", "channel")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
+    current = facts["placed"].values("enterprise_id", "channel").annotate(n=Count("pk")).order_by()
     for row in current:
         line = counts[row["enterprise_id"]]
         line["placed"] += row["n"]
         line["channels"][row["channel"]] = row["n"]
     if month_ends:
-        # One first-in-year fact per worker and year: counting rows counts workers, so a
-        # worker placed twice in the year counts once, in the month of the first placement.
         during = (
-            PlacementFact.objects.filter(
-                kind=PlacementFact.Kind.FIRST_IN_YEAR,
-                enterprise__in=enterprises,
-                start__gte=month_ends[0].replace(day=1),
-                start__lte=month_ends[-1],
-            )
+            facts["placed_in_year"]
             .values("enterprise_id")
             .annotate(
                 **{

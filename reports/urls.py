@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import views
+from .returns import urls as returns_urls
 
 app_name = "reports"
 
@@ -18,3 +19,5 @@ urlpatterns = [
     ),
     path("enterprise/<int:pk>/workers/", views.enterprise_workers, name="workers"),
 ]
+# Monthly returns (月报): reports/returns/urls.py.
+urlpatterns += returns_urls.urlpatterns

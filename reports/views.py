@@ -18,6 +18,7 @@ from placement.models import AccessLog
 
 from . import charts, exports, rates
 from .forms import ReportFilterForm
+from .returns.views import published_panel
 from .selectors import Scope, placement_report, report_default_year, worker_list
 
 NO_REPORT_SCOPE = _("您的账号尚未分配管辖地区或企业，请联系系统管理员")
@@ -146,6 +147,10 @@ def _dashboard(request, scope: Scope, export_name: str, export_args):
         "behind": (
             report.totals.target_completion is not None
             and report.totals.target_completion < report.elapsed_share
+        ),
+        # A past month's approved return beside these live figures (reports/returns).
+        "published_panel": published_panel(
+            scope=scope, filters=filters, report=report, user=request.user
         ),
     }
     return render(request, "reports/dashboard.html", context)

@@ -120,6 +120,43 @@ def enterprise_of(world, site):
     return world.sites[site].enterprise
 
 
+def _next_period(world):
+    """A month of its own for each return the matrix makes (each request gets a fresh one)."""
+    import datetime
+
+    world.periods = getattr(world, "periods", 0) + 1
+    return datetime.date(2010 + world.periods // 12, world.periods % 12 + 1, 1)
+
+
+def _return_in_state(region, period, admin, status):
+    from reports.returns import services
+
+    ret = services.return_generate(region=region, period=period, user=admin, source="test")
+    if status in ("submitted", "approved"):
+        services.return_submit(monthly_return=ret, user=admin, source="test")
+    if status == "approved":
+        services.return_approve(monthly_return=ret, user=admin, source="test")
+    return ret
+
+
+def county_return(world, site, status="generated"):
+    """A return of the site's county, in the given state, for a month of its own."""
+    admin = world.users["administrator"]
+    return _return_in_state(region_of(world, site), _next_period(world), admin, status)
+
+
+def city_return(world, site):
+    """A generated return of the site's city, consolidating its counties' approved returns."""
+    from reports.returns.selectors import return_regions_due
+
+    admin = world.users["administrator"]
+    city = region_of(world, site).parent
+    period = _next_period(world)
+    for county in return_regions_due(region=city):
+        _return_in_state(county, period, admin, "approved")
+    return _return_in_state(city, period, admin, "generated")
+
+
 ACCESS: dict[str, Rule | None] = {
     # --- outside the admin ---
     "": Rule(ALL, lambda w, o: "/", ok=302, denied=302),
@@ -324,6 +361,102 @@ ACCESS: dict[str, Rule | None] = {
     ),
     "reports:workers": Rule(
         ALL, lambda w, o: reverse("reports:workers", args=[o.pk]), enterprise_of
+    ),
+    # --- monthly returns (月报): read like the region pages; a unit generates and submits its
+    # own, the level above approves or sends back, administrators reopen; an action on a
+    # return outside those is "not found" ---
+    "reports:returns": Rule(
+        ALL - {"hr"}, lambda w, o: reverse("reports:returns", args=[o.code]), region_of, denied=404
+    ),
+    "reports:returns#city": Rule(
+        frozenset({"city", "province", "administrator"}),
+        lambda w, o: reverse("reports:returns", args=[o.code]),
+        lambda w, s: region_of(w, s).parent,
+        denied=404,
+    ),
+    "reports:returns#province": Rule(
+        frozenset({"province", "administrator"}),
+        lambda w, o: reverse("reports:returns", args=["140000"]) + "?period=2016-06",
+        denied=404,
+    ),
+    "reports:return_generate": Rule(
+        frozenset({"county", "administrator"}),
+        lambda w, o: reverse("reports:return_generate", args=[o.code]),
+        region_of,
+        method="post",
+        data=lambda w, o: {"period": "2016-06"},
+        ok=302,
+        denied=404,
+    ),
+    "reports:return_generate#city": Rule(
+        frozenset({"city", "administrator"}),
+        lambda w, o: reverse("reports:return_generate", args=[o.code]),
+        lambda w, s: region_of(w, s).parent,
+        method="post",
+        data=lambda w, o: {"period": "2016-06"},
+        ok=302,
+        denied=404,
+    ),
+    **{
+        f"reports:return_{page}": Rule(
+            ALL - {"hr"},
+            lambda w, o, page=page: reverse(f"reports:return_{page}", args=[o.pk]),
+            county_return,
+            denied=404,
+        )
+        for page in ("detail", "workers", "compare", "print", "export")
+    },
+    "reports:return_workers#placed": Rule(
+        ALL - {"hr"},
+        lambda w, o: reverse("reports:return_workers", args=[o.pk]) + "?figure=placed&line=1",
+        county_return,
+        denied=404,
+    ),
+    "reports:return_detail#city": Rule(
+        frozenset({"city", "province", "administrator"}),
+        lambda w, o: reverse("reports:return_detail", args=[o.pk]),
+        city_return,
+        denied=404,
+    ),
+    "reports:return_export#city": Rule(
+        frozenset({"city", "province", "administrator"}),
+        lambda w, o: reverse("reports:return_export", args=[o.pk]),
+        city_return,
+        denied=404,
+    ),
+    "reports:return_submit": Rule(
+        frozenset({"county", "administrator"}),
+        lambda w, o: reverse("reports:return_submit", args=[o.pk]),
+        county_return,
+        method="post",
+        ok=302,
+        denied=404,
+    ),
+    "reports:return_approve": Rule(
+        frozenset({"city", "administrator"}),
+        lambda w, o: reverse("reports:return_approve", args=[o.pk]),
+        lambda w, s: county_return(w, s, "submitted"),
+        method="post",
+        ok=302,
+        denied=404,
+    ),
+    "reports:return_send_back": Rule(
+        frozenset({"city", "administrator"}),
+        lambda w, o: reverse("reports:return_send_back", args=[o.pk]),
+        lambda w, s: county_return(w, s, "submitted"),
+        method="post",
+        data=lambda w, o: {"reason": "人数有误"},
+        ok=302,
+        denied=404,
+    ),
+    "reports:return_reopen": Rule(
+        ADMINISTRATORS,
+        lambda w, o: reverse("reports:return_reopen", args=[o.pk]),
+        lambda w, s: county_return(w, s, "approved"),
+        method="post",
+        data=lambda w, o: {"reason": "补报"},
+        ok=302,
+        denied=404,
     ),
     # --- accounts, lockouts and the access log: administrators only ---
     **model_pages(

@@ -15,7 +15,7 @@ from django.apps import apps
 from django.urls import reverse
 
 from .conftest import ROLES
-from .test_access_matrix import WRITERS
+from .test_access_matrix import WRITERS, county_return, region_of
 
 # One field each change POST alters, by admin URL prefix (models without a line are POSTed
 # unchanged: a save would still answer 302, which the status check catches).
@@ -216,3 +216,40 @@ def test_attack_hr_officer_reverts_a_worker_through_the_history_page(world, logi
     assert response.status_code == 403
     worker.refresh_from_db()
     assert worker.name != "被改的名字"
+
+
+# Monthly returns: (URL name, state of the return, data) and who may act where: a county on its
+# own return, the city on its counties' (administrators everywhere, not attacked here).
+RETURN_ACTIONS = [
+    ("reports:return_submit", "generated", {}, {"county": {"a"}}),
+    ("reports:return_approve", "submitted", {}, {"city": {"a", "b"}}),
+    ("reports:return_send_back", "submitted", {"reason": "x"}, {"city": {"a", "b"}}),
+    ("reports:return_reopen", "approved", {"reason": "x"}, {}),
+]
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "administrator"])
+def test_attack_a_role_moves_a_monthly_return_it_may_not_act_on(world, login, client, role):
+    attempts = []
+    for name, state, data, allowed in RETURN_ACTIONS:
+        for site in ("a", "b", "c"):
+            if site not in allowed.get(role, set()):
+                ret = county_return(world, site, state)
+                attempts.append((reverse(name, args=[ret.pk]), data))
+    for site in ("a", "b", "c"):
+        region = region_of(world, site)
+        for code in (region.code, region.parent.code, "140000"):
+            own = {"county": "140105", "city": "140100", "province": "140000"}.get(role)
+            if code != own:
+                url = reverse("reports:return_generate", args=[code])
+                attempts.append((url, {"period": "2016-06"}))
+    attacker = login(world.users[role])
+    before = _snapshot()
+    expected = {302} if role == "deactivated" else {403, 404}
+    failures = [
+        f"POST {url}: {status}"
+        for url, data in attempts
+        if (status := attacker.post(url, data).status_code) not in expected
+    ]
+    assert not failures, "\n".join(failures)
+    assert _snapshot() == before
