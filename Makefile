@@ -27,7 +27,7 @@ install: $(VENV)/.installed
 
 demo: install .env
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py seed_demo --workers $(WORKERS) --if-empty
+	$(PY) manage.py seed_demo --workers $(WORKERS) --if-empty --address http://$(HOST)/
 
 run: demo
 	$(PY) manage.py runserver $(HOST)

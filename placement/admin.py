@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from enterprises.admin_scoping import CityFilter, ScopedAdminMixin
+from enterprises.models import Enterprise
 
 from . import admin_accounts  # noqa: F401  (the user admin with role and scope)
 from .admin_imports import RosterImportExportMixin, TargetImportExportMixin
@@ -52,7 +53,9 @@ class CurrentChannelFilter(admin.SimpleListFilter):
         return queryset
 
 
-class PlacementInline(admin.TabularInline):
+class PlacementInline(admin.StackedInline):
+    # Stacked, not tabular: a tabular inline gives its inputs column headers but no labels,
+    # which screen readers and axe-core (critical: "label") cannot tie to the inputs.
     model = Placement
     extra = 1
     fields = [
@@ -169,6 +172,14 @@ class WorkerAdmin(
         ),
     ]
     show_full_result_count = False
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        # An officer of one enterprise has one choice: make it for them.
+        only = list(Enterprise.objects.visible_to(request.user).values_list("pk", flat=True)[:2])
+        if len(only) == 1:
+            initial.setdefault("enterprise", only[0])
+        return initial
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

@@ -14,10 +14,13 @@ INDUSTRY_CHOICES = [("", _("全部行业")), *Enterprise.Industry.choices]
 
 class ReportFilterForm(forms.Form):
     year = forms.IntegerField(label=_("年度"), min_value=2000, max_value=2100, required=False)
+    # A text field, not type="date": the browser would show a date picker in its own locale
+    # (12/31/2017 in an English browser next to a Chinese page). ISO reads the same in both.
     as_of = forms.DateField(
         label=_("截至日期"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d"],
+        widget=forms.DateInput(format="%Y-%m-%d"),
     )
     industry = forms.ChoiceField(label=_("行业"), choices=INDUSTRY_CHOICES, required=False)
 

@@ -24,8 +24,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty", action="store_true", help="已有职工数据时不再生成（make run 用）"
         )
+        parser.add_argument(
+            "--address", default="http://127.0.0.1:8000/", help="打印的访问地址（make run 用）"
+        )
 
-    def handle(self, *args, workers, enterprises, seed, if_empty, **options):
+    def handle(self, *args, workers, enterprises, seed, if_empty, address, **options):
         roles_setup()
         if if_empty and Worker.objects.exists():
             self.stdout.write("demo data already present: nothing generated")
@@ -38,29 +41,38 @@ class Command(BaseCommand):
                 f"{summary.placements} placements, {summary.targets} targets"
             )
         password = secrets.token_urlsafe(12)
-        for username, scope in self._demo_accounts():
+        accounts = list(self._demo_accounts())
+        for username, scope, _role in accounts:
             self._account(username, scope, password)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"演示账号 demo accounts, password {password}: {DEMO_ADMIN} (管理员), "
-                "demo-province (省级), demo-city (太原市), demo-hr (企业人事专员)"
-            )
-        )
-        self.stdout.write(
-            self.style.SUCCESS(f"演示管理员 demo administrator: {DEMO_ADMIN} / {password}")
-        )
+        # The last lines before the server starts: where to go and one login per role.
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS(f"打开 Open {address}  演示账号 demo logins:"))
+        for username, _scope, role in accounts:
+            self.stdout.write(f"  {username + ' / ' + password:<36} {role}")
 
     def _demo_accounts(self):
         province = Region.objects.filter(level=Region.Level.PROVINCE).first()
         city = Region.objects.filter(code="140100").first()
         mine = Enterprise.objects.filter(parent__isnull=False).order_by("pk").first()
-        yield DEMO_ADMIN, None
+        yield DEMO_ADMIN, None, "管理员 administrator"
         if province:
-            yield "demo-province", {"role": UserScope.Role.PROVINCE_STAFF, "region": province}
+            yield (
+                "demo-province",
+                {"role": UserScope.Role.PROVINCE_STAFF, "region": province},
+                "省级 province staff",
+            )
         if city:
-            yield "demo-city", {"role": UserScope.Role.REGION_STAFF, "region": city}
+            yield (
+                "demo-city",
+                {"role": UserScope.Role.REGION_STAFF, "region": city},
+                "市级 city staff (太原市)",
+            )
         if mine:
-            yield "demo-hr", {"role": UserScope.Role.ENTERPRISE_HR, "enterprise": mine}
+            yield (
+                "demo-hr",
+                {"role": UserScope.Role.ENTERPRISE_HR, "enterprise": mine},
+                "企业人事专员 HR officer",
+            )
 
     def _account(self, username, scope, password):
         user, _created = get_user_model().objects.get_or_create(username=username)
