@@ -33,7 +33,7 @@ run: demo
 	$(PY) manage.py runserver $(HOST)
 
 test: install
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto  # pytest-xdist: one worker per core, each with its own test database
 
 lint: install .env
 	$(VENV)/bin/ruff check .
