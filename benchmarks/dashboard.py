@@ -19,6 +19,8 @@ import time
 from io import StringIO
 from pathlib import Path
 
+from access.actors import SYSTEM
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -85,7 +87,10 @@ def explain(size: int) -> Path:
 
     with CaptureQueriesContext(connection) as queries:
         placement_report(
-            scope=Scope(region=province), year=YEAR, as_of=datetime.date.fromisoformat(AS_OF)
+            scope=Scope(region=province),
+            year=YEAR,
+            as_of=datetime.date.fromisoformat(AS_OF),
+            user=SYSTEM,
         )
     with connection.cursor() as cursor, path.open("w") as f:
         for query in queries.captured_queries:

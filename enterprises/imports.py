@@ -12,7 +12,7 @@ from spreadsheets.readers import ReadError
 from spreadsheets.results import Change, ImportResult
 
 from .analyze import tables_analyze
-from .models import Enterprise, Region
+from .models import HAS_MEMBERS, PARENT_IS_SELF, PARENT_NESTED, Enterprise, Region
 from .querysets import sees_everything
 from .resources import EnterpriseResource
 from .signals import enterprise_diversion_dates_changed
@@ -22,9 +22,6 @@ VALUE_REQUIRED = _("不能为空")
 REGION_UNKNOWN = _("地区“%(value)s”不存在")
 REGION_AMBIGUOUS = _("地区名称“%(value)s”不唯一，请填写 6 位行政区划代码")
 PARENT_UNKNOWN = _("所属集团“%(value)s”既未登记，也不在本表中")
-PARENT_IS_SELF = _("企业不能是自己的所属集团")
-PARENT_NESTED = _("“%(value)s”本身属于另一个集团：所属集团须是不再隶属其他集团的企业")
-HAS_MEMBERS = _("该企业是其他企业的所属集团，不能再隶属另一个集团")
 OUT_OF_SCOPE = _("统一社会信用代码为“%(value)s”的企业不在您的管辖范围内")
 REGION_OUT_OF_SCOPE = _("地区“%(value)s”不在您的管辖范围内")
 CREDIT_CODE_DUPLICATE_IN_FILE = _("第 %(first)s 行和第 %(row)s 行是同一个统一社会信用代码")
@@ -40,7 +37,7 @@ DIVERSION_DATE_CLEARED = _(
 
 
 def enterprise_import(
-    *, data: bytes, filename: str, dry_run: bool = False, user=None, progress=None
+    *, data: bytes, filename: str, dry_run: bool = False, user, progress=None
 ) -> ImportResult:
     """Import enterprises (and their groups) keyed on the credit code. All or nothing."""
     result = ImportResult(dry_run=dry_run)
@@ -65,10 +62,10 @@ def enterprise_import(
             "parent"
         )
     }
-    # Who sees what (issue 5's rule): a user changes and links only enterprises they may see,
-    # and places new ones only in regions they may see.
+    # Who sees what: a user changes and links only enterprises they may see, and places new
+    # ones only in regions they may see (else an import could move a mine into one's scope).
     visible = None
-    if user is not None and not sees_everything(user):
+    if not sees_everything(user):
         visible = set(
             Enterprise.objects.visible_to(user)
             .filter(credit_code__in=stored)

@@ -1,14 +1,16 @@
 """Admin for workers, placements and targets: where HR officers enter and correct records."""
 
 from django.contrib import admin
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from enterprises.admin_scoping import CityFilter, ScopedAdminMixin
 
-from . import admin_accounts  # noqa: F401  (the user admin with role and scope)
+from . import (
+    admin_accounts,  # noqa: F401  (the user admin with role and scope)
+    services,
+)
 from .admin_imports import RosterImportExportMixin, TargetImportExportMixin
 from .admin_privacy import WorkerPrivacyMixin
 from .admin_retirement import RetirementWindowsMixin
@@ -66,16 +68,6 @@ class PlacementInline(admin.TabularInline):
     ]
     autocomplete_fields = ["destination_region"]
     ordering = ["-placed_on", "-id"]
-
-
-def current_placement_subquery(field: str):
-    """The given field of the latest placement in force today, for one annotation per list."""
-    return Subquery(
-        Placement.objects.in_force_on(timezone.localdate())
-        .filter(worker=OuterRef("pk"))
-        .order_by("-placed_on", "-id")
-        .values(field)[:1]
-    )
 
 
 @admin.register(Worker)
@@ -177,12 +169,13 @@ class WorkerAdmin(
         return form
 
     def get_queryset(self, request):
+        today = timezone.localdate()
         return (
             super()
             .get_queryset(request)
             .annotate(
-                _current_channel=current_placement_subquery("channel"),
-                _current_placed_on=current_placement_subquery("placed_on"),
+                _current_channel=Placement.objects.current_of_each("channel", today),
+                _current_placed_on=Placement.objects.current_of_each("placed_on", today),
             )
         )
 
@@ -204,14 +197,27 @@ class WorkerAdmin(
     def current_placed_on(self, obj):
         return obj._current_placed_on
 
+    # Every write goes through placement.services, so that its rules and the report facts
+    # hold for the admin as for the imports.
+    def save_model(self, request, obj, form, change):
+        services.worker_save(worker=obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        services.worker_delete(worker=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for worker in queryset:
+            services.worker_delete(worker=worker, actor=request.user)
+
     def save_formset(self, request, form, formset, change):
-        if formset.model is Placement:
-            for placement_form in formset.forms:
-                if placement_form.has_changed() and placement_form.instance is not None:
-                    if placement_form.instance.pk is None:
-                        placement_form.instance.created_by = request.user
-                    placement_form.instance.updated_by = request.user
-        super().save_formset(request, form, formset, change)
+        if formset.model is not Placement:
+            return super().save_formset(request, form, formset, change)
+        placements = formset.save(commit=False)
+        for placement in formset.deleted_objects:
+            services.placement_delete(placement=placement, actor=request.user)
+        for placement in placements:
+            services.placement_save(placement=placement, actor=request.user)
+        formset.save_m2m()
 
 
 @admin.register(Placement)
@@ -239,10 +245,13 @@ class PlacementAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         return obj.worker.enterprise
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
+        services.placement_save(placement=obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        services.placement_delete(placement=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        services.placements_delete(placements=queryset, actor=request.user)
 
 
 @admin.register(AnnualTarget)
@@ -252,3 +261,13 @@ class AnnualTargetAdmin(ScopedAdminMixin, TargetImportExportMixin, SimpleHistory
     search_fields = ["region__name", "region__code", "enterprise__name", "=enterprise__credit_code"]
     list_select_related = ["region", "enterprise"]
     autocomplete_fields = ["region", "enterprise"]
+
+    def save_model(self, request, obj, form, change):
+        services.target_save(target=obj, actor=request.user)
+
+    def delete_model(self, request, obj):
+        services.target_delete(target=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for target in queryset:
+            services.target_delete(target=target, actor=request.user)

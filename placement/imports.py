@@ -19,17 +19,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.history import (
-    history_bulk_create,
-    history_bulk_update,
-    history_record_bulk,
     import_source,
 )
-from enterprises.analyze import tables_analyze
 from enterprises.models import Enterprise, Region
 from spreadsheets.readers import MonthDate, ReadError
 from spreadsheets.results import Change, ImportResult
 
-from . import idnumbers, retirement, rules
+from . import idnumbers, retirement, rules, services
 from .access import (
     can_see_full_id,
     duplicate_message,
@@ -41,6 +37,8 @@ from .error_reports import mask_personal_text
 from .models import (
     BINDING_SOURCES,
     STATED_SOURCES,
+    TARGET_MAX,
+    TARGET_OUT_OF_RANGE,
     AnnualTarget,
     DiversionSource,
     Placement,
@@ -49,7 +47,6 @@ from .models import (
 )
 from .resources import AnnualTargetResource, RosterResource
 from .rules import DIVERSION_DATE_IN_FUTURE
-from .signals import workers_bulk_changed
 
 NAME_REQUIRED = _("姓名不能为空")
 DUPLICATE_IN_FILE = _("第 %(first)s 行和第 %(row)s 行是同一个公民身份号码")
@@ -95,8 +92,6 @@ OUTSIDE_DUPLICATES_TOO_MANY = _(
 # pg_advisory_xact_lock key of roster imports ("LEDGER" in ASCII).
 IMPORTS_LOCK_KEY = 0x4C4544474552
 YEAR_OUT_OF_RANGE = _("年度应在 2000 至 2100 之间")
-TARGET_OUT_OF_RANGE = _("目标任务应为 0 至 1000 万之间的整数")
-TARGET_MAX = 10_000_000
 
 BATCH = 2000
 PROGRESS_EVERY = 10_000
@@ -444,14 +439,15 @@ def roster_import(
     filename: str,
     enterprise: Enterprise,
     dry_run: bool = False,
-    user=None,
+    user,
     progress: Progress = None,
     request=None,
 ) -> ImportResult:
     """Import one enterprise's roster: workers keyed on the ID number, each with their current
     placement. All or nothing: a file with any bad row changes nothing and lists every problem.
-    `request` only gives the access log its page and address (numbers registered outside the
-    user's scope are logged)."""
+    `user` is the person importing, or a named system actor (access.actors) for the server's
+    own code; `request` only gives the access log its page and address (numbers registered
+    outside the user's scope are logged)."""
     options = {"data": data, "filename": filename, "enterprise": enterprise, "user": user}
     options["request"] = request
     if dry_run:
@@ -504,7 +500,7 @@ def _roster_import(
     diversions = _DiversionTally()
     # The preview shows stored values beside the file's: phones only to those who may see them
     # (the operator at the command line, without --user, may).
-    full = user is None or can_see_full_id(user)
+    full = can_see_full_id(user)
     labels = {name: str(field.column_name) for name, field in resource.fields.items()}
     field_index = {field: index for index, field in enumerate(_COMPARED)}
     new_rows: list[_RosterRow] = []
@@ -600,7 +596,7 @@ def _roster_import(
             )
             diffs.append(("diverted_on", old, _display_diversion(row)))
         placement_diff = _placement_change(
-            row, worker_id, placements, user, new_placements, changed_placements
+            row, worker_id, placements, new_placements, changed_placements
         )
         if diffs or placement_diff:
             result.updated += 1
@@ -670,7 +666,7 @@ def _label(name, number: str) -> str:
     return f"{name or ''} {idnumbers.mask(number)}".strip()
 
 
-def _placement_change(row, worker_id, placements, user, new_placements, changed_placements):
+def _placement_change(row, worker_id, placements, new_placements, changed_placements):
     """Compare the row's placement with the worker's placement of the same date: the same → no
     change; another channel or unit → that placement is updated; a new date → a new placement (the
     earlier ones stay as history). Returns the differences for the preview."""
@@ -689,8 +685,6 @@ def _placement_change(row, worker_id, placements, user, new_placements, changed_
                 channel=row.channel,
                 placed_on=row.placed_on,
                 destination_unit=row.destination_unit or "",
-                created_by=user,
-                updated_by=user,
             )
         )
         return [("placed_on", None, row.placed_on), ("channel", None, row.channel)]
@@ -709,7 +703,6 @@ def _placement_change(row, worker_id, placements, user, new_placements, changed_
                 destination_unit=row.destination_unit
                 if row.destination_unit is not None
                 else stored["destination_unit"],
-                updated_by=user,
             )
         )
     return diffs
@@ -726,138 +719,59 @@ def _roster_write(
     new_placements: list[Placement],
     changed_placements: list[Placement],
 ) -> None:
-    """Every database write of a roster import, in one transaction (the place to hook audit
-    history in). New workers and their placements are built and inserted a batch at a time, so
-    that 100,000 model instances never sit in memory together. Existing rows are updated by
-    primary key with INSERT … ON CONFLICT (bulk_update's CASE WHEN is slow, PITFALLS.md), only
-    the rows and columns that changed; an unchanged worker's ciphertext is never rewritten.
-    Every written row gets its audit-history row, attributed to the user and this batch."""
-    for start in range(0, len(new_rows), BATCH):
-        batch = new_rows[start : start + BATCH]
-        workers = []
-        for row in batch:
-            worker = Worker(
-                enterprise=enterprise,
-                registered_on=row.registered_on,
-                registered_on_source=row.registered_on_source,
-                diversion_year=row.registered_on.year
-                if row.registered_on_source in BINDING_SOURCES
-                else None,
-                **row.values,
-            )
-            worker.id_number_digest = row.digest
-            worker.id_number_cipher = idnumbers.encrypt(row.parsed.number)
-            worker.birth_date = row.parsed.birth_date
-            worker.sex = row.parsed.sex
-            workers.append(worker)
-        _insert(Worker, workers)
-        history_record_bulk(workers, model=Worker, user=user, source=source)
-        # Their placements are inserted next; the facts pick both up from this mark.
-        workers_bulk_changed.send(
-            sender=Worker, worker_ids=[worker.pk for worker in workers], new=True
-        )
-        placements = [
-            Placement(
-                worker_id=worker.pk,
-                channel=row.channel,
-                placed_on=row.placed_on,
-                destination_unit=row.destination_unit or "",
-                created_by=user,
-                updated_by=user,
-            )
-            for worker, row in zip(workers, batch, strict=True)
-            if row.channel
-        ]
-        _insert(Placement, placements)
-        history_record_bulk(placements, model=Placement, user=user, source=source)
-    changed_ids = list(changed_workers)
-    for start in range(0, len(changed_ids), BATCH):
-        workers = list(Worker.objects.filter(pk__in=changed_ids[start : start + BATCH]))
-        fields = set()
-        for worker in workers:
-            for field, value in changed_workers[worker.pk].items():
-                setattr(worker, field, value)
-                fields.add(field)
-        Worker.objects.bulk_create(
-            workers,
-            update_conflicts=True,
-            unique_fields=["id"],
-            update_fields=[*sorted(fields), "updated_at"],
-        )
-        history_record_bulk(workers, model=Worker, user=user, source=source, update=True)
-        if "registered_on" in fields:
-            # A new diversion date moves the worker in the reports.
-            workers_bulk_changed.send(sender=Worker, worker_ids=[worker.pk for worker in workers])
-    for start in range(0, len(new_placements), BATCH):
-        batch = new_placements[start : start + BATCH]
-        _insert(Placement, batch)
-        history_record_bulk(batch, model=Placement, user=user, source=source)
-    if changed_placements:
-        Placement.objects.bulk_create(
-            changed_placements,
-            batch_size=BATCH,
-            update_conflicts=True,
-            unique_fields=["id"],
-            update_fields=["channel", "destination_unit", "updated_by", "updated_at"],
-        )
-        workers_bulk_changed.send(
-            sender=Placement, worker_ids={p.worker_id for p in changed_placements}
-        )
-        history_record_bulk(
-            changed_placements, model=Placement, user=user, source=source, update=True
-        )
-    tables_analyze(
-        models=[Worker, Placement, Worker.history.model, Placement.history.model],
-        rows=len(new_rows) + len(changed_workers) + len(new_placements) + len(changed_placements),
+    """Every database write of a roster import, in one transaction, through the bulk services
+    (placement.services), which write the audit history and keep the report facts."""
+
+    def new_batches():
+        # Built a batch at a time: 100,000 model instances never sit in memory together.
+        for start in range(0, len(new_rows), BATCH):
+            batch = new_rows[start : start + BATCH]
+            workers = [_new_worker(row, enterprise) for row in batch]
+            placements = [
+                Placement(
+                    worker=worker,
+                    channel=row.channel,
+                    placed_on=row.placed_on,
+                    destination_unit=row.destination_unit or "",
+                )
+                for worker, row in zip(workers, batch, strict=True)
+                if row.channel
+            ]
+            yield workers, placements
+
+    services.workers_bulk_register(batches=new_batches(), actor=user, source=source)
+    services.workers_bulk_correct(changes=changed_workers, actor=user, source=source)
+    services.placements_bulk_add(placements=new_placements, actor=user, source=source)
+    services.placements_bulk_correct(
+        placements=changed_placements,
+        fields=["channel", "destination_unit"],
+        actor=user,
+        source=source,
     )
 
 
-def _insert(model, objs: list) -> None:
-    """bulk_create, and on PostgreSQL the same INSERT … RETURNING built directly. Django's
-    bulk_create prepares every value through the field in Python (as_sql took more than half of a
-    first import's writing time); the values here are already clean Python values (str, int,
-    bool, date) that psycopg2 adapts itself. The objects get their primary keys either way, so
-    that audit history can be written from them (simple-history's bulk_history_create)."""
-    if not objs:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs)
-        return
-    now = timezone.now()
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    stamped = [
-        f.attname
-        for f in fields
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-    ]
-    quote = connection.ops.quote_name
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = "INSERT INTO {} ({}) VALUES {} RETURNING {}".format(
-        quote(model._meta.db_table),
-        ", ".join(quote(field.column) for field in fields),
-        ", ".join([row] * len(objs)),
-        quote(model._meta.pk.column),
+def _new_worker(row: _RosterRow, enterprise: Enterprise) -> Worker:
+    worker = Worker(
+        enterprise=enterprise,
+        registered_on=row.registered_on,
+        registered_on_source=row.registered_on_source,
+        diversion_year=row.registered_on.year
+        if row.registered_on_source in BINDING_SOURCES
+        else None,
+        **row.values,
     )
-    params = []
-    attnames = [field.attname for field in fields]
-    for obj in objs:
-        for attname in stamped:
-            setattr(obj, attname, now)
-        params.extend([getattr(obj, attname) for attname in attnames])
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        ids = cursor.fetchall()
-    for obj, (pk,) in zip(objs, ids, strict=True):
-        obj.pk = pk
-        obj._state.adding = False
-        obj._state.db = "default"
+    worker.id_number_digest = row.digest
+    worker.id_number_cipher = idnumbers.encrypt(row.parsed.number)
+    worker.birth_date = row.parsed.birth_date
+    worker.sex = row.parsed.sex
+    return worker
 
 
 # --- Annual targets --------------------------------------------------------------------------
 
 
 def target_import(
-    *, data: bytes, filename: str, dry_run: bool = False, user=None, progress: Progress = None
+    *, data: bytes, filename: str, dry_run: bool = False, user, progress: Progress = None
 ) -> ImportResult:
     """Import annual targets keyed on (year, region) or (year, enterprise). All or nothing."""
     result = ImportResult(dry_run=dry_run)
@@ -900,15 +814,15 @@ def target_import(
         else:
             result.unchanged += 1
     if not dry_run:
-        _targets_write(
-            creates=creates, updates=updates, user=user, source=import_source("targets", user)
+        services.targets_bulk_set(
+            creates=creates, updates=updates, actor=user, source=import_source("targets", user)
         )
         result.imported = True
     return result
 
 
 def _parse_targets(table, resource, result, user):
-    regions = Region.objects.all() if user is None else Region.objects.visible_to(user)
+    regions = Region.objects.visible_to(user)
     by_code = {}
     by_name: dict[str, list[Region]] = {}
     for region in regions:
@@ -928,7 +842,7 @@ def _parse_targets(table, resource, result, user):
         rows.append((row_number, values))
         if values.get("enterprise"):
             codes.add(values["enterprise"].upper())
-    enterprises = Enterprise.objects.all() if user is None else Enterprise.objects.visible_to(user)
+    enterprises = Enterprise.objects.visible_to(user)
     by_credit = {e.credit_code: e for e in enterprises.filter(credit_code__in=codes)}
     seen = {}
     for row_number, values in rows:
@@ -991,18 +905,3 @@ def _parse_targets(table, resource, result, user):
             continue
         seen[key] = row_number
         yield row_number, year, (scope_name, found), workers
-
-
-@transaction.atomic
-def _targets_write(
-    *, creates: list[AnnualTarget], updates: list[AnnualTarget], user, source: str
-) -> None:
-    """Every database write of a target import, in one transaction, with its audit history."""
-    history_bulk_create(creates, model=AnnualTarget, user=user, source=source)
-    tables_analyze(
-        models=[AnnualTarget, AnnualTarget.history.model], rows=len(creates) + len(updates)
-    )
-    if updates:
-        history_bulk_update(
-            updates, model=AnnualTarget, fields=["workers"], user=user, source=source
-        )

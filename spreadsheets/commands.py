@@ -34,7 +34,7 @@ class ImportCommand(BaseCommand):
 
     def handle(self, *args, **options):
         options["user"] = command_user(options.get("user"))
-        if options["user"] is not None and not options["user"].has_perm(self.permission):
+        if not options["user"].has_perm(self.permission):
             raise CommandError(f"{options['user'].username} may not import ({self.permission})")
         path = Path(options["file"])
         try:

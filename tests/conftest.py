@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 
+from access.actors import SYSTEM
 from enterprises.models import Enterprise, Region
 from placement import idnumbers
 from placement.demo import credit_code
@@ -71,6 +72,7 @@ def make_worker(db, enterprise):
             id_number=id_number or synthetic_id(seq=seq),
             name=name or f"测试职工{seq:03d}",
             registered_on=fields.pop("registered_on", datetime.date(2016, 1, 4)),
+            actor=fields.pop("actor", SYSTEM),
             **fields,
         )
 

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from access.actors import SYSTEM
 from enterprises.models import Enterprise, Region, UserScope
 from placement.channels import Channel
 from placement.models import AnnualTarget, Placement, Worker
@@ -27,7 +28,10 @@ def world(make_enterprise, make_worker, province, taiyuan):
     mine = make_enterprise(name="测试集团一矿", parent=group)
     worker = make_worker(enterprise=mine)
     worker_place(
-        worker=worker, channel=Channel.INTERNAL_TRANSFER, placed_on=datetime.date(2016, 5, 1)
+        worker=worker,
+        channel=Channel.INTERNAL_TRANSFER,
+        placed_on=datetime.date(2016, 5, 1),
+        actor=SYSTEM,
     )
     AnnualTarget.objects.create(year=2016, region=taiyuan, workers=10)
     user = get_user_model().objects.create_user("hr", password="y" * 16)
@@ -139,7 +143,10 @@ def _grow(make_enterprise, make_worker, n):
         mine = make_enterprise(name=f"增量煤矿{i}")
         worker = make_worker(enterprise=mine)
         worker_place(
-            worker=worker, channel=Channel.SELF_EMPLOYMENT, placed_on=datetime.date(2016, 7, 1)
+            worker=worker,
+            channel=Channel.SELF_EMPLOYMENT,
+            placed_on=datetime.date(2016, 7, 1),
+            actor=SYSTEM,
         )
         AnnualTarget.objects.create(year=2017, enterprise=mine, workers=5)
         UserScope.objects.create(

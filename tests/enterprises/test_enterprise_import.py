@@ -5,6 +5,7 @@ import io
 
 from openpyxl import Workbook
 
+from access.actors import SYSTEM
 from enterprises.imports import (
     OUT_OF_SCOPE,
     PARENT_NESTED,
@@ -35,6 +36,7 @@ def xlsx(rows, headers=HEADERS) -> bytes:
 
 
 def run(rows, **kwargs):
+    kwargs.setdefault("user", SYSTEM)
     return enterprise_import(data=xlsx(rows), filename="e.xlsx", **kwargs)
 
 
@@ -91,7 +93,7 @@ def test_exported_enterprises_import_back_unchanged(admin_client, make_enterpris
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert "'=样例矿" in [row[0] for row in rows]
-    result = enterprise_import(data=xlsx(rows[1:], headers=rows[0]), filename="e.xlsx")
+    result = enterprise_import(data=xlsx(rows[1:], headers=rows[0]), filename="e.xlsx", user=SYSTEM)
     assert result.errors == []
     assert (result.created, result.updated, result.unchanged) == (0, 0, 2)
 
@@ -99,7 +101,9 @@ def test_exported_enterprises_import_back_unchanged(admin_client, make_enterpris
 def test_a_file_without_the_group_column_leaves_group_links_alone(db):
     run(ROWS)
     result = enterprise_import(
-        data=xlsx([row[:4] for row in ROWS], headers=HEADERS[:4]), filename="e.xlsx"
+        data=xlsx([row[:4] for row in ROWS], headers=HEADERS[:4]),
+        filename="e.xlsx",
+        user=SYSTEM,
     )
     assert (result.created, result.updated, result.unchanged) == (0, 0, 2)
     assert Enterprise.objects.get(credit_code=MINE).parent.credit_code == GROUP

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from access.actors import SYSTEM
 from enterprises.models import UserScope
 from placement.demo_rosters import roster_rows, roster_xlsx
 from placement.models import AccessLog, Worker
@@ -165,6 +166,7 @@ def test_export_then_import_changes_nothing(admin_client_, make_worker, enterpri
                 channel="internal_transfer",
                 placed_on=_day(),
                 destination_unit="集团（内部）",
+                actor=SYSTEM,
             )
     rows = export_rows(admin_client_, enterprise)
     from openpyxl import Workbook

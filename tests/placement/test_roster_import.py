@@ -6,6 +6,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from access.actors import SYSTEM
 from placement import idnumbers
 from placement.demo_rosters import ROSTER_HEADERS, roster_csv, roster_rows, roster_xlsx
 from placement.imports import (
@@ -37,6 +38,7 @@ def row(number, name="测试职工", *, sex="男", birth="", channel="", placed=
 
 
 def run(enterprise, rows, **kwargs):
+    kwargs.setdefault("user", SYSTEM)
     return roster_import(
         data=roster_xlsx(rows), filename="roster.xlsx", enterprise=enterprise, **kwargs
     )
@@ -187,7 +189,7 @@ def test_a_dry_run_reports_the_counts_but_writes_nothing(enterprise, rows):
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "gbk"])
 def test_a_csv_roster_in_utf8_or_gbk_imports_the_same(enterprise, rows, encoding):
     data = roster_csv(rows, encoding=encoding, title_rows=["花名册"])
-    result = roster_import(data=data, filename="r.csv", enterprise=enterprise)
+    result = roster_import(data=data, filename="r.csv", enterprise=enterprise, user=SYSTEM)
     assert errors(result) == []
     assert result.created == 12
     assert Worker.objects.by_id_number(rows[3][2]).get().name == rows[3][1]
@@ -198,14 +200,14 @@ def test_english_headers_and_15_digit_numbers_are_accepted(enterprise):
     data = roster_xlsx(
         [["王五", old, "男"]], headers=["name", "ID number", "sex"], title_rows=(), total_row=False
     )
-    result = roster_import(data=data, filename="r.xlsx", enterprise=enterprise)
+    result = roster_import(data=data, filename="r.xlsx", enterprise=enterprise, user=SYSTEM)
     assert errors(result) == []
     assert Worker.objects.get().id_number == idnumbers.normalize(old)
 
 
 def test_a_file_without_a_header_row_is_refused_as_a_whole(enterprise):
     data = roster_xlsx([["a", "b"]], headers=["甲", "乙"])
-    result = roster_import(data=data, filename="r.xlsx", enterprise=enterprise)
+    result = roster_import(data=data, filename="r.xlsx", enterprise=enterprise, user=SYSTEM)
     assert [(e.row, e.column) for e in result.errors] == [(None, "")]
 
 
@@ -258,7 +260,7 @@ def test_a_worker_registered_during_the_import_refuses_it_cleanly(enterprise, ro
         number = rows[0][2]
         from placement.services import worker_register
 
-        worker_register(enterprise=enterprise, id_number=number, name="同时登记")
+        worker_register(enterprise=enterprise, id_number=number, name="同时登记", actor=SYSTEM)
         real_write(**kwargs)
 
     monkeypatch.setattr(imports, "_roster_write", racing_write)

@@ -4,6 +4,7 @@ import io
 
 from openpyxl import Workbook
 
+from access.actors import SYSTEM
 from placement.imports import TARGET_DUPLICATE_IN_FILE, TARGET_SCOPE_REQUIRED, target_import
 from placement.models import AnnualTarget
 
@@ -22,6 +23,7 @@ def xlsx(rows) -> bytes:
 
 
 def run(rows, **kwargs):
+    kwargs.setdefault("user", SYSTEM)
     return target_import(data=xlsx(rows), filename="t.xlsx", **kwargs)
 
 

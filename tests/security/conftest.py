@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
+from access.actors import SYSTEM
 from enterprises.models import Enterprise, Region, UserScope
 from placement.channels import Channel
 from placement.models import AnnualTarget, Placement, Worker
@@ -87,12 +88,14 @@ def _site(key, name, county_code, seq, phone) -> Site:
         name=f"{name}职工{key}",
         phone=phone,
         registered_on=datetime.date(2016, 1, 4),
+        actor=SYSTEM,
     )
     placement = worker_place(
         worker=worker,
         channel=Channel.INTERNAL_TRANSFER,
         placed_on=datetime.date(2016, 6, 1),
         destination_unit=f"{name}安置单位{key}",
+        actor=SYSTEM,
     )
     target = AnnualTarget.objects.create(year=2016, enterprise=enterprise, workers=7)
     return Site(enterprise, worker, placement, target, number, phone)

@@ -164,7 +164,7 @@ def test_duplicate_outside_scope_is_logged(world):
     hr = world.users["hr"]
     with pytest.raises(ValidationError) as refused:
         worker_register(
-            enterprise=world.a.enterprise, id_number=world.b.id_number, name="重复", user=hr
+            enterprise=world.a.enterprise, id_number=world.b.id_number, name="重复", actor=hr
         )
     assert refused.value.message_dict["id_number"] == [OUTSIDE]
     data = roster_xlsx([row(world.b.id_number), row(world.c.id_number), row(synthetic_id(seq=7))])
@@ -253,7 +253,7 @@ def test_a_worker_registered_first_at_another_enterprise_is_moved_back(
     )
     number = synthetic_id(birth="19720304", seq=611)
     taken = worker_register(
-        enterprise=squatter.enterprise, id_number=number, name="被抢登职工", user=officer
+        enterprise=squatter.enterprise, id_number=number, name="被抢登职工", actor=officer
     )
     client = login(world.users["hr"])
     response = client.post(ADD_URL, add_form(world.a.enterprise, number, name="被抢登职工"))

@@ -1,0 +1,1 @@
+"""Access control: who sees and may do what. Start reading here."""
