@@ -14,7 +14,7 @@ from enterprises.imports import (
     REGION_OUT_OF_SCOPE,
     enterprise_import,
 )
-from enterprises.models import Enterprise, Region, UserScope
+from enterprises.models import Enterprise, Region
 from enterprises.validators import CREDIT_CODE_INVALID
 from placement.demo import credit_code
 
@@ -128,12 +128,9 @@ def test_groups_do_not_nest_or_loop(db):
     assert result.errors  # the group has members: it cannot join another group
 
 
-def test_a_user_changes_only_enterprises_and_regions_in_their_scope(db, django_user_model):
+def test_a_user_changes_only_enterprises_and_regions_in_their_scope(db, make_user):
     run(ROWS)
-    city = django_user_model.objects.create_user("datong-staff")
-    UserScope.objects.create(
-        user=city, role=UserScope.Role.REGION_STAFF, region=Region.objects.get(code="140200")
-    )
+    city = make_user("city", username="datong-staff", region=Region.objects.get(code="140200"))
     result = run([["样例煤矿一矿改", MINE, "煤炭", "140212", None]], user=city)
     assert [e.message for e in result.errors] == [OUT_OF_SCOPE % {"value": MINE}]
     result = run([["大同新矿", credit_code("140105", 700), "煤炭", "140105", None]], user=city)

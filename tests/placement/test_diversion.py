@@ -6,7 +6,6 @@ import datetime
 import io
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -244,13 +243,11 @@ def test_workers_without_their_own_date_follow_the_enterprises_date(
     assert waiting.history.latest().history_source.startswith("import:enterprises:")
 
 
-def test_changing_the_enterprises_date_in_the_admin_moves_its_workers(enterprise, make_worker):
+def test_changing_the_enterprises_date_in_the_admin_moves_its_workers(
+    enterprise, make_worker, root_client
+):
     waiting = make_worker(registered_on=D(2026, 1, 5))
-    root = get_user_model().objects.create_superuser("root", "r@example.invalid", "x" * 16)
-    from django.test import Client
-
-    client = Client()
-    client.force_login(root)
+    client = root_client
     url = reverse("admin:enterprises_enterprise_change", args=[enterprise.pk])
     form = {
         "name": enterprise.name,
@@ -288,13 +285,6 @@ def test_registering_without_a_date_takes_the_enterprises_date(enterprise):
         D(2016, 4, 1),
         DiversionSource.ENTERPRISE,
     )
-
-
-@pytest.fixture
-def root_client(client, db):
-    root = get_user_model().objects.create_superuser("root", "r@example.invalid", "x" * 16)
-    client.force_login(root)
-    return client
 
 
 def _worker_form(enterprise, **changes):

@@ -10,11 +10,15 @@ from placement.models import (
     INTERNAL_RETIREMENT_OUTSIDE_WINDOW,
     PLACEMENT_DATE_BEFORE_WORKING_AGE,
     PLACEMENT_DATE_IN_FUTURE,
+    TARGET_MAX,
+    AnnualTarget,
     Placement,
     Worker,
 )
 from placement.services import placement_end, worker_place, worker_register
 from tests.conftest import synthetic_id
+
+D = datetime.date
 
 
 def test_registering_derives_birth_date_and_sex_and_stores_no_plain_number(enterprise):
@@ -211,3 +215,26 @@ def test_every_channel_has_an_outcome_and_every_category_a_channel():
 )
 def test_a_channel_is_read_from_its_chinese_name(written, expected):
     assert channels.channel_from_name(written) == expected
+
+
+def test_a_write_without_an_actor_is_refused_not_done_for_everyone(make_worker):
+    worker = make_worker()
+    with pytest.raises(TypeError):
+        worker_place(worker=worker, channel=Channel.INTERNAL_TRANSFER, placed_on=D(2016, 6, 1))
+    assert not Placement.objects.exists()
+
+
+def test_a_missing_user_sees_nothing_and_the_system_actor_everything(make_worker):
+    from enterprises.models import Enterprise
+
+    make_worker()
+    assert not Enterprise.objects.visible_to(None).exists()
+    assert not Worker.objects.visible_to(None).exists()
+    assert Worker.objects.visible_to(SYSTEM).count() == 1
+
+
+def test_the_database_refuses_a_target_over_the_cap_written_around_the_model(taiyuan):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AnnualTarget.objects.create(year=2017, region=taiyuan, workers=TARGET_MAX + 1)
