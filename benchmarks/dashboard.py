@@ -19,8 +19,6 @@ import time
 from io import StringIO
 from pathlib import Path
 
-from access.actors import SYSTEM
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -36,8 +34,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from access.actors import SYSTEM  # noqa: E402
 from placement.models import Worker  # noqa: E402
-from reports.facts import report_facts_sync  # noqa: E402
 
 YEAR, AS_OF = 2017, "2017-06-30"
 PAGES = {
@@ -56,7 +54,7 @@ def reseed(size: int) -> None:
         sys.exit("run the benchmark on PostgreSQL (DATABASE_URL)")
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE reports_placementfact, reports_factsstate, placement_placement, "
+            "TRUNCATE reports_placementfact, placement_placement, "
             "placement_annualtarget, placement_worker, enterprises_enterprise CASCADE"
         )
     started = time.perf_counter()
@@ -120,8 +118,6 @@ def main() -> None:
             started = time.perf_counter()
             call_command("refresh_report_facts", stdout=StringIO())
             print(f"  refresh_report_facts: {time.perf_counter() - started:.1f} s")
-        else:
-            report_facts_sync()
         # What autovacuum would do after a bulk load: statistics and the visibility map (for
         # index-only scans).
         with connection.cursor() as cursor:
