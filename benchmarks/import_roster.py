@@ -99,7 +99,6 @@ def _reset():
         for table in ("reports_placementfact", "placement_placement"):
             cursor.execute(f"DELETE FROM {table} WHERE worker_id IN ({workers})", [enterprise.pk])
         cursor.execute("DELETE FROM placement_worker WHERE enterprise_id = %s", [enterprise.pk])
-        cursor.execute("DELETE FROM reports_stalefacts")
 
 
 def _plain_file(rows: int, path: Path) -> None:
