@@ -134,7 +134,7 @@ LEDGER_INTERNAL_RETIREMENT_WINDOW_YEARS = env.int(
     "LEDGER_INTERNAL_RETIREMENT_WINDOW_YEARS", default=5
 )
 # A bulk write of at least this many rows (an import, the demo, the report facts' refresh) is
-# followed by ANALYZE of the tables it wrote (enterprises/analyze.py).
+# followed by ANALYZE of the tables it wrote (database/analyze.py).
 LEDGER_ANALYZE_AFTER_ROWS = env.int("LEDGER_ANALYZE_AFTER_ROWS", default=5000)
 
 LOGGING = {

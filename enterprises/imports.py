@@ -8,10 +8,10 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from audit.history import history_bulk_create, history_bulk_update, history_context, import_source
+from database.analyze import tables_analyze
 from spreadsheets.readers import ReadError
 from spreadsheets.results import Change, ImportResult
 
-from .analyze import tables_analyze
 from .models import HAS_MEMBERS, PARENT_IS_SELF, PARENT_NESTED, Enterprise, Region
 from .querysets import sees_everything
 from .resources import EnterpriseResource

@@ -14,7 +14,7 @@ from django.db import transaction
 from stdnum.cn import uscc
 
 from access.actors import DEMO
-from enterprises.analyze import tables_analyze
+from database.analyze import tables_analyze
 from enterprises.models import Enterprise, Region
 
 from . import idnumbers, retirement, services

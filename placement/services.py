@@ -32,7 +32,7 @@ from audit.history import (
     history_bulk_update,
     history_record_bulk,
 )
-from enterprises.analyze import tables_analyze
+from database.analyze import tables_analyze
 from enterprises.models import Enterprise, Region
 
 from . import idnumbers, rules

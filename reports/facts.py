@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from enterprises.analyze import tables_analyze
+from database.analyze import tables_analyze
 from enterprises.models import Enterprise, Region
 from placement.models import Placement, Worker
 from placement.querysets import latest_in_force

@@ -13,7 +13,7 @@ from django.db import connection
 from openpyxl import Workbook
 
 from access.actors import SYSTEM
-from enterprises.analyze import tables_analyze
+from database.analyze import tables_analyze
 from enterprises.imports import enterprise_import
 from placement.demo import credit_code
 from placement.demo_rosters import roster_rows, roster_xlsx
