@@ -22,7 +22,9 @@ from audit.history import (
     import_source,
 )
 from enterprises.models import Enterprise, Region
-from spreadsheets.readers import MonthDate, ReadError
+from enterprises.regions import REGION_AMBIGUOUS, RegionAmbiguous, RegionIndex
+from spreadsheets.readers import MonthDate
+from spreadsheets.resources import error_text
 from spreadsheets.results import Change, ImportResult
 
 from . import idnumbers, retirement, rules, services
@@ -54,7 +56,7 @@ PLACEMENT_DATE_REQUIRED = _("填写了安置方式，但没有安置时间")
 PLACEMENT_CHANNEL_REQUIRED = _("填写了安置时间，但没有安置方式")
 TARGET_SCOPE_REQUIRED = _("地区代码和统一社会信用代码须填且只填一个")
 TARGET_REGION_UNKNOWN = _("地区“%(value)s”不存在或不在您的管辖范围内")
-TARGET_REGION_AMBIGUOUS = _("地区名称“%(value)s”不唯一，请填写 6 位行政区划代码")
+TARGET_REGION_AMBIGUOUS = REGION_AMBIGUOUS
 TARGET_ENTERPRISE_UNKNOWN = _("统一社会信用代码为“%(value)s”的企业不存在或不在您的管辖范围内")
 TARGET_DUPLICATE_IN_FILE = _("第 %(first)s 行和第 %(row)s 行是同一年度、同一范围的目标")
 VALUE_REQUIRED = _("不能为空")
@@ -94,7 +96,6 @@ IMPORTS_LOCK_KEY = 0x4C4544474552
 YEAR_OUT_OF_RANGE = _("年度应在 2000 至 2100 之间")
 
 BATCH = 2000
-PROGRESS_EVERY = 10_000
 
 # Worker fields a roster may change; the ID number (and with it sex and birth date) never changes.
 ROSTER_WORKER_FIELDS = ["name", "status", "post", "special_work_type", "hire_date", "phone"]
@@ -102,26 +103,9 @@ ROSTER_WORKER_FIELDS = ["name", "status", "post", "special_work_type", "hire_dat
 Progress = Callable[[int], None] | None
 
 
-def _message(error) -> str:
-    """The text of a ValidationError or ValueError, params filled in."""
-    if isinstance(error, ValidationError):
-        return "；".join(str(m) for m in error.messages)
-    return str(error)
-
-
-_NO_DEFAULT = object()
 # Columns whose blank cell says nothing: 身份 left blank must not turn a cadre into a worker
 # (it decides a woman's retirement age).
-KEEP_WHEN_BLANK = {"status"}
-_BAD = object()
-
-
-def _empty(widget):
-    """What the widget makes of an empty cell, or _NO_DEFAULT when that is an error."""
-    try:
-        return widget.clean(None)
-    except (ValueError, ValidationError):
-        return _NO_DEFAULT
+KEEP_WHEN_BLANK = frozenset({"status"})
 
 
 @dataclass(slots=True)
@@ -143,36 +127,15 @@ class _RosterRow:
 
 def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> list[_RosterRow]:
     """Every cell through its resource widget; the identity rules on every row."""
-    # An empty cell means the same in every row: its value is worked out once per column.
-    present = [
-        (name, index, header, resource.fields[name].widget, _empty(resource.fields[name].widget))
-        for name, (index, header) in table.columns.items()
-    ]
     header = table.header
     has_unit = "destination_unit" in table.columns
     today = timezone.localdate()
     rows: list[_RosterRow] = []
     seen: dict[str, int] = {}
-    count = 0
-    for row_number, cells in table.rows:
-        count += 1
-        if progress and count % PROGRESS_EVERY == 0:
-            progress(count)
-        values = {}
-        bad = False
-        width = len(cells)
-        for name, index, column, widget, empty in present:
-            cell = cells[index] if index < width else None
-            if cell is None and name in KEEP_WHEN_BLANK:
-                continue  # a new worker gets the model's default, a stored one keeps theirs
-            if cell is None and empty is not _NO_DEFAULT:
-                values[name] = empty
-                continue
-            try:
-                values[name] = widget.clean(cell)
-            except (ValueError, ValidationError) as exc:
-                result.add_error(row_number, column, _message(exc))
-                bad = True
+    # A blank 身份: a new worker gets the model's default, a stored one keeps theirs.
+    for row_number, values, bad in resource.clean_rows(
+        table, result, keep_when_blank=KEEP_WHEN_BLANK, progress=progress
+    ):
         if values.get("name") == "":
             result.add_error(row_number, header("name"), NAME_REQUIRED)
             bad = True
@@ -206,7 +169,7 @@ def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> 
             except ValidationError as exc:
                 contradictions["phone"] = exc
         for field, error in contradictions.items():
-            result.add_error(row_number, header(field), _message(error))
+            result.add_error(row_number, header(field), error_text(error))
         if contradictions or bad:
             continue
         diverted_on = values.pop("diverted_on", None)
@@ -240,8 +203,6 @@ def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> 
                 diverted_on,
             )
         )
-    if progress and count >= PROGRESS_EVERY:
-        progress(count)
     return rows
 
 
@@ -478,12 +439,15 @@ def _roster_import(
 ) -> ImportResult:
     result = ImportResult(dry_run=dry_run)
     resource = RosterResource()
-    try:
-        table = resource.read(data, filename=filename)
-        rows = _parse_roster(table, resource, result, progress)
-    except ReadError as exc:
-        result.add_error(None, "", str(exc.message))
+    parsed = resource.read_parsed(
+        data,
+        filename=filename,
+        result=result,
+        parse=lambda table: _parse_roster(table, resource, result, progress),
+    )
+    if parsed is None:
         return result
+    table, rows = parsed
     header = table.header
     existing = _existing_workers([row.digest for row in rows])
     others = {stored[1] for stored in existing.values() if stored[1] != enterprise.pk}
@@ -541,7 +505,7 @@ def _roster_import(
             )
             if errors:
                 for field, error in errors.items():
-                    result.add_error(row.row, header(field), _message(error))
+                    result.add_error(row.row, header(field), error_text(error))
                 continue
         diversion_errors = _diversion(
             row,
@@ -554,7 +518,7 @@ def _roster_import(
         )
         if diversion_errors:
             for field, error in diversion_errors.items():
-                result.add_error(row.row, header(field), _message(error))
+                result.add_error(row.row, header(field), error_text(error))
             continue
         if result.errors:
             # Once the file is refused, only further errors matter.
@@ -776,12 +740,15 @@ def target_import(
     """Import annual targets keyed on (year, region) or (year, enterprise). All or nothing."""
     result = ImportResult(dry_run=dry_run)
     resource = AnnualTargetResource()
-    try:
-        table = resource.read(data, filename=filename)
-        parsed = list(_parse_targets(table, resource, result, user))
-    except ReadError as exc:
-        result.add_error(None, "", str(exc.message))
+    read = resource.read_parsed(
+        data,
+        filename=filename,
+        result=result,
+        parse=lambda table: list(_parse_targets(table, resource, result, user)),
+    )
+    if read is None:
         return result
+    table, parsed = read
     if result.errors:
         return result
     years = {year for _row, year, _scope, _workers in parsed}
@@ -822,31 +789,18 @@ def target_import(
 
 
 def _parse_targets(table, resource, result, user):
-    regions = Region.objects.visible_to(user)
-    by_code = {}
-    by_name: dict[str, list[Region]] = {}
-    for region in regions:
-        by_code[region.code] = region
-        by_name.setdefault(region.name, []).append(region)
+    regions = RegionIndex(Region.objects.visible_to(user))
     codes = set()
     rows = []
-    for row_number, cells in table.rows:
-        values = {}
-        for name, (index, column) in table.columns.items():
-            cell = cells[index] if index < len(cells) else None
-            try:
-                values[name] = resource.fields[name].widget.clean(cell)
-            except ValueError as exc:
-                result.add_error(row_number, column, str(exc))
-                values[name] = _BAD
-        rows.append((row_number, values))
+    for row_number, values, bad in resource.clean_rows(table, result):
+        rows.append((row_number, values, bad))
         if values.get("enterprise"):
             codes.add(values["enterprise"].upper())
     enterprises = Enterprise.objects.visible_to(user)
     by_credit = {e.credit_code: e for e in enterprises.filter(credit_code__in=codes)}
     seen = {}
-    for row_number, values in rows:
-        if any(value is _BAD for value in values.values()):
+    for row_number, values, bad_cell in rows:
+        if bad_cell:
             continue
         year, workers = values.get("year"), values.get("workers")
         region_value, credit = values.get("region"), values.get("enterprise")
@@ -866,16 +820,15 @@ def _parse_targets(table, resource, result, user):
             continue
         if region_value:
             scope_name = "region"
-            found = by_code.get(region_value) or by_name.get(region_value, [])
-            if isinstance(found, list):
-                if len(found) > 1:
-                    result.add_error(
-                        row_number,
-                        table.header("region"),
-                        TARGET_REGION_AMBIGUOUS % {"value": region_value},
-                    )
-                    continue
-                found = found[0] if found else None
+            try:
+                found = regions.find(region_value)
+            except RegionAmbiguous:
+                result.add_error(
+                    row_number,
+                    table.header("region"),
+                    TARGET_REGION_AMBIGUOUS % {"value": region_value},
+                )
+                continue
             if found is None:
                 result.add_error(
                     row_number,

@@ -190,8 +190,6 @@ class RosterResource(LedgerResource):
         ]
         export_order = fields
         import_id_fields = ["id_number"]
-        clean_model_instances = True
-        skip_unchanged = True
 
     def __init__(self, *, full_id_numbers: bool = False, **kwargs):
         super().__init__(**kwargs)
@@ -265,8 +263,6 @@ class AnnualTargetResource(LedgerResource):
         fields = ["year", "region", "enterprise", "workers"]
         export_order = fields
         import_id_fields = ["year", "region", "enterprise"]
-        clean_model_instances = True
-        skip_unchanged = True
 
     def filter_export(self, queryset, **kwargs):
         return queryset.select_related("region", "enterprise")

@@ -18,7 +18,7 @@ import datetime
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -33,6 +33,7 @@ from audit.history import (
     history_record_bulk,
 )
 from database.analyze import tables_analyze
+from database.bulk import bulk_insert
 from enterprises.models import Enterprise, Region
 
 from . import idnumbers, rules
@@ -280,11 +281,11 @@ def workers_bulk_register(
     # than one a batch: a large load then asks for one ANALYZE of the facts, not one a batch.
     new_ids: list[int] = []
     for workers, placements in batches:
-        _insert(Worker, workers)
+        bulk_insert(Worker, workers)
         for placement in placements:
             placement.worker_id = placement.worker.pk
             placement.created_by = placement.updated_by = user
-        _insert(Placement, placements)
+        bulk_insert(Placement, placements)
         if history:
             history_record_bulk(workers, model=Worker, user=actor, source=source)
             history_record_bulk(placements, model=Placement, user=actor, source=source)
@@ -338,7 +339,7 @@ def placements_bulk_add(*, placements: list[Placement], actor, source: str) -> N
         placement.created_by = placement.updated_by = user
     for start in range(0, len(placements), BATCH):
         batch = placements[start : start + BATCH]
-        _insert(Placement, batch)
+        bulk_insert(Placement, batch)
         history_record_bulk(batch, model=Placement, user=actor, source=source)
     _ledger_changed(placement.worker_id for placement in placements)
     _analyze_ledger(rows=len(placements))
@@ -398,47 +399,6 @@ def _analyze_ledger(*, rows: int, history: bool = True) -> None:
     if history:
         models += [Worker.history.model, Placement.history.model]
     tables_analyze(models=models, rows=rows)
-
-
-def _insert(model, objs: list) -> None:
-    """bulk_create, and on PostgreSQL the same INSERT … RETURNING built directly. Django's
-    bulk_create prepares every value through the field in Python (as_sql took more than half of a
-    first import's writing time); the values here are already clean Python values (str, int,
-    bool, date) that psycopg2 adapts itself. The objects get their primary keys either way, so
-    that audit history can be written from them."""
-    if not objs:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs)
-        return
-    now = timezone.now()
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    stamped = [
-        f.attname
-        for f in fields
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-    ]
-    quote = connection.ops.quote_name
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = "INSERT INTO {} ({}) VALUES {} RETURNING {}".format(
-        quote(model._meta.db_table),
-        ", ".join(quote(field.column) for field in fields),
-        ", ".join([row] * len(objs)),
-        quote(model._meta.pk.column),
-    )
-    params = []
-    attnames = [field.attname for field in fields]
-    for obj in objs:
-        for attname in stamped:
-            setattr(obj, attname, now)
-        params.extend([getattr(obj, attname) for attname in attnames])
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        ids = cursor.fetchall()
-    for obj, (pk,) in zip(objs, ids, strict=True):
-        obj.pk = pk
-        obj._state.adding = False
-        obj._state.db = "default"
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from database.analyze import tables_analyze
+from database.bulk import bulk_insert
 from enterprises.models import Enterprise, Region
 from placement.models import Placement, Worker
 from placement.querysets import latest_in_force
@@ -130,7 +131,8 @@ def report_facts_refresh(*, worker_ids: Iterable[int]) -> int:
                 registered_on=registered_on,
                 placements=by_worker.get(worker_id, []),
             )
-        PlacementFact.objects.bulk_create(facts, batch_size=CHUNK)
+        for start in range(0, len(facts), CHUNK):
+            bulk_insert(PlacementFact, facts[start : start + CHUNK], returning=False)
         written += len(facts)
     # Many new facts (the first report after a large import, a rebuild): fresh statistics
     # before the counts that follow, also of the small tables they join. Without statistics

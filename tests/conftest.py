@@ -8,10 +8,12 @@ three-enterprise world (tests/security/conftest.py) is built from the same perso
 
 import datetime
 import functools
+import io
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from openpyxl import Workbook
 
 from access.actors import SYSTEM
 from enterprises.models import Enterprise, Region, UserScope
@@ -28,6 +30,16 @@ PASSWORD = "correct-horse-battery-staple-42"
 def _fast_password_hashing(settings):
     # Real hashing takes ~0.3 s a password; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def xlsx_bytes(rows) -> bytes:
+    """A one-sheet .xlsx holding the given rows (title rows, header, data) as a user saves it."""
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
 
 
 def synthetic_id(region: str = "140105", birth: str = "19700501", seq: int = 123) -> str:

@@ -3,14 +3,12 @@ report facts' refresh analyse the tables they wrote once they commit, when they 
 LEDGER_ANALYZE_AFTER_ROWS rows (PostgreSQL planned the first reports after a bulk load without
 statistics and took seconds)."""
 
-import io
 from contextlib import contextmanager
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from openpyxl import Workbook
 
 from access.actors import SYSTEM
 from database.analyze import tables_analyze
@@ -20,6 +18,7 @@ from placement.demo_rosters import roster_rows, roster_xlsx
 from placement.imports import roster_import, target_import
 from placement.models import Worker
 from reports.models import PlacementFact
+from tests.conftest import xlsx_bytes
 
 
 def analyse_counts() -> dict[str, int]:
@@ -102,21 +101,12 @@ def test_a_dry_run_analyses_nothing(enterprise, settings, analysed_during):
     assert tables == set()
 
 
-def _xlsx(rows) -> bytes:
-    workbook = Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 def test_large_enterprise_and_target_imports_analyse_their_tables(db, settings, analysed_during):
     settings.LEDGER_ANALYZE_AFTER_ROWS = 3
     codes = [credit_code("140105", 600 + i) for i in range(3)]
     with analysed_during() as tables:
         enterprise_import(
-            data=_xlsx(
+            data=xlsx_bytes(
                 [["企业名称", "统一社会信用代码", "行业", "所在地区代码"]]
                 + [[f"样例煤矿{i}", code, "煤炭", "140105"] for i, code in enumerate(codes)]
             ),
@@ -124,7 +114,7 @@ def test_large_enterprise_and_target_imports_analyse_their_tables(db, settings, 
             user=SYSTEM,
         )
         target_import(
-            data=_xlsx(
+            data=xlsx_bytes(
                 [["年度", "地区代码", "统一社会信用代码", "目标任务（人）"]]
                 + [[2017, None, code, 10] for code in codes]
             ),

@@ -3,8 +3,6 @@
 
 import io
 
-from openpyxl import Workbook
-
 from access.actors import SYSTEM
 from enterprises.imports import (
     OUT_OF_SCOPE,
@@ -17,6 +15,7 @@ from enterprises.imports import (
 from enterprises.models import Enterprise, Region
 from enterprises.validators import CREDIT_CODE_INVALID
 from placement.demo import credit_code
+from tests.conftest import xlsx_bytes
 
 HEADERS = ["企业名称", "统一社会信用代码", "行业", "所在地区代码", "所属集团统一社会信用代码"]
 GROUP = credit_code("140100", 501)
@@ -24,15 +23,7 @@ MINE = credit_code("140105", 502)
 
 
 def xlsx(rows, headers=HEADERS) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(["企业名单"])
-    sheet.append(headers)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes([["企业名单"], headers, *rows])
 
 
 def run(rows, **kwargs):
