@@ -19,6 +19,26 @@ from .forms import WorkerForm
 from .models import AnnualTarget, Placement, Worker
 
 
+class ServiceWritesMixin:
+    """The admin's save and delete hooks write through placement.services, so that the rules
+    and the report facts hold for the admin as for the imports. A ModelAdmin names its services
+    (`save_service`, `delete_service`) and the keyword they take the object by."""
+
+    service_argument: str
+    save_service = None
+    delete_service = None
+
+    def save_model(self, request, obj, form, change):
+        type(self).save_service(**{self.service_argument: obj}, actor=request.user)
+
+    def delete_model(self, request, obj):
+        type(self).delete_service(**{self.service_argument: obj}, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
 class WorkerCityFilter(CityFilter):
     region_field = "enterprise__region"
 
@@ -72,6 +92,7 @@ class PlacementInline(admin.TabularInline):
 
 @admin.register(Worker)
 class WorkerAdmin(
+    ServiceWritesMixin,
     ScopedAdminMixin,
     WorkerPrivacyMixin,
     RetirementWindowsMixin,
@@ -80,6 +101,9 @@ class WorkerAdmin(
 ):
     form = WorkerForm
     inlines = [PlacementInline]
+    service_argument = "worker"
+    save_service = services.worker_save
+    delete_service = services.worker_delete
     list_display = [
         "name",
         "masked_id_number",
@@ -197,18 +221,6 @@ class WorkerAdmin(
     def current_placed_on(self, obj):
         return obj._current_placed_on
 
-    # Every write goes through placement.services, so that its rules and the report facts
-    # hold for the admin as for the imports.
-    def save_model(self, request, obj, form, change):
-        services.worker_save(worker=obj, actor=request.user)
-
-    def delete_model(self, request, obj):
-        services.worker_delete(worker=obj, actor=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for worker in queryset:
-            services.worker_delete(worker=worker, actor=request.user)
-
     def save_formset(self, request, form, formset, change):
         if formset.model is not Placement:
             return super().save_formset(request, form, formset, change)
@@ -221,7 +233,7 @@ class WorkerAdmin(
 
 
 @admin.register(Placement)
-class PlacementAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class PlacementAdmin(ServiceWritesMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "worker",
         "enterprise",
@@ -236,6 +248,9 @@ class PlacementAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_select_related = ["worker__enterprise", "destination_region"]
     autocomplete_fields = ["worker", "destination_region"]
     unscoped_foreign_keys = ("destination_region",)
+    service_argument = "placement"
+    save_service = services.placement_save
+    delete_service = services.placement_delete
     date_hierarchy = "placed_on"
     readonly_fields = ["created_by", "created_at", "updated_by", "updated_at"]
     show_full_result_count = False
@@ -244,30 +259,20 @@ class PlacementAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     def enterprise(self, obj):
         return obj.worker.enterprise
 
-    def save_model(self, request, obj, form, change):
-        services.placement_save(placement=obj, actor=request.user)
-
-    def delete_model(self, request, obj):
-        services.placement_delete(placement=obj, actor=request.user)
-
     def delete_queryset(self, request, queryset):
+        # One refresh of the facts for all the placements, not one each.
         services.placements_delete(placements=queryset, actor=request.user)
 
 
 @admin.register(AnnualTarget)
-class AnnualTargetAdmin(ScopedAdminMixin, TargetImportExportMixin, SimpleHistoryAdmin):
+class AnnualTargetAdmin(
+    ServiceWritesMixin, ScopedAdminMixin, TargetImportExportMixin, SimpleHistoryAdmin
+):
     list_display = ["year", "region", "enterprise", "workers"]
     list_filter = ["year", ("region", admin.EmptyFieldListFilter)]
     search_fields = ["region__name", "region__code", "enterprise__name", "=enterprise__credit_code"]
     list_select_related = ["region", "enterprise"]
     autocomplete_fields = ["region", "enterprise"]
-
-    def save_model(self, request, obj, form, change):
-        services.target_save(target=obj, actor=request.user)
-
-    def delete_model(self, request, obj):
-        services.target_delete(target=obj, actor=request.user)
-
-    def delete_queryset(self, request, queryset):
-        for target in queryset:
-            services.target_delete(target=target, actor=request.user)
+    service_argument = "target"
+    save_service = services.target_save
+    delete_service = services.target_delete
