@@ -13,6 +13,7 @@ after a bulk load are planned with statistics.
 """
 
 import datetime
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -44,28 +45,16 @@ def worker_facts(
     (placement.querysets.latest_in_force, the rule of PlacementQuerySet.current_on) is too;
     consecutive pieces with the same placement are merged.
     """
-    facts = [
-        PlacementFact(
-            worker_id=worker_id,
-            enterprise_id=enterprise_id,
-            kind=PlacementFact.Kind.REGISTERED,
-            start=registered_on,
-        )
-    ]
+    fact = functools.partial(PlacementFact, worker_id=worker_id, enterprise_id=enterprise_id)
+    facts = [fact(kind=PlacementFact.Kind.REGISTERED, start=registered_on)]
     first_in_year: dict[int, datetime.date] = {}
     for _pk, _channel, placed_on, _ended_on in placements:
         year = placed_on.year
         if year not in first_in_year or placed_on < first_in_year[year]:
             first_in_year[year] = placed_on
-    for day in first_in_year.values():
-        facts.append(
-            PlacementFact(
-                worker_id=worker_id,
-                enterprise_id=enterprise_id,
-                kind=PlacementFact.Kind.FIRST_IN_YEAR,
-                start=day,
-            )
-        )
+    facts += [
+        fact(kind=PlacementFact.Kind.FIRST_IN_YEAR, start=day) for day in first_in_year.values()
+    ]
     changes = sorted(
         {registered_on}
         | {p[2] for p in placements if p[2] >= registered_on}
@@ -82,17 +71,10 @@ def worker_facts(
             spans[-1][3] = end
         else:
             spans.append([pk, channel, day, end])
-    for _pk, channel, start, end in spans:
-        facts.append(
-            PlacementFact(
-                worker_id=worker_id,
-                enterprise_id=enterprise_id,
-                kind=PlacementFact.Kind.CURRENT,
-                channel=channel,
-                start=start,
-                end=end,
-            )
-        )
+    facts += [
+        fact(kind=PlacementFact.Kind.CURRENT, channel=channel, start=start, end=end)
+        for _pk, channel, start, end in spans
+    ]
     return facts
 
 
