@@ -20,7 +20,7 @@ from enterprises.models import Enterprise, Region, UserScope
 from placement import idnumbers
 from placement.demo import credit_code
 from placement.roles import roles_setup, user_role_sync
-from placement.services import worker_register
+from placement.services import worker_place, worker_register
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 PASSWORD = "correct-horse-battery-staple-42"
@@ -102,6 +102,18 @@ def make_worker(db, enterprise):
         )
 
     return make
+
+
+@pytest.fixture
+def place():
+    """Place a worker through the service, as the operator would."""
+
+    def place(worker, on, channel="internal_transfer", ended_on=None):
+        return worker_place(
+            worker=worker, channel=channel, placed_on=on, ended_on=ended_on, actor=SYSTEM
+        )
+
+    return place
 
 
 # role → (UserScope role, region code of the scope, username); HR officers' scope is an

@@ -10,21 +10,16 @@ from access.actors import SYSTEM
 from enterprises.models import HAS_MEMBERS, PARENT_NESTED, Enterprise, Region, UserScope
 from placement.channels import Channel
 from placement.models import TARGET_MAX, TARGET_OUT_OF_RANGE, AnnualTarget, Placement, Worker
-from placement.services import target_set, worker_place
+from placement.services import target_set
 from tests.conftest import synthetic_id
 
 
 @pytest.fixture
-def world(make_enterprise, make_worker, make_user, province, taiyuan):
+def world(make_enterprise, make_worker, make_user, place, province, taiyuan):
     group = make_enterprise(name="测试集团")
     mine = make_enterprise(name="测试集团一矿", parent=group)
     worker = make_worker(enterprise=mine)
-    worker_place(
-        worker=worker,
-        channel=Channel.INTERNAL_TRANSFER,
-        placed_on=datetime.date(2016, 5, 1),
-        actor=SYSTEM,
-    )
+    place(worker, datetime.date(2016, 5, 1), Channel.INTERNAL_TRANSFER)
     target_set(year=2016, region=taiyuan, workers=10, actor=SYSTEM)
     make_user("hr", enterprise=mine)
     return {"group": group, "mine": mine, "worker": worker}
@@ -127,16 +122,10 @@ def test_internal_retirement_out_of_window_is_refused_on_the_add_page(root_clien
     assert "内部退养只适用于" in response.content.decode()
 
 
-def _grow(make_enterprise, make_worker, make_user, n):
+def _grow(make_enterprise, make_worker, make_user, place, n):
     for i in range(n):
         mine = make_enterprise(name=f"增量煤矿{i}")
-        worker = make_worker(enterprise=mine)
-        worker_place(
-            worker=worker,
-            channel=Channel.SELF_EMPLOYMENT,
-            placed_on=datetime.date(2016, 7, 1),
-            actor=SYSTEM,
-        )
+        place(make_worker(enterprise=mine), datetime.date(2016, 7, 1), Channel.SELF_EMPLOYMENT)
         target_set(year=2017, enterprise=mine, workers=5, actor=SYSTEM)
         make_user("hr", username=f"u{i}", enterprise=mine)
 
@@ -155,12 +144,19 @@ CHANGELIST_QUERIES = {
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
 def test_a_changelist_runs_the_same_queries_whatever_the_row_count(
-    root_client, world, make_enterprise, make_worker, make_user, django_assert_num_queries, model
+    root_client,
+    world,
+    make_enterprise,
+    make_worker,
+    make_user,
+    place,
+    django_assert_num_queries,
+    model,
 ):
     url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
     with django_assert_num_queries(CHANGELIST_QUERIES[model.__name__]):
         assert root_client.get(url).status_code == 200
-    _grow(make_enterprise, make_worker, make_user, 12)
+    _grow(make_enterprise, make_worker, make_user, place, 12)
     with django_assert_num_queries(CHANGELIST_QUERIES[model.__name__]):
         assert root_client.get(url).status_code == 200
 

@@ -56,17 +56,17 @@ def test_a_write_below_the_threshold_asks_for_no_analyse(db, settings):
     assert tables_analyze(models=[Worker], rows=5000)
 
 
+def import_30_workers(enterprise, **kwargs):
+    data = roster_xlsx(roster_rows(30, seed=5))
+    return roster_import(data=data, filename="r.xlsx", enterprise=enterprise, user=SYSTEM, **kwargs)
+
+
 def test_a_large_roster_import_analyses_workers_placements_and_their_history(
     enterprise, settings, analysed_during
 ):
     settings.LEDGER_ANALYZE_AFTER_ROWS = 20
     with analysed_during() as tables:
-        result = roster_import(
-            data=roster_xlsx(roster_rows(30, seed=5)),
-            filename="r.xlsx",
-            enterprise=enterprise,
-            user=SYSTEM,
-        )
+        result = import_30_workers(enterprise)
     assert result.created == 30
     assert {
         "placement_worker",
@@ -79,25 +79,14 @@ def test_a_large_roster_import_analyses_workers_placements_and_their_history(
 def test_a_small_roster_import_analyses_nothing(enterprise, settings, analysed_during):
     settings.LEDGER_ANALYZE_AFTER_ROWS = 5000
     with analysed_during() as tables:
-        roster_import(
-            data=roster_xlsx(roster_rows(30, seed=5)),
-            filename="r.xlsx",
-            enterprise=enterprise,
-            user=SYSTEM,
-        )
+        import_30_workers(enterprise)
     assert tables == set()
 
 
 def test_a_dry_run_analyses_nothing(enterprise, settings, analysed_during):
     settings.LEDGER_ANALYZE_AFTER_ROWS = 1
     with analysed_during() as tables:
-        roster_import(
-            data=roster_xlsx(roster_rows(30, seed=5)),
-            filename="r.xlsx",
-            enterprise=enterprise,
-            dry_run=True,
-            user=SYSTEM,
-        )
+        import_30_workers(enterprise, dry_run=True)
     assert tables == set()
 
 

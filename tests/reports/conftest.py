@@ -3,23 +3,11 @@ article-sized cases."""
 
 import datetime
 
-import pytest
-
 from access.actors import SYSTEM
 from placement import idnumbers
 from placement.models import Placement, Worker
-from placement.services import placements_bulk_add, worker_place, workers_bulk_register
+from placement.services import placements_bulk_add, workers_bulk_register
 from tests.conftest import synthetic_id
-
-
-@pytest.fixture
-def place():
-    def place(worker, on, channel="internal_transfer", ended_on=None):
-        return worker_place(
-            worker=worker, channel=channel, placed_on=on, ended_on=ended_on, actor=SYSTEM
-        )
-
-    return place
 
 
 def bulk_workers(*, enterprise, count, registered_on, start=0):
