@@ -51,6 +51,22 @@ class World:
         return {"a": self.a, "b": self.b, "c": self.c}
 
 
+def worker_form(worker, **changes) -> dict:
+    """What the worker's admin page posts back unchanged (no placement rows), with `changes`."""
+    data = {
+        "enterprise": worker.enterprise_id,
+        "name": worker.name,
+        "id_number": "",
+        "status": worker.status,
+        "registered_on": "2016-01-04",
+        "placements-TOTAL_FORMS": "0",
+        "placements-INITIAL_FORMS": "0",
+        "placements-MIN_NUM_FORMS": "0",
+        "placements-MAX_NUM_FORMS": "1000",
+    }
+    return data | changes
+
+
 # What each role sees of the three sites.
 VISIBLE_SITES = {
     "hr": {"a"},

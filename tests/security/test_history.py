@@ -12,27 +12,13 @@ from placement.models import Placement, Worker
 from placement.services import worker_correct, worker_register
 from tests.conftest import synthetic_id
 
-
-def _form(worker, **changes):
-    data = {
-        "enterprise": worker.enterprise_id,
-        "name": worker.name,
-        "id_number": "",
-        "status": worker.status,
-        "registered_on": "2016-01-04",
-        "placements-TOTAL_FORMS": "0",
-        "placements-INITIAL_FORMS": "0",
-        "placements-MIN_NUM_FORMS": "0",
-        "placements-MAX_NUM_FORMS": "1000",
-    }
-    data.update(changes)
-    return data
+from .conftest import worker_form
 
 
 def test_an_admin_edit_records_who_from_which_page_and_what_changed(world, login, client):
     worker = world.a.worker
     url = reverse("admin:placement_worker_change", args=[worker.pk])
-    login(world.users["hr"]).post(url, _form(worker, post="掘进工"))
+    login(world.users["hr"]).post(url, worker_form(worker, post="掘进工"))
     latest = worker.history.latest()
     assert latest.history_type == "~"
     assert latest.history_user == world.users["hr"]

@@ -10,7 +10,7 @@ from enterprises.models import Enterprise, Region, UserScope
 from placement.models import Worker
 from placement.roles import ROLE_PERMISSIONS, roles_setup, user_role_sync
 
-from .conftest import VISIBLE_SITES
+from .conftest import VISIBLE_SITES, worker_form
 
 
 def test_each_role_sees_exactly_its_sites(world):
@@ -87,16 +87,7 @@ def test_a_forged_enterprise_field_cannot_move_a_worker_out_of_scope(world, logi
     worker = world.a.worker
     response = login(world.users["hr"]).post(
         reverse("admin:placement_worker_change", args=[worker.pk]),
-        {
-            "enterprise": world.c.enterprise.pk,
-            "name": worker.name,
-            "status": worker.status,
-            "registered_on": "2016-01-04",
-            "placements-TOTAL_FORMS": "0",
-            "placements-INITIAL_FORMS": "0",
-            "placements-MIN_NUM_FORMS": "0",
-            "placements-MAX_NUM_FORMS": "1000",
-        },
+        worker_form(worker, enterprise=world.c.enterprise.pk),
     )
     assert response.status_code == 200
     assert "enterprise" in response.context["adminform"].form.errors
