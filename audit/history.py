@@ -19,6 +19,8 @@ from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from access.actors import history_user
+
 SOURCE_MAX_LENGTH = 200
 
 
@@ -45,7 +47,7 @@ _current: contextvars.ContextVar[_Context | None] = contextvars.ContextVar(
 @contextmanager
 def history_context(*, source: str, user=None):
     """Attribute every change made inside the block to `user` and `source`."""
-    token = _current.set(_Context(user=user, source=source[:SOURCE_MAX_LENGTH]))
+    token = _current.set(_Context(user=history_user(user), source=source[:SOURCE_MAX_LENGTH]))
     try:
         yield
     finally:
@@ -83,7 +85,7 @@ def history_bulk_create(objs, *, model, user=None, source: str, batch_size: int 
         objs,
         model,
         batch_size=batch_size,
-        default_user=user,
+        default_user=history_user(user),
         custom_historical_attrs={"history_source": source[:SOURCE_MAX_LENGTH]},
     )
 
@@ -95,7 +97,7 @@ def history_bulk_update(objs, *, model, fields, user=None, source: str, batch_si
         model,
         fields,
         batch_size=batch_size,
-        default_user=user,
+        default_user=history_user(user),
         custom_historical_attrs={"history_source": source[:SOURCE_MAX_LENGTH]},
     )
 
@@ -113,6 +115,7 @@ def history_record_bulk(objs, *, model, user=None, source: str, update: bool = F
     if not objs:
         return
     source = source[:SOURCE_MAX_LENGTH]
+    user = history_user(user)
     if connection.vendor not in ("postgresql", "sqlite"):
         # The rows as stored (an upsert's objects may carry only the columns it changed).
         stored = model._default_manager.filter(pk__in=[obj.pk for obj in objs])

@@ -35,9 +35,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "import_export",
-    "simple_history",  # Security (issue 5): audit history
-    "axes",  # Security (issue 5): login lockout
-    "csp",  # Security (issue 5): Content-Security-Policy
+    "simple_history",  # audit history: who changed a record, when, from where
+    "axes",  # login lockout against password guessing
+    "csp",  # Content-Security-Policy (Django 5.2 has none built in)
     "enterprises",
     "placement",
     "reports",
@@ -54,13 +54,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Security (issue 5): every page needs a login unless exempted; history knows who and where.
+    # Every page needs a login unless exempted (workers are real people); history knows who and
+    # where.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Security (issue 5): axes must be last, so that it sees the outcome of every login attempt.
+    # axes must be last, so that it sees the outcome of every login attempt.
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -137,7 +138,7 @@ LEDGER_INTERNAL_RETIREMENT_WINDOW_YEARS = env.int(
     "LEDGER_INTERNAL_RETIREMENT_WINDOW_YEARS", default=5
 )
 # A bulk write of at least this many rows (an import, the demo, the report facts' refresh) is
-# followed by ANALYZE of the tables it wrote (enterprises/analyze.py).
+# followed by ANALYZE of the tables it wrote (database/analyze.py).
 LEDGER_ANALYZE_AFTER_ROWS = env.int("LEDGER_ANALYZE_AFTER_ROWS", default=5000)
 # Monthly returns (月报): the form number (表号) and issuing office (制表机关) printed on every
 # return, and the day of the following month by which a month's return is due.
@@ -172,7 +173,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="WARNING")},
 }
 
-# --- Security (issue 5) ---
+# --- Security: personal data of real people, on an intranet ---
 # Roles, lockout, sessions, transport security and CSP. See README "Who sees what".
 from datetime import timedelta  # noqa: E402
 
@@ -264,7 +265,7 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = False
 DEFAULT_EXCEPTION_REPORTER_FILTER = "placement.error_reports.LedgerExceptionReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "placement.error_reports.LedgerExceptionReporter"
 
-# --- Spreadsheet import (issue 3) ---------------------------------------------------------------
+# --- Spreadsheet import ------------------------------------------------------------------------
 # Without these two, a staff user with no permission at all could download a full export
 # (PITFALLS.md): importing needs the model's "add" permission, exporting its "view" permission.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"

@@ -1,4 +1,4 @@
-"""Admin import and export of enterprises (issue 3)."""
+"""Admin import and export of enterprises."""
 
 from django.utils.translation import gettext_lazy as _
 

@@ -8,23 +8,19 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from audit.history import history_bulk_create, history_bulk_update, history_context, import_source
-from spreadsheets.readers import ReadError
+from database.analyze import tables_analyze
 from spreadsheets.results import Change, ImportResult
 
-from .analyze import tables_analyze
-from .models import Enterprise, Region
+from .models import HAS_MEMBERS, PARENT_IS_SELF, PARENT_NESTED, Enterprise, Region
 from .querysets import sees_everything
+from .regions import REGION_AMBIGUOUS, RegionAmbiguous, RegionIndex
 from .resources import EnterpriseResource
 from .signals import enterprise_diversion_dates_changed
 from .validators import normalize_credit_code, validate_credit_code
 
 VALUE_REQUIRED = _("不能为空")
 REGION_UNKNOWN = _("地区“%(value)s”不存在")
-REGION_AMBIGUOUS = _("地区名称“%(value)s”不唯一，请填写 6 位行政区划代码")
 PARENT_UNKNOWN = _("所属集团“%(value)s”既未登记，也不在本表中")
-PARENT_IS_SELF = _("企业不能是自己的所属集团")
-PARENT_NESTED = _("“%(value)s”本身属于另一个集团：所属集团须是不再隶属其他集团的企业")
-HAS_MEMBERS = _("该企业是其他企业的所属集团，不能再隶属另一个集团")
 OUT_OF_SCOPE = _("统一社会信用代码为“%(value)s”的企业不在您的管辖范围内")
 REGION_OUT_OF_SCOPE = _("地区“%(value)s”不在您的管辖范围内")
 CREDIT_CODE_DUPLICATE_IN_FILE = _("第 %(first)s 行和第 %(row)s 行是同一个统一社会信用代码")
@@ -40,17 +36,17 @@ DIVERSION_DATE_CLEARED = _(
 
 
 def enterprise_import(
-    *, data: bytes, filename: str, dry_run: bool = False, user=None, progress=None
+    *, data: bytes, filename: str, dry_run: bool = False, user, progress=None
 ) -> ImportResult:
     """Import enterprises (and their groups) keyed on the credit code. All or nothing."""
     result = ImportResult(dry_run=dry_run)
     resource = EnterpriseResource()
-    try:
-        table = resource.read(data, filename=filename)
-        rows = _parse(table, resource, result)
-    except ReadError as exc:
-        result.add_error(None, "", str(exc.message))
+    parsed = resource.read_parsed(
+        data, filename=filename, result=result, parse=lambda table: _parse(table, resource, result)
+    )
+    if parsed is None:
         return result
+    table, rows = parsed
     header = table.header
     result.unused_columns = list(table.unused)
     # Without a 所属集团 column the file says nothing about groups: links are left as they are.
@@ -65,10 +61,10 @@ def enterprise_import(
             "parent"
         )
     }
-    # Who sees what (issue 5's rule): a user changes and links only enterprises they may see,
-    # and places new ones only in regions they may see.
+    # Who sees what: a user changes and links only enterprises they may see, and places new
+    # ones only in regions they may see (else an import could move a mine into one's scope).
     visible = None
-    if user is not None and not sees_everything(user):
+    if not sees_everything(user):
         visible = set(
             Enterprise.objects.visible_to(user)
             .filter(credit_code__in=stored)
@@ -81,7 +77,7 @@ def enterprise_import(
         )
     )
     in_file = {values["credit_code"]: values for _row, values in rows}
-    regions, names = _regions()
+    regions = RegionIndex(Region.objects.all())
     plans = []
     for row, values in rows:
         code = values["credit_code"]
@@ -89,16 +85,14 @@ def enterprise_import(
             result.add_error(row, header("credit_code"), OUT_OF_SCOPE % {"value": code})
             continue
         region_value = values["region"]
-        region = regions.get(region_value)
+        try:
+            region = regions.find(region_value)
+        except RegionAmbiguous:
+            result.add_error(row, header("region"), REGION_AMBIGUOUS % {"value": region_value})
+            continue
         if region is None:
-            found = names.get(region_value, [])
-            if len(found) > 1:
-                result.add_error(row, header("region"), REGION_AMBIGUOUS % {"value": region_value})
-                continue
-            if not found:
-                result.add_error(row, header("region"), REGION_UNKNOWN % {"value": region_value})
-                continue
-            region = found[0]
+            result.add_error(row, header("region"), REGION_UNKNOWN % {"value": region_value})
+            continue
         if visible is not None and region.code not in regions_visible:
             result.add_error(row, header("region"), REGION_OUT_OF_SCOPE % {"value": region_value})
             continue
@@ -124,7 +118,7 @@ def enterprise_import(
         return result
     creates, updates, parent_links, dated = [], [], [], []
     shown_names = {
-        "region_id": {r.pk: r.code for r in regions.values()},
+        "region_id": {r.pk: r.code for r in regions.by_code.values()},
         "parent_id": {
             **{e.parent_id: e.parent.credit_code for e in stored.values() if e.parent_id},
             **{e.pk: code for code, e in stored.items()},
@@ -214,26 +208,10 @@ def _shown_change(header, names, field, old, new) -> tuple[str, str, str]:
     return header(field.removesuffix("_id")), str(old or ""), str(new or "")
 
 
-def _regions():
-    by_code, by_name = {}, {}
-    for region in Region.objects.all():
-        by_code[region.code] = region
-        by_name.setdefault(region.name, []).append(region)
-    return by_code, by_name
-
-
 def _parse(table, resource, result) -> list[tuple[int, dict]]:
     rows = []
     seen = {}
-    for row_number, cells in table.rows:
-        values, bad = {}, False
-        for name, (index, column) in table.columns.items():
-            cell = cells[index] if index < len(cells) else None
-            try:
-                values[name] = resource.fields[name].widget.clean(cell)
-            except ValueError as exc:
-                result.add_error(row_number, column, str(exc))
-                bad = True
+    for row_number, values, bad in resource.clean_rows(table, result):
         for name in ("name", "credit_code", "industry", "region"):
             if name in table.columns and values.get(name) in ("", None) and not bad:
                 result.add_error(row_number, table.header(name), VALUE_REQUIRED)

@@ -12,6 +12,10 @@ from audit.history import HistorySource
 from .querysets import EnterpriseQuerySet, RegionQuerySet
 from .validators import normalize_credit_code, validate_credit_code
 
+PARENT_IS_SELF = _("企业不能是自己的所属集团")
+PARENT_NESTED = _("“%(value)s”本身属于另一个集团：所属集团须是不再隶属其他集团的企业")
+HAS_MEMBERS = _("该企业是其他企业的所属集团，不能再隶属另一个集团")
+
 
 class Region(models.Model):
     """An administrative division: a province, a city or a county, keyed by its GB/T 2260 code."""
@@ -132,9 +136,19 @@ class Enterprise(models.Model):
         return self.name
 
     def clean(self):
+        """Groups are one level deep: a group owns enterprises, an enterprise owns nothing. So
+        no chain and no cycle, and a group's members are `in_group()`'s one step. (Not a
+        database constraint: it spans two rows.)"""
         self.credit_code = normalize_credit_code(self.credit_code)
-        if self.parent_id and self.pk and self.parent_id == self.pk:
-            raise ValidationError({"parent": _("企业不能是自己的所属集团")})
+        if not self.parent_id:
+            return
+        if self.pk and self.parent_id == self.pk:
+            raise ValidationError({"parent": PARENT_IS_SELF})
+        parent = self.parent
+        if parent.parent_id is not None:
+            raise ValidationError({"parent": PARENT_NESTED % {"value": parent.name}})
+        if self.pk and Enterprise.objects.filter(parent_id=self.pk).exists():
+            raise ValidationError({"parent": HAS_MEMBERS})
 
 
 class UserScope(models.Model):

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from access.actors import SYSTEM, is_system
+
 
 def user_scope(user):
     """The user's UserScope row (cached on the user object), or None."""
@@ -17,6 +19,10 @@ def user_scope(user):
 
 
 def sees_everything(user) -> bool:
+    """Administrators, superusers and the server's own code (a system actor) see every scope;
+    None or an anonymous user sees nothing."""
+    if is_system(user):
+        return True
     scope = user_scope(user)
     return bool(
         getattr(user, "is_active", False)
@@ -62,10 +68,10 @@ class EnterpriseQuerySet(models.QuerySet):
 
 
 def command_user(username: str | None):
-    """The active user a management command acts as (`--user`), or None for the operator of the
-    server, who sees everything. An unknown or deactivated user is refused."""
+    """The active user a management command acts as (`--user`), or the named system actor of
+    the server's operator, who sees everything. An unknown or deactivated user is refused."""
     if not username:
-        return None
+        return SYSTEM
     from django.contrib.auth import get_user_model
     from django.core.management.base import CommandError
 

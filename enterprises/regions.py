@@ -7,9 +7,39 @@ stdnum's cn/loc table lists every GB/T 2260 code with the years it was in use, e
 import re
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 from stdnum import numdb
 
 from .models import Region
+
+REGION_AMBIGUOUS = _("地区名称“%(value)s”不唯一，请填写 6 位行政区划代码")
+
+
+class RegionAmbiguous(LookupError):
+    """A region name that several regions share (e.g. 城区, 郊区): the code must be given."""
+
+
+class RegionIndex:
+    """Regions by their GB/T 2260 code or their name, read once for a whole file (the enterprise
+    and target imports refer to a region by either)."""
+
+    def __init__(self, regions):
+        self.by_code: dict[str, Region] = {}
+        self.by_name: dict[str, list[Region]] = {}
+        for region in regions:
+            self.by_code[region.code] = region
+            self.by_name.setdefault(region.name, []).append(region)
+
+    def find(self, value: str) -> Region | None:
+        """The region with this code, else with this name; None when there is none, and
+        RegionAmbiguous when the name is not unique."""
+        if value in self.by_code:
+            return self.by_code[value]
+        found = self.by_name.get(value, [])
+        if len(found) > 1:
+            raise RegionAmbiguous(value)
+        return found[0] if found else None
+
 
 _PERIOD = re.compile(r"^\[(?P<start>\d*)-(?P<end>\d*)\](?P<name>.+)$")
 

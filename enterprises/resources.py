@@ -74,8 +74,6 @@ class EnterpriseResource(LedgerResource):
         fields = ["name", "credit_code", "industry", "region", "parent", "diversion_date"]
         export_order = fields
         import_id_fields = ["credit_code"]
-        clean_model_instances = True
-        skip_unchanged = True
 
     def filter_export(self, queryset, **kwargs):
         return queryset.select_related("region", "parent")

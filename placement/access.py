@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from access.actors import is_system
 from enterprises.models import Enterprise
 
 from . import idnumbers
@@ -126,11 +127,9 @@ def lookup_limit_check(*, user, request=None, target: str = "") -> None:
 
 def duplicate_names(*, user, enterprise_ids) -> dict[int, str]:
     """The names of those of the given enterprises that the user may see (one query): a number
-    registered at one of them is answered naming it, any other without a name. `user=None` is
-    the operator of the server (a command run without --user), who sees everything."""
-    enterprises = Enterprise.objects.filter(pk__in=set(enterprise_ids))
-    if user is not None:
-        enterprises = enterprises.visible_to(user)
+    registered at one of them is answered naming it, any other without a name. A system actor
+    (a command run without --user) sees everything."""
+    enterprises = Enterprise.objects.filter(pk__in=set(enterprise_ids)).visible_to(user)
     return dict(enterprises.values_list("pk", "name"))
 
 
@@ -152,8 +151,8 @@ def duplicates_outside_scope_record(
     """Log one answer (a form check, a roster preview or import) that told the user of numbers
     registered outside their scope: one row with their count, and the existing workers' primary
     keys (never the numbers) so that an administrator can open them and resolve the conflict.
-    The operator (`user=None`) sees everything and is not logged."""
-    if user is None or not worker_ids:
+    The server's own code (a system actor) sees everything and is not logged."""
+    if is_system(user) or not worker_ids:
         return None
     ids = sorted(set(worker_ids))
     target = "placement.worker:" + ",".join(str(pk) for pk in ids)

@@ -1,7 +1,6 @@
 """Admin for workers, placements and targets: where HR officers enter and correct records."""
 
 from django.contrib import admin
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -9,13 +8,36 @@ from simple_history.admin import SimpleHistoryAdmin
 from enterprises.admin_scoping import CityFilter, ScopedAdminMixin
 from enterprises.models import Enterprise
 
-from . import admin_accounts  # noqa: F401  (the user admin with role and scope)
+from . import (
+    admin_accounts,  # noqa: F401  (the user admin with role and scope)
+    services,
+)
 from .admin_imports import RosterImportExportMixin, TargetImportExportMixin
 from .admin_privacy import WorkerPrivacyMixin
 from .admin_retirement import RetirementWindowsMixin
 from .channels import Channel
 from .forms import WorkerForm
 from .models import AnnualTarget, Placement, Worker
+
+
+class ServiceWritesMixin:
+    """The admin's save and delete hooks write through placement.services, so that the rules
+    and the report facts hold for the admin as for the imports. A ModelAdmin names its services
+    (`save_service`, `delete_service`) and the keyword they take the object by."""
+
+    service_argument: str
+    save_service = None
+    delete_service = None
+
+    def save_model(self, request, obj, form, change):
+        type(self).save_service(**{self.service_argument: obj}, actor=request.user)
+
+    def delete_model(self, request, obj):
+        type(self).delete_service(**{self.service_argument: obj}, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
 
 
 class WorkerCityFilter(CityFilter):
@@ -71,18 +93,9 @@ class PlacementInline(admin.StackedInline):
     ordering = ["-placed_on", "-id"]
 
 
-def current_placement_subquery(field: str):
-    """The given field of the latest placement in force today, for one annotation per list."""
-    return Subquery(
-        Placement.objects.in_force_on(timezone.localdate())
-        .filter(worker=OuterRef("pk"))
-        .order_by("-placed_on", "-id")
-        .values(field)[:1]
-    )
-
-
 @admin.register(Worker)
 class WorkerAdmin(
+    ServiceWritesMixin,
     ScopedAdminMixin,
     WorkerPrivacyMixin,
     RetirementWindowsMixin,
@@ -91,6 +104,9 @@ class WorkerAdmin(
 ):
     form = WorkerForm
     inlines = [PlacementInline]
+    service_argument = "worker"
+    save_service = services.worker_save
+    delete_service = services.worker_delete
     list_display = [
         "name",
         "masked_id_number",
@@ -188,12 +204,13 @@ class WorkerAdmin(
         return form
 
     def get_queryset(self, request):
+        today = timezone.localdate()
         return (
             super()
             .get_queryset(request)
             .annotate(
-                _current_channel=current_placement_subquery("channel"),
-                _current_placed_on=current_placement_subquery("placed_on"),
+                _current_channel=Placement.objects.current_of_each("channel", today),
+                _current_placed_on=Placement.objects.current_of_each("placed_on", today),
             )
         )
 
@@ -216,17 +233,18 @@ class WorkerAdmin(
         return obj._current_placed_on
 
     def save_formset(self, request, form, formset, change):
-        if formset.model is Placement:
-            for placement_form in formset.forms:
-                if placement_form.has_changed() and placement_form.instance is not None:
-                    if placement_form.instance.pk is None:
-                        placement_form.instance.created_by = request.user
-                    placement_form.instance.updated_by = request.user
-        super().save_formset(request, form, formset, change)
+        if formset.model is not Placement:
+            return super().save_formset(request, form, formset, change)
+        placements = formset.save(commit=False)
+        for placement in formset.deleted_objects:
+            services.placement_delete(placement=placement, actor=request.user)
+        for placement in placements:
+            services.placement_save(placement=placement, actor=request.user)
+        formset.save_m2m()
 
 
 @admin.register(Placement)
-class PlacementAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class PlacementAdmin(ServiceWritesMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "worker",
         "enterprise",
@@ -241,6 +259,9 @@ class PlacementAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_select_related = ["worker__enterprise", "destination_region"]
     autocomplete_fields = ["worker", "destination_region"]
     unscoped_foreign_keys = ("destination_region",)
+    service_argument = "placement"
+    save_service = services.placement_save
+    delete_service = services.placement_delete
     date_hierarchy = "placed_on"
     readonly_fields = ["created_by", "created_at", "updated_by", "updated_at"]
     show_full_result_count = False
@@ -249,17 +270,20 @@ class PlacementAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     def enterprise(self, obj):
         return obj.worker.enterprise
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
+    def delete_queryset(self, request, queryset):
+        # One refresh of the facts for all the placements, not one each.
+        services.placements_delete(placements=queryset, actor=request.user)
 
 
 @admin.register(AnnualTarget)
-class AnnualTargetAdmin(ScopedAdminMixin, TargetImportExportMixin, SimpleHistoryAdmin):
+class AnnualTargetAdmin(
+    ServiceWritesMixin, ScopedAdminMixin, TargetImportExportMixin, SimpleHistoryAdmin
+):
     list_display = ["year", "region", "enterprise", "workers"]
     list_filter = ["year", ("region", admin.EmptyFieldListFilter)]
     search_fields = ["region__name", "region__code", "enterprise__name", "=enterprise__credit_code"]
     list_select_related = ["region", "enterprise"]
     autocomplete_fields = ["region", "enterprise"]
+    service_argument = "target"
+    save_service = services.target_save
+    delete_service = services.target_delete

@@ -1,4 +1,4 @@
-"""Admin import and export of rosters and annual targets (issue 3); the views themselves are
+"""Admin import and export of rosters and annual targets; the views themselves are
 spreadsheets.admin's, the work is placement.imports'."""
 
 from django import forms

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from django.db import transaction
 from stdnum.cn import uscc
 
-from enterprises.analyze import tables_analyze
+from access.actors import DEMO
+from database.analyze import tables_analyze
 from enterprises.models import Enterprise, Region
 
-from . import idnumbers, retirement
+from . import idnumbers, retirement, services
 from .channels import Channel
 from .models import AnnualTarget, Placement, Worker
-from .signals import ledger_bulk_loaded
 
 SURNAMES = (
     "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
@@ -201,123 +201,125 @@ def demo_build(
     channels = [c for c, _w in CHANNEL_WEIGHTS]
     weights = [w for _c, w in CHANNEL_WEIGHTS]
     seen: set[str] = set()
-    total_placements = 0
     placed_by_city_year: dict[tuple[str, int], int] = {}
     to_place_by_city_year: dict[tuple[str, int], int] = {}
     # Enterprises differ in size: weight them so a few are large, like real mines.
     enterprise_weights = [rng.uniform(0.3, 3.0) for _ in made]
     coverage = _coverage(made)
-    done = 0
-    while done < workers:
-        size = min(BATCH, workers - done)
-        rows = []
-        plans = []
-        for _ in range(size):
-            serial = done + len(rows)
-            if serial < len(coverage) * COVERAGE_WORKERS:
-                enterprise = coverage[serial % len(coverage)]
-            else:
-                enterprise = rng.choices(made, enterprise_weights)[0]
-            year = enterprise.reduction_year or DEMO_YEARS[0]
-            male = rng.random() < 0.82
-            # Some older workers, so that internal retirement has candidates.
-            birth = _random_date(
-                rng,
-                datetime.date(1956 if male else 1966, 1, 1),
-                datetime.date(1994, 12, 31),
-            )
-            number = _id_numbers(rng, county_codes, birth, male, seen)
-            registered = _random_date(rng, datetime.date(year, 1, 4), datetime.date(year, 5, 31))
-            cadre = rng.random() < 0.12
-            worker = Worker(
-                enterprise=enterprise,
-                name=f"{rng.choice(SURNAMES)}演示{serial + 1:06d}",
-                sex="M" if male else "F",
-                birth_date=birth,
-                post=rng.choice(POSTS),
-                status=Worker.Status.CADRE if cadre else Worker.Status.WORKER,
-                special_work_type=False,
-                hire_date=retirement.add_months(birth, 12 * 19 + rng.randrange(24)),
-                phone=f"13{rng.randrange(10**9):09d}",
-                employment_difficulty=rng.random() < 0.05,
-                diversion_year=year,
-                registered_on=registered,
-                id_number_digest=idnumbers.digest(number),
-                id_number_cipher=idnumbers.encrypt(number),
-            )
-            rows.append(worker)
-            city = _city_code(enterprise)
-            to_place_by_city_year[(city, year)] = to_place_by_city_year.get((city, year), 0) + 1
-            waiting_at_year_end = serial < len(coverage)
-            # About one in 300 is still waiting; the rest are placed within the year or the next.
-            # A city's first worker of the last demo year is still waiting; of an earlier year,
-            # placed the next year.
-            if rng.random() < 1 / 300 or (waiting_at_year_end and year == DEMO_YEARS[-1]):
-                plans.append(None)
-                continue
-            placed_on = _random_date(
-                rng, registered + datetime.timedelta(days=20), datetime.date(year, 12, 28)
-            )
-            if rng.random() < 0.04 or waiting_at_year_end:
-                placed_on = _random_date(
-                    rng, datetime.date(year + 1, 1, 5), datetime.date(year + 1, 11, 30)
+
+    def batches():
+        # Generated a batch at a time and written by the ledger's bulk service as it goes.
+        done = 0
+        while done < workers:
+            size = min(BATCH, workers - done)
+            rows = []
+            plans = []
+            for _ in range(size):
+                serial = done + len(rows)
+                if serial < len(coverage) * COVERAGE_WORKERS:
+                    enterprise = coverage[serial % len(coverage)]
+                else:
+                    enterprise = rng.choices(made, enterprise_weights)[0]
+                year = enterprise.reduction_year or DEMO_YEARS[0]
+                male = rng.random() < 0.82
+                # Some older workers, so that internal retirement has candidates.
+                birth = _random_date(
+                    rng,
+                    datetime.date(1956 if male else 1966, 1, 1),
+                    datetime.date(1994, 12, 31),
                 )
-            sex = "M" if male else "F"
-            channel = _channel_for(rng, channels, weights, placed_on, birth, sex, cadre)
-            plans.append((placed_on, channel))
-            key = (city, placed_on.year)
-            placed_by_city_year[key] = placed_by_city_year.get(key, 0) + 1
-        Worker.objects.bulk_create(rows, batch_size=BATCH)
-        placements = []
-        for worker, plan in zip(rows, plans, strict=True):
-            if plan is None:
-                continue
-            placed_on, channel = plan
-            if channel == Channel.FLEXIBLE_EMPLOYMENT and rng.random() < 0.15:
-                # A flexible job that ended, followed by a fallback public-welfare post.
-                ended = placed_on + datetime.timedelta(days=rng.randint(60, 200))
+                number = _id_numbers(rng, county_codes, birth, male, seen)
+                registered = _random_date(
+                    rng, datetime.date(year, 1, 4), datetime.date(year, 5, 31)
+                )
+                cadre = rng.random() < 0.12
+                worker = Worker(
+                    enterprise=enterprise,
+                    name=f"{rng.choice(SURNAMES)}演示{serial + 1:06d}",
+                    sex="M" if male else "F",
+                    birth_date=birth,
+                    post=rng.choice(POSTS),
+                    status=Worker.Status.CADRE if cadre else Worker.Status.WORKER,
+                    special_work_type=False,
+                    hire_date=retirement.add_months(birth, 12 * 19 + rng.randrange(24)),
+                    phone=f"13{rng.randrange(10**9):09d}",
+                    employment_difficulty=rng.random() < 0.05,
+                    diversion_year=year,
+                    registered_on=registered,
+                    id_number_digest=idnumbers.digest(number),
+                    id_number_cipher=idnumbers.encrypt(number),
+                )
+                rows.append(worker)
+                city = _city_code(enterprise)
+                to_place_by_city_year[(city, year)] = to_place_by_city_year.get((city, year), 0) + 1
+                waiting_at_year_end = serial < len(coverage)
+                # About one in 300 is still waiting; the rest are placed within the year or the
+                # next. A city's first worker of the last demo year is still waiting; of an
+                # earlier year, placed the next year.
+                if rng.random() < 1 / 300 or (waiting_at_year_end and year == DEMO_YEARS[-1]):
+                    plans.append(None)
+                    continue
+                placed_on = _random_date(
+                    rng, registered + datetime.timedelta(days=20), datetime.date(year, 12, 28)
+                )
+                if rng.random() < 0.04 or waiting_at_year_end:
+                    placed_on = _random_date(
+                        rng, datetime.date(year + 1, 1, 5), datetime.date(year + 1, 11, 30)
+                    )
+                sex = "M" if male else "F"
+                channel = _channel_for(rng, channels, weights, placed_on, birth, sex, cadre)
+                plans.append((placed_on, channel))
+                key = (city, placed_on.year)
+                placed_by_city_year[key] = placed_by_city_year.get(key, 0) + 1
+            placements = []
+            for worker, plan in zip(rows, plans, strict=True):
+                if plan is None:
+                    continue
+                placed_on, channel = plan
+                if channel == Channel.FLEXIBLE_EMPLOYMENT and rng.random() < 0.15:
+                    # A flexible job that ended, followed by a fallback public-welfare post.
+                    ended = placed_on + datetime.timedelta(days=rng.randint(60, 200))
+                    placements.append(
+                        Placement(
+                            worker=worker,
+                            channel=channel,
+                            placed_on=placed_on,
+                            ended_on=ended,
+                            destination_unit="个体经营（演示）",
+                        )
+                    )
+                    placements.append(
+                        Placement(
+                            worker=worker,
+                            channel=Channel.PUBLIC_WELFARE_POST,
+                            placed_on=ended,
+                            destination_unit=f"{worker.enterprise.region.name}公益性岗位（演示）",
+                        )
+                    )
+                    continue
                 placements.append(
                     Placement(
                         worker=worker,
                         channel=channel,
                         placed_on=placed_on,
-                        ended_on=ended,
-                        destination_unit="个体经营（演示）",
+                        destination_unit=_destination(rng, channel, worker.enterprise),
+                        employed_elsewhere_insured_at_home=channel == Channel.TRANSFER_EMPLOYMENT
+                        and rng.random() < 0.5,
                     )
                 )
-                placements.append(
-                    Placement(
-                        worker=worker,
-                        channel=Channel.PUBLIC_WELFARE_POST,
-                        placed_on=ended,
-                        destination_unit=f"{worker.enterprise.region.name}公益性岗位（演示）",
-                    )
-                )
-                continue
-            placements.append(
-                Placement(
-                    worker=worker,
-                    channel=channel,
-                    placed_on=placed_on,
-                    destination_unit=_destination(rng, channel, worker.enterprise),
-                    employed_elsewhere_insured_at_home=channel == Channel.TRANSFER_EMPLOYMENT
-                    and rng.random() < 0.5,
-                )
-            )
-        Placement.objects.bulk_create(placements, batch_size=BATCH)
-        total_placements += len(placements)
-        done += size
-        if progress:
-            progress(done, workers)
-    targets = _targets(rng, to_place_by_city_year)
-    # Once committed: statistics for the freshly loaded tables (and the regions they join),
-    # then the reports' facts, so that the first report after `seed_demo` is as fast as any
-    # other.
-    tables_analyze(
-        models=[Region, Enterprise, Worker, Placement, AnnualTarget],
-        rows=workers + total_placements,
+            yield rows, placements
+            done += size
+            if progress:
+                progress(done, workers)
+
+    _written, total_placements = services.workers_bulk_register(
+        batches=batches(), actor=DEMO, source="", history=False
     )
-    transaction.on_commit(lambda: ledger_bulk_loaded.send(sender=Worker, rows=workers))
+    targets = _targets(rng, to_place_by_city_year)
+    # Once committed: statistics for the regions and enterprises the reports join (the bulk
+    # services ask for those of the tables they wrote, the facts included), so that the first
+    # report after `seed_demo` is as fast as any other.
+    tables_analyze(models=[Region, Enterprise, AnnualTarget], rows=workers + total_placements)
     return DemoSummary(len(made), workers, total_placements, targets)
 
 
@@ -348,5 +350,5 @@ def _targets(rng, to_place_by_city_year) -> int:
         rows.append(AnnualTarget(year=year, region=cities[city_code], workers=target))
         by_year[year] = by_year.get(year, 0) + target
     rows += [AnnualTarget(year=y, region=province, workers=n) for y, n in by_year.items()]
-    AnnualTarget.objects.bulk_create(rows)
+    services.targets_bulk_set(creates=rows, updates=[], actor=DEMO, source="", history=False)
     return len(rows)

@@ -161,7 +161,7 @@ def decrypt(token: str) -> str:
         ) from None
 
 
-# --- Masks for phones and for pages that also show the birth date (issue 5) ---------------------
+# --- Masks for phones and for pages that also show the birth date ---------------------------------
 
 
 def mask_beside_birth_date(number: str) -> str:

@@ -19,17 +19,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audit.history import (
-    history_bulk_create,
-    history_bulk_update,
-    history_record_bulk,
     import_source,
 )
-from enterprises.analyze import tables_analyze
 from enterprises.models import Enterprise, Region
-from spreadsheets.readers import MonthDate, ReadError
+from enterprises.regions import REGION_AMBIGUOUS, RegionAmbiguous, RegionIndex
+from spreadsheets.readers import MonthDate
+from spreadsheets.resources import error_text
 from spreadsheets.results import Change, ImportResult
 
-from . import idnumbers, retirement, rules
+from . import idnumbers, retirement, rules, services
 from .access import (
     can_see_full_id,
     duplicate_message,
@@ -41,6 +39,8 @@ from .error_reports import mask_personal_text
 from .models import (
     BINDING_SOURCES,
     STATED_SOURCES,
+    TARGET_MAX,
+    TARGET_OUT_OF_RANGE,
     AnnualTarget,
     DiversionSource,
     Placement,
@@ -49,7 +49,6 @@ from .models import (
 )
 from .resources import AnnualTargetResource, RosterResource
 from .rules import DIVERSION_DATE_IN_FUTURE
-from .signals import workers_bulk_changed
 
 NAME_REQUIRED = _("姓名不能为空")
 DUPLICATE_IN_FILE = _("第 %(first)s 行和第 %(row)s 行是同一个公民身份号码")
@@ -57,7 +56,7 @@ PLACEMENT_DATE_REQUIRED = _("填写了安置方式，但没有安置时间")
 PLACEMENT_CHANNEL_REQUIRED = _("填写了安置时间，但没有安置方式")
 TARGET_SCOPE_REQUIRED = _("地区代码和统一社会信用代码须填且只填一个")
 TARGET_REGION_UNKNOWN = _("地区“%(value)s”不存在或不在您的管辖范围内")
-TARGET_REGION_AMBIGUOUS = _("地区名称“%(value)s”不唯一，请填写 6 位行政区划代码")
+TARGET_REGION_AMBIGUOUS = REGION_AMBIGUOUS
 TARGET_ENTERPRISE_UNKNOWN = _("统一社会信用代码为“%(value)s”的企业不存在或不在您的管辖范围内")
 TARGET_DUPLICATE_IN_FILE = _("第 %(first)s 行和第 %(row)s 行是同一年度、同一范围的目标")
 VALUE_REQUIRED = _("不能为空")
@@ -95,11 +94,8 @@ OUTSIDE_DUPLICATES_TOO_MANY = _(
 # pg_advisory_xact_lock key of roster imports ("LEDGER" in ASCII).
 IMPORTS_LOCK_KEY = 0x4C4544474552
 YEAR_OUT_OF_RANGE = _("年度应在 2000 至 2100 之间")
-TARGET_OUT_OF_RANGE = _("目标任务应为 0 至 1000 万之间的整数")
-TARGET_MAX = 10_000_000
 
 BATCH = 2000
-PROGRESS_EVERY = 10_000
 
 # Worker fields a roster may change; the ID number (and with it sex and birth date) never changes.
 ROSTER_WORKER_FIELDS = ["name", "status", "post", "special_work_type", "hire_date", "phone"]
@@ -107,26 +103,9 @@ ROSTER_WORKER_FIELDS = ["name", "status", "post", "special_work_type", "hire_dat
 Progress = Callable[[int], None] | None
 
 
-def _message(error) -> str:
-    """The text of a ValidationError or ValueError, params filled in."""
-    if isinstance(error, ValidationError):
-        return "；".join(str(m) for m in error.messages)
-    return str(error)
-
-
-_NO_DEFAULT = object()
 # Columns whose blank cell says nothing: 身份 left blank must not turn a cadre into a worker
 # (it decides a woman's retirement age).
-KEEP_WHEN_BLANK = {"status"}
-_BAD = object()
-
-
-def _empty(widget):
-    """What the widget makes of an empty cell, or _NO_DEFAULT when that is an error."""
-    try:
-        return widget.clean(None)
-    except (ValueError, ValidationError):
-        return _NO_DEFAULT
+KEEP_WHEN_BLANK = frozenset({"status"})
 
 
 @dataclass(slots=True)
@@ -148,36 +127,15 @@ class _RosterRow:
 
 def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> list[_RosterRow]:
     """Every cell through its resource widget; the identity rules on every row."""
-    # An empty cell means the same in every row: its value is worked out once per column.
-    present = [
-        (name, index, header, resource.fields[name].widget, _empty(resource.fields[name].widget))
-        for name, (index, header) in table.columns.items()
-    ]
     header = table.header
     has_unit = "destination_unit" in table.columns
     today = timezone.localdate()
     rows: list[_RosterRow] = []
     seen: dict[str, int] = {}
-    count = 0
-    for row_number, cells in table.rows:
-        count += 1
-        if progress and count % PROGRESS_EVERY == 0:
-            progress(count)
-        values = {}
-        bad = False
-        width = len(cells)
-        for name, index, column, widget, empty in present:
-            cell = cells[index] if index < width else None
-            if cell is None and name in KEEP_WHEN_BLANK:
-                continue  # a new worker gets the model's default, a stored one keeps theirs
-            if cell is None and empty is not _NO_DEFAULT:
-                values[name] = empty
-                continue
-            try:
-                values[name] = widget.clean(cell)
-            except (ValueError, ValidationError) as exc:
-                result.add_error(row_number, column, _message(exc))
-                bad = True
+    # A blank 身份: a new worker gets the model's default, a stored one keeps theirs.
+    for row_number, values, bad in resource.clean_rows(
+        table, result, keep_when_blank=KEEP_WHEN_BLANK, progress=progress
+    ):
         if values.get("name") == "":
             result.add_error(row_number, header("name"), NAME_REQUIRED)
             bad = True
@@ -211,7 +169,7 @@ def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> 
             except ValidationError as exc:
                 contradictions["phone"] = exc
         for field, error in contradictions.items():
-            result.add_error(row_number, header(field), _message(error))
+            result.add_error(row_number, header(field), error_text(error))
         if contradictions or bad:
             continue
         diverted_on = values.pop("diverted_on", None)
@@ -245,8 +203,6 @@ def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> 
                 diverted_on,
             )
         )
-    if progress and count >= PROGRESS_EVERY:
-        progress(count)
     return rows
 
 
@@ -444,14 +400,15 @@ def roster_import(
     filename: str,
     enterprise: Enterprise,
     dry_run: bool = False,
-    user=None,
+    user,
     progress: Progress = None,
     request=None,
 ) -> ImportResult:
     """Import one enterprise's roster: workers keyed on the ID number, each with their current
     placement. All or nothing: a file with any bad row changes nothing and lists every problem.
-    `request` only gives the access log its page and address (numbers registered outside the
-    user's scope are logged)."""
+    `user` is the person importing, or a named system actor (access.actors) for the server's
+    own code; `request` only gives the access log its page and address (numbers registered
+    outside the user's scope are logged)."""
     options = {"data": data, "filename": filename, "enterprise": enterprise, "user": user}
     options["request"] = request
     if dry_run:
@@ -482,12 +439,15 @@ def _roster_import(
 ) -> ImportResult:
     result = ImportResult(dry_run=dry_run)
     resource = RosterResource()
-    try:
-        table = resource.read(data, filename=filename)
-        rows = _parse_roster(table, resource, result, progress)
-    except ReadError as exc:
-        result.add_error(None, "", str(exc.message))
+    parsed = resource.read_parsed(
+        data,
+        filename=filename,
+        result=result,
+        parse=lambda table: _parse_roster(table, resource, result, progress),
+    )
+    if parsed is None:
         return result
+    table, rows = parsed
     header = table.header
     existing = _existing_workers([row.digest for row in rows])
     others = {stored[1] for stored in existing.values() if stored[1] != enterprise.pk}
@@ -504,7 +464,7 @@ def _roster_import(
     diversions = _DiversionTally()
     # The preview shows stored values beside the file's: phones only to those who may see them
     # (the operator at the command line, without --user, may).
-    full = user is None or can_see_full_id(user)
+    full = can_see_full_id(user)
     labels = {name: str(field.column_name) for name, field in resource.fields.items()}
     field_index = {field: index for index, field in enumerate(_COMPARED)}
     new_rows: list[_RosterRow] = []
@@ -545,7 +505,7 @@ def _roster_import(
             )
             if errors:
                 for field, error in errors.items():
-                    result.add_error(row.row, header(field), _message(error))
+                    result.add_error(row.row, header(field), error_text(error))
                 continue
         diversion_errors = _diversion(
             row,
@@ -558,7 +518,7 @@ def _roster_import(
         )
         if diversion_errors:
             for field, error in diversion_errors.items():
-                result.add_error(row.row, header(field), _message(error))
+                result.add_error(row.row, header(field), error_text(error))
             continue
         if result.errors:
             # Once the file is refused, only further errors matter.
@@ -600,7 +560,7 @@ def _roster_import(
             )
             diffs.append(("diverted_on", old, _display_diversion(row)))
         placement_diff = _placement_change(
-            row, worker_id, placements, user, new_placements, changed_placements
+            row, worker_id, placements, new_placements, changed_placements
         )
         if diffs or placement_diff:
             result.updated += 1
@@ -670,7 +630,7 @@ def _label(name, number: str) -> str:
     return f"{name or ''} {idnumbers.mask(number)}".strip()
 
 
-def _placement_change(row, worker_id, placements, user, new_placements, changed_placements):
+def _placement_change(row, worker_id, placements, new_placements, changed_placements):
     """Compare the row's placement with the worker's placement of the same date: the same → no
     change; another channel or unit → that placement is updated; a new date → a new placement (the
     earlier ones stay as history). Returns the differences for the preview."""
@@ -689,8 +649,6 @@ def _placement_change(row, worker_id, placements, user, new_placements, changed_
                 channel=row.channel,
                 placed_on=row.placed_on,
                 destination_unit=row.destination_unit or "",
-                created_by=user,
-                updated_by=user,
             )
         )
         return [("placed_on", None, row.placed_on), ("channel", None, row.channel)]
@@ -709,7 +667,6 @@ def _placement_change(row, worker_id, placements, user, new_placements, changed_
                 destination_unit=row.destination_unit
                 if row.destination_unit is not None
                 else stored["destination_unit"],
-                updated_by=user,
             )
         )
     return diffs
@@ -726,148 +683,72 @@ def _roster_write(
     new_placements: list[Placement],
     changed_placements: list[Placement],
 ) -> None:
-    """Every database write of a roster import, in one transaction (the place to hook audit
-    history in). New workers and their placements are built and inserted a batch at a time, so
-    that 100,000 model instances never sit in memory together. Existing rows are updated by
-    primary key with INSERT … ON CONFLICT (bulk_update's CASE WHEN is slow, PITFALLS.md), only
-    the rows and columns that changed; an unchanged worker's ciphertext is never rewritten.
-    Every written row gets its audit-history row, attributed to the user and this batch."""
-    for start in range(0, len(new_rows), BATCH):
-        batch = new_rows[start : start + BATCH]
-        workers = []
-        for row in batch:
-            worker = Worker(
-                enterprise=enterprise,
-                registered_on=row.registered_on,
-                registered_on_source=row.registered_on_source,
-                diversion_year=row.registered_on.year
-                if row.registered_on_source in BINDING_SOURCES
-                else None,
-                **row.values,
-            )
-            worker.id_number_digest = row.digest
-            worker.id_number_cipher = idnumbers.encrypt(row.parsed.number)
-            worker.birth_date = row.parsed.birth_date
-            worker.sex = row.parsed.sex
-            workers.append(worker)
-        _insert(Worker, workers)
-        history_record_bulk(workers, model=Worker, user=user, source=source)
-        # Their placements are inserted next; the facts pick both up from this mark.
-        workers_bulk_changed.send(
-            sender=Worker, worker_ids=[worker.pk for worker in workers], new=True
-        )
-        placements = [
-            Placement(
-                worker_id=worker.pk,
-                channel=row.channel,
-                placed_on=row.placed_on,
-                destination_unit=row.destination_unit or "",
-                created_by=user,
-                updated_by=user,
-            )
-            for worker, row in zip(workers, batch, strict=True)
-            if row.channel
-        ]
-        _insert(Placement, placements)
-        history_record_bulk(placements, model=Placement, user=user, source=source)
-    changed_ids = list(changed_workers)
-    for start in range(0, len(changed_ids), BATCH):
-        workers = list(Worker.objects.filter(pk__in=changed_ids[start : start + BATCH]))
-        fields = set()
-        for worker in workers:
-            for field, value in changed_workers[worker.pk].items():
-                setattr(worker, field, value)
-                fields.add(field)
-        Worker.objects.bulk_create(
-            workers,
-            update_conflicts=True,
-            unique_fields=["id"],
-            update_fields=[*sorted(fields), "updated_at"],
-        )
-        history_record_bulk(workers, model=Worker, user=user, source=source, update=True)
-        if "registered_on" in fields:
-            # A new diversion date moves the worker in the reports.
-            workers_bulk_changed.send(sender=Worker, worker_ids=[worker.pk for worker in workers])
-    for start in range(0, len(new_placements), BATCH):
-        batch = new_placements[start : start + BATCH]
-        _insert(Placement, batch)
-        history_record_bulk(batch, model=Placement, user=user, source=source)
-    if changed_placements:
-        Placement.objects.bulk_create(
-            changed_placements,
-            batch_size=BATCH,
-            update_conflicts=True,
-            unique_fields=["id"],
-            update_fields=["channel", "destination_unit", "updated_by", "updated_at"],
-        )
-        workers_bulk_changed.send(
-            sender=Placement, worker_ids={p.worker_id for p in changed_placements}
-        )
-        history_record_bulk(
-            changed_placements, model=Placement, user=user, source=source, update=True
-        )
-    tables_analyze(
-        models=[Worker, Placement, Worker.history.model, Placement.history.model],
-        rows=len(new_rows) + len(changed_workers) + len(new_placements) + len(changed_placements),
+    """Every database write of a roster import, in one transaction, through the bulk services
+    (placement.services), which write the audit history and keep the report facts."""
+
+    def new_batches():
+        # Built a batch at a time: 100,000 model instances never sit in memory together.
+        for start in range(0, len(new_rows), BATCH):
+            batch = new_rows[start : start + BATCH]
+            workers = [_new_worker(row, enterprise) for row in batch]
+            placements = [
+                Placement(
+                    worker=worker,
+                    channel=row.channel,
+                    placed_on=row.placed_on,
+                    destination_unit=row.destination_unit or "",
+                )
+                for worker, row in zip(workers, batch, strict=True)
+                if row.channel
+            ]
+            yield workers, placements
+
+    services.workers_bulk_register(batches=new_batches(), actor=user, source=source)
+    services.workers_bulk_correct(changes=changed_workers, actor=user, source=source)
+    services.placements_bulk_add(placements=new_placements, actor=user, source=source)
+    services.placements_bulk_correct(
+        placements=changed_placements,
+        fields=["channel", "destination_unit"],
+        actor=user,
+        source=source,
     )
 
 
-def _insert(model, objs: list) -> None:
-    """bulk_create, and on PostgreSQL the same INSERT … RETURNING built directly. Django's
-    bulk_create prepares every value through the field in Python (as_sql took more than half of a
-    first import's writing time); the values here are already clean Python values (str, int,
-    bool, date) that psycopg2 adapts itself. The objects get their primary keys either way, so
-    that audit history can be written from them (simple-history's bulk_history_create)."""
-    if not objs:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs)
-        return
-    now = timezone.now()
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    stamped = [
-        f.attname
-        for f in fields
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-    ]
-    quote = connection.ops.quote_name
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = "INSERT INTO {} ({}) VALUES {} RETURNING {}".format(
-        quote(model._meta.db_table),
-        ", ".join(quote(field.column) for field in fields),
-        ", ".join([row] * len(objs)),
-        quote(model._meta.pk.column),
+def _new_worker(row: _RosterRow, enterprise: Enterprise) -> Worker:
+    worker = Worker(
+        enterprise=enterprise,
+        registered_on=row.registered_on,
+        registered_on_source=row.registered_on_source,
+        diversion_year=row.registered_on.year
+        if row.registered_on_source in BINDING_SOURCES
+        else None,
+        **row.values,
     )
-    params = []
-    attnames = [field.attname for field in fields]
-    for obj in objs:
-        for attname in stamped:
-            setattr(obj, attname, now)
-        params.extend([getattr(obj, attname) for attname in attnames])
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        ids = cursor.fetchall()
-    for obj, (pk,) in zip(objs, ids, strict=True):
-        obj.pk = pk
-        obj._state.adding = False
-        obj._state.db = "default"
+    worker.id_number_digest = row.digest
+    worker.id_number_cipher = idnumbers.encrypt(row.parsed.number)
+    worker.birth_date = row.parsed.birth_date
+    worker.sex = row.parsed.sex
+    return worker
 
 
 # --- Annual targets --------------------------------------------------------------------------
 
 
 def target_import(
-    *, data: bytes, filename: str, dry_run: bool = False, user=None, progress: Progress = None
+    *, data: bytes, filename: str, dry_run: bool = False, user, progress: Progress = None
 ) -> ImportResult:
     """Import annual targets keyed on (year, region) or (year, enterprise). All or nothing."""
     result = ImportResult(dry_run=dry_run)
     resource = AnnualTargetResource()
-    try:
-        table = resource.read(data, filename=filename)
-        parsed = list(_parse_targets(table, resource, result, user))
-    except ReadError as exc:
-        result.add_error(None, "", str(exc.message))
+    read = resource.read_parsed(
+        data,
+        filename=filename,
+        result=result,
+        parse=lambda table: list(_parse_targets(table, resource, result, user)),
+    )
+    if read is None:
         return result
+    table, parsed = read
     if result.errors:
         return result
     years = {year for _row, year, _scope, _workers in parsed}
@@ -900,39 +781,26 @@ def target_import(
         else:
             result.unchanged += 1
     if not dry_run:
-        _targets_write(
-            creates=creates, updates=updates, user=user, source=import_source("targets", user)
+        services.targets_bulk_set(
+            creates=creates, updates=updates, actor=user, source=import_source("targets", user)
         )
         result.imported = True
     return result
 
 
 def _parse_targets(table, resource, result, user):
-    regions = Region.objects.all() if user is None else Region.objects.visible_to(user)
-    by_code = {}
-    by_name: dict[str, list[Region]] = {}
-    for region in regions:
-        by_code[region.code] = region
-        by_name.setdefault(region.name, []).append(region)
+    regions = RegionIndex(Region.objects.visible_to(user))
     codes = set()
     rows = []
-    for row_number, cells in table.rows:
-        values = {}
-        for name, (index, column) in table.columns.items():
-            cell = cells[index] if index < len(cells) else None
-            try:
-                values[name] = resource.fields[name].widget.clean(cell)
-            except ValueError as exc:
-                result.add_error(row_number, column, str(exc))
-                values[name] = _BAD
-        rows.append((row_number, values))
+    for row_number, values, bad in resource.clean_rows(table, result):
+        rows.append((row_number, values, bad))
         if values.get("enterprise"):
             codes.add(values["enterprise"].upper())
-    enterprises = Enterprise.objects.all() if user is None else Enterprise.objects.visible_to(user)
+    enterprises = Enterprise.objects.visible_to(user)
     by_credit = {e.credit_code: e for e in enterprises.filter(credit_code__in=codes)}
     seen = {}
-    for row_number, values in rows:
-        if any(value is _BAD for value in values.values()):
+    for row_number, values, bad_cell in rows:
+        if bad_cell:
             continue
         year, workers = values.get("year"), values.get("workers")
         region_value, credit = values.get("region"), values.get("enterprise")
@@ -952,16 +820,15 @@ def _parse_targets(table, resource, result, user):
             continue
         if region_value:
             scope_name = "region"
-            found = by_code.get(region_value) or by_name.get(region_value, [])
-            if isinstance(found, list):
-                if len(found) > 1:
-                    result.add_error(
-                        row_number,
-                        table.header("region"),
-                        TARGET_REGION_AMBIGUOUS % {"value": region_value},
-                    )
-                    continue
-                found = found[0] if found else None
+            try:
+                found = regions.find(region_value)
+            except RegionAmbiguous:
+                result.add_error(
+                    row_number,
+                    table.header("region"),
+                    TARGET_REGION_AMBIGUOUS % {"value": region_value},
+                )
+                continue
             if found is None:
                 result.add_error(
                     row_number,
@@ -991,18 +858,3 @@ def _parse_targets(table, resource, result, user):
             continue
         seen[key] = row_number
         yield row_number, year, (scope_name, found), workers
-
-
-@transaction.atomic
-def _targets_write(
-    *, creates: list[AnnualTarget], updates: list[AnnualTarget], user, source: str
-) -> None:
-    """Every database write of a target import, in one transaction, with its audit history."""
-    history_bulk_create(creates, model=AnnualTarget, user=user, source=source)
-    tables_analyze(
-        models=[AnnualTarget, AnnualTarget.history.model], rows=len(creates) + len(updates)
-    )
-    if updates:
-        history_bulk_update(
-            updates, model=AnnualTarget, fields=["workers"], user=user, source=source
-        )

@@ -34,6 +34,10 @@ ID_NUMBER_REGISTERED_OUTSIDE_SCOPE = _(
 )
 PLACEMENT_ENDED_BEFORE_START = _("终止日期不能早于安置日期")
 TARGET_NEEDS_ONE_SCOPE = _("年度目标须且只能指定一个地区或一个企业")
+TARGET_OUT_OF_RANGE = _("目标任务应为 0 至 1000 万之间的整数")
+# No region or enterprise of the programme had to place anywhere near this many; a larger
+# number is a typing error (an extra digit, a year in the wrong column).
+TARGET_MAX = 10_000_000
 PHONE_INVALID = _("联系电话应为 11 位手机号码或带区号的固定电话")
 
 phone_validator = RegexValidator(
@@ -180,7 +184,7 @@ class Worker(models.Model):
     def current_placement(self, on: datetime.date | None = None):
         """The latest placement in force on the day (today by default), or None."""
         day = on or timezone.localdate()
-        return self.placements.in_force_on(day).order_by("-placed_on", "-id").first()
+        return self.placements.current_on(day).first()
 
 
 class Placement(models.Model):
@@ -321,6 +325,11 @@ class AnnualTarget(models.Model):
                 name="%(app_label)s_%(class)s_one_scope",
                 violation_error_message=TARGET_NEEDS_ONE_SCOPE,
             ),
+            models.CheckConstraint(
+                condition=models.Q(workers__lte=TARGET_MAX),
+                name="%(app_label)s_%(class)s_workers_cap",
+                violation_error_message=TARGET_OUT_OF_RANGE,
+            ),
             models.UniqueConstraint(
                 fields=["year", "region"],
                 condition=models.Q(region__isnull=False),
@@ -337,6 +346,11 @@ class AnnualTarget(models.Model):
 
     def __str__(self):
         return f"{self.year} {self.region or self.enterprise}: {self.workers}"
+
+    def clean(self):
+        """The cap, as an error on the number itself (the constraint backs it in the database)."""
+        if self.workers is not None and self.workers > TARGET_MAX:
+            raise ValidationError({"workers": TARGET_OUT_OF_RANGE})
 
 
 class AccessLog(models.Model):

@@ -5,7 +5,7 @@ live in placement.rules and the models; placement.imports runs the import."""
 
 import datetime
 
-from django.db.models import Case, DateField, F, OuterRef, Subquery, When
+from django.db.models import Case, DateField, F, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, widgets
@@ -93,15 +93,6 @@ class NameWidget(TextWidget):
         if " " in text and not text.isascii():
             text = text.replace(" ", "")
         return text
-
-
-def _current(field: str):
-    return Subquery(
-        Placement.objects.in_force_on(timezone.localdate())
-        .filter(worker=OuterRef("pk"))
-        .order_by("-placed_on", "-id")
-        .values(field)[:1]
-    )
 
 
 class RosterResource(LedgerResource):
@@ -199,8 +190,6 @@ class RosterResource(LedgerResource):
         ]
         export_order = fields
         import_id_fields = ["id_number"]
-        clean_model_instances = True
-        skip_unchanged = True
 
     def __init__(self, *, full_id_numbers: bool = False, **kwargs):
         super().__init__(**kwargs)
@@ -213,6 +202,7 @@ class RosterResource(LedgerResource):
         # The diversion date is written only when it was stated for the worker (by a roster or
         # on the worker's page): a date taken from the enterprise or the import day is left
         # blank, so that importing the export back keeps where each date came from.
+        today = timezone.localdate()
         return queryset.annotate(
             _roster_diverted_on=Case(
                 When(
@@ -222,9 +212,9 @@ class RosterResource(LedgerResource):
                 default=None,
                 output_field=DateField(),
             ),
-            _roster_channel=_current("channel"),
-            _roster_placed_on=_current("placed_on"),
-            _roster_destination_unit=_current("destination_unit"),
+            _roster_channel=Placement.objects.current_of_each("channel", today),
+            _roster_placed_on=Placement.objects.current_of_each("placed_on", today),
+            _roster_destination_unit=Placement.objects.current_of_each("destination_unit", today),
         )
 
 
@@ -273,8 +263,6 @@ class AnnualTargetResource(LedgerResource):
         fields = ["year", "region", "enterprise", "workers"]
         export_order = fields
         import_id_fields = ["year", "region", "enterprise"]
-        clean_model_instances = True
-        skip_unchanged = True
 
     def filter_export(self, queryset, **kwargs):
         return queryset.select_related("region", "enterprise")

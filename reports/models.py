@@ -66,38 +66,5 @@ class PlacementFact(models.Model):
         return f"{self.get_kind_display()} {self.start}–{self.end or ''}"
 
 
-class FactsState(models.Model):
-    """The one row holding the highest worker and placement ids the facts have seen, so that
-    rows inserted in bulk (which send no signal) are found by an index range."""
-
-    placement_max_id = models.BigIntegerField(default=0)
-    worker_max_id = models.BigIntegerField(default=0)
-
-    class Meta:
-        verbose_name = _("统计事实状态")
-        verbose_name_plural = _("统计事实状态")
-
-    def __str__(self):
-        return f"{self.placement_max_id}/{self.worker_max_id}"
-
-
-class StaleFacts(models.Model):
-    """Workers whose facts must be recomputed: ids `low` to `high`, written in the same
-    transaction as the change itself, so that a change is never committed without its mark
-    and a refresh that fails leaves the mark for the next report to retry."""
-
-    low = models.BigIntegerField(_("起始职工编号"))
-    high = models.BigIntegerField(_("截止职工编号"))
-    # Left to the next report rather than refreshed at commit (an import's new workers, many).
-    deferred = models.BooleanField(_("留待下次统计"), default=False)
-
-    class Meta:
-        verbose_name = _("待更新的统计事实")
-        verbose_name_plural = _("待更新的统计事实")
-
-    def __str__(self):
-        return f"{self.low}–{self.high}"
-
-
 # Monthly returns live in their own module; imported here so that Django registers the models.
 from .returns.models import MonthlyReturn, ReturnEvent, ReturnLine, ReturnMember  # noqa: E402, F401

@@ -34,16 +34,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from access.actors import is_system
 from enterprises.models import Enterprise, Region
 from placement.channels import CHANNEL_OUTCOMES, Category, Channel, LabourRelation
 from placement.models import AnnualTarget, Placement, Worker
 
 from . import rates
-from .facts import report_facts_sync
 from .models import PlacementFact
 
 SCOPE_LEVEL_BUCKET = {
@@ -169,22 +169,9 @@ def _year_window(year: int, as_of: datetime.date) -> tuple[datetime.date, dateti
 
 
 def _current_placements(as_of: datetime.date):
-    """Placements in force at the as-of date that are their worker's latest one in force,
-    straight from the ledger (the worker list of one enterprise; the dashboards read the facts).
-
-    NOT EXISTS a later placement in force rather than a per-worker subquery for the latest
-    channel: PostgreSQL runs it as one anti-join instead of a lookup per worker.
-    """
-    later = Placement.objects.in_force_on(as_of).filter(
-        Q(placed_on__gt=OuterRef("placed_on"))
-        | Q(placed_on=OuterRef("placed_on"), pk__gt=OuterRef("pk")),
-        worker=OuterRef("worker"),
-    )
-    return (
-        Placement.objects.in_force_on(as_of)
-        .filter(worker__registered_on__lte=as_of)
-        .exclude(Exists(later))
-    )
+    """The current placements at the as-of date of workers registered by then, straight from
+    the ledger (the worker list of one enterprise; the dashboards read the facts)."""
+    return Placement.objects.current_on(as_of).filter(worker__registered_on__lte=as_of)
 
 
 def _month_ends(year: int, as_of: datetime.date) -> list[datetime.date]:
@@ -303,17 +290,17 @@ def placement_report(
     year: int,
     as_of: datetime.date,
     industry: str | None = None,
-    user=None,
+    user,
 ) -> Report:
     """Every figure of one report: the scope's line, each child's line, channels and months."""
-    # The facts are a derived index of the ledger; bring them up to date first (a few cheap
-    # queries when nothing changed).
-    report_facts_sync()
+    # The facts are kept by the write path (placement.services), in the writing transaction:
+    # a report only reads them, and takes no lock.
     enterprises = scope.enterprises()
-    in_scope = enterprises.count() if industry or user is not None else None
+    restricted = not is_system(user)
+    in_scope = enterprises.count() if industry or restricted else None
     if industry:
         enterprises = enterprises.filter(industry=industry)
-    if user is not None:
+    if restricted:
         enterprises = enterprises.filter(pk__in=Enterprise.objects.visible_to(user).values("pk"))
     # Part of the scope left out (another industry, or a group's members outside the user's
     # scope): targets are set for whole regions and enterprises, not for a part of them, so
@@ -452,13 +439,13 @@ def report_default_year(*, today: datetime.date) -> int:
     return latest or today.year
 
 
-def worker_list(*, enterprise: Enterprise, as_of: datetime.date, status: str = "", user=None):
+def worker_list(*, enterprise: Enterprise, as_of: datetime.date, status: str = "", user):
     """The enterprise's workers registered by the as-of date, with their current channel and
     placement date at that date; `status` is "pending", "placed" or a channel code."""
     current = _current_placements(as_of).filter(worker=OuterRef("pk"))
-    workers = Worker.objects.filter(enterprise=enterprise, registered_on__lte=as_of)
-    if user is not None:
-        workers = workers.visible_to(user)
+    workers = Worker.objects.filter(enterprise=enterprise, registered_on__lte=as_of).visible_to(
+        user
+    )
     workers = workers.annotate(
         current_channel=Subquery(current.values("channel")[:1]),
         current_placed_on=Subquery(current.values("placed_on")[:1]),

@@ -218,5 +218,6 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
     # --- Export ------------------------------------------------------------------------------
 
     def get_export_queryset(self, request):
-        # Whatever the change list shows, narrowed to what the user may see (issue 5's rule).
+        # Whatever the change list shows, narrowed to what the user may see (visible_to), so an
+        # export never reaches past the user's scope.
         return super().get_export_queryset(request).visible_to(request.user)

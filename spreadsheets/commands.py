@@ -15,9 +15,11 @@ from .results import UNUSED_COLUMNS
 
 
 class ImportCommand(BaseCommand):
-    """Subclasses set `help` and `permission` (needed with --user) and implement
-    `run(data=..., filename=..., dry_run=..., progress=..., options=...)` returning an
-    ImportResult."""
+    """Subclasses set `help`, `permission` (needed with --user) and `import_service` (called
+    with data, filename, dry_run, progress and user, returning an ImportResult), or override
+    `run` when the service needs more (the roster's enterprise)."""
+
+    import_service = None
 
     def add_arguments(self, parser):
         parser.add_argument("file", help=".xlsx, .xls or .csv")
@@ -30,11 +32,13 @@ class ImportCommand(BaseCommand):
         )
 
     def run(self, *, data, filename, dry_run, progress, options):
-        raise NotImplementedError
+        return type(self).import_service(
+            data=data, filename=filename, dry_run=dry_run, progress=progress, user=options["user"]
+        )
 
     def handle(self, *args, **options):
         options["user"] = command_user(options.get("user"))
-        if options["user"] is not None and not options["user"].has_perm(self.permission):
+        if not options["user"].has_perm(self.permission):
             raise CommandError(f"{options['user'].username} may not import ({self.permission})")
         path = Path(options["file"])
         try:

@@ -3,23 +3,22 @@ report facts' refresh analyse the tables they wrote once they commit, when they 
 LEDGER_ANALYZE_AFTER_ROWS rows (PostgreSQL planned the first reports after a bulk load without
 statistics and took seconds)."""
 
-import io
 from contextlib import contextmanager
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from openpyxl import Workbook
 
-from enterprises.analyze import tables_analyze
+from access.actors import SYSTEM
+from database.analyze import tables_analyze
 from enterprises.imports import enterprise_import
 from placement.demo import credit_code
 from placement.demo_rosters import roster_rows, roster_xlsx
 from placement.imports import roster_import, target_import
 from placement.models import Worker
-from reports.facts import report_facts_sync
 from reports.models import PlacementFact
+from tests.conftest import xlsx_bytes
 
 
 def analyse_counts() -> dict[str, int]:
@@ -57,14 +56,17 @@ def test_a_write_below_the_threshold_asks_for_no_analyse(db, settings):
     assert tables_analyze(models=[Worker], rows=5000)
 
 
+def import_30_workers(enterprise, **kwargs):
+    data = roster_xlsx(roster_rows(30, seed=5))
+    return roster_import(data=data, filename="r.xlsx", enterprise=enterprise, user=SYSTEM, **kwargs)
+
+
 def test_a_large_roster_import_analyses_workers_placements_and_their_history(
     enterprise, settings, analysed_during
 ):
     settings.LEDGER_ANALYZE_AFTER_ROWS = 20
     with analysed_during() as tables:
-        result = roster_import(
-            data=roster_xlsx(roster_rows(30, seed=5)), filename="r.xlsx", enterprise=enterprise
-        )
+        result = import_30_workers(enterprise)
     assert result.created == 30
     assert {
         "placement_worker",
@@ -77,31 +79,15 @@ def test_a_large_roster_import_analyses_workers_placements_and_their_history(
 def test_a_small_roster_import_analyses_nothing(enterprise, settings, analysed_during):
     settings.LEDGER_ANALYZE_AFTER_ROWS = 5000
     with analysed_during() as tables:
-        roster_import(
-            data=roster_xlsx(roster_rows(30, seed=5)), filename="r.xlsx", enterprise=enterprise
-        )
+        import_30_workers(enterprise)
     assert tables == set()
 
 
 def test_a_dry_run_analyses_nothing(enterprise, settings, analysed_during):
     settings.LEDGER_ANALYZE_AFTER_ROWS = 1
     with analysed_during() as tables:
-        roster_import(
-            data=roster_xlsx(roster_rows(30, seed=5)),
-            filename="r.xlsx",
-            enterprise=enterprise,
-            dry_run=True,
-        )
+        import_30_workers(enterprise, dry_run=True)
     assert tables == set()
-
-
-def _xlsx(rows) -> bytes:
-    workbook = Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def test_large_enterprise_and_target_imports_analyse_their_tables(db, settings, analysed_during):
@@ -109,18 +95,20 @@ def test_large_enterprise_and_target_imports_analyse_their_tables(db, settings, 
     codes = [credit_code("140105", 600 + i) for i in range(3)]
     with analysed_during() as tables:
         enterprise_import(
-            data=_xlsx(
+            data=xlsx_bytes(
                 [["企业名称", "统一社会信用代码", "行业", "所在地区代码"]]
                 + [[f"样例煤矿{i}", code, "煤炭", "140105"] for i, code in enumerate(codes)]
             ),
             filename="e.xlsx",
+            user=SYSTEM,
         )
         target_import(
-            data=_xlsx(
+            data=xlsx_bytes(
                 [["年度", "地区代码", "统一社会信用代码", "目标任务（人）"]]
                 + [[2017, None, code, 10] for code in codes]
             ),
             filename="t.xlsx",
+            user=SYSTEM,
         )
     assert {
         "enterprises_enterprise",
@@ -144,9 +132,8 @@ def test_seed_demo_analyses_the_ledger_and_leaves_the_report_facts_built(
         "placement_annualtarget",
         "reports_placementfact",
     } <= tables
-    # The first report finds nothing left to compute.
+    # Built with the workers: the first report finds nothing left to compute.
     assert PlacementFact.objects.filter(kind=PlacementFact.Kind.REGISTERED).count() == 200
-    assert report_facts_sync() == 0
 
 
 def test_refresh_report_facts_analyses_the_facts(make_worker, settings, analysed_during):

@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 
@@ -9,10 +8,9 @@ def test_pages_are_chinese_even_for_an_english_browser(client, db):
     assert "安置台账" in response.content.decode()
 
 
-def test_the_language_switch_turns_the_interface_english(client, make_worker):
+def test_the_language_switch_turns_the_interface_english(root_client, make_worker):
     make_worker()
-    user = get_user_model().objects.create_superuser("root", "r@example.invalid", "x" * 16)
-    client.force_login(user)
+    client = root_client
     client.post(reverse("set_language"), {"language": "en", "next": "/admin/"})
     assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
     body = client.get(reverse("admin:placement_worker_changelist")).content.decode()

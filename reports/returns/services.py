@@ -16,6 +16,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from access.actors import SYSTEM
 from enterprises.models import Enterprise, Region
 
 from ..selectors import SCOPE_LEVEL_BUCKET, Scope, placement_report
@@ -123,7 +124,11 @@ def _figures_and_members(*, region: Region, period: datetime.date, as_of: dateti
         Enterprise.objects.in_region(region) if county else Enterprise.objects.filter(region=region)
     )
     for _attempt in range(2):
-        report = placement_report(scope=Scope(region=region), year=period.year, as_of=as_of)
+        # The whole region, whoever generates it: the acting user's right to its return is checked
+        # by the flow, and a return of record cannot depend on who pressed the button.
+        report = placement_report(
+            scope=Scope(region=region), year=period.year, as_of=as_of, user=SYSTEM
+        )
         if county:
             lines = _county_lines(report)
         else:

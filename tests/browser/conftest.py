@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from access.actors import SYSTEM
+
 # Playwright's sync API runs an event loop in the test's thread; Django then refuses ORM calls
 # from that thread as "async unsafe", although they are plain synchronous calls. The live server
 # runs in its own thread and the test only reads and writes between page steps.
@@ -233,10 +235,14 @@ def _enterprise(name, county, serial, *, workers, placed):
             id_number=synthetic_id(region=county, birth="19750301", seq=serial * 10 + i * 2 + 1),
             name=f"{name[:2]}职工{i + 1:02d}",
             registered_on=datetime.date(2016, 3, 1),
+            actor=SYSTEM,
         )
         if i < placed:
             worker_place(
-                worker=worker, channel="internal_transfer", placed_on=datetime.date(2017, 5, 2)
+                worker=worker,
+                channel="internal_transfer",
+                placed_on=datetime.date(2017, 5, 2),
+                actor=SYSTEM,
             )
     AnnualTarget.objects.create(year=2017, enterprise=enterprise, workers=workers)
     return enterprise

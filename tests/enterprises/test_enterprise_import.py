@@ -3,8 +3,7 @@
 
 import io
 
-from openpyxl import Workbook
-
+from access.actors import SYSTEM
 from enterprises.imports import (
     OUT_OF_SCOPE,
     PARENT_NESTED,
@@ -13,9 +12,10 @@ from enterprises.imports import (
     REGION_OUT_OF_SCOPE,
     enterprise_import,
 )
-from enterprises.models import Enterprise, Region, UserScope
+from enterprises.models import Enterprise, Region
 from enterprises.validators import CREDIT_CODE_INVALID
 from placement.demo import credit_code
+from tests.conftest import xlsx_bytes
 
 HEADERS = ["企业名称", "统一社会信用代码", "行业", "所在地区代码", "所属集团统一社会信用代码"]
 GROUP = credit_code("140100", 501)
@@ -23,18 +23,11 @@ MINE = credit_code("140105", 502)
 
 
 def xlsx(rows, headers=HEADERS) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(["企业名单"])
-    sheet.append(headers)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes([["企业名单"], headers, *rows])
 
 
 def run(rows, **kwargs):
+    kwargs.setdefault("user", SYSTEM)
     return enterprise_import(data=xlsx(rows), filename="e.xlsx", **kwargs)
 
 
@@ -91,7 +84,7 @@ def test_exported_enterprises_import_back_unchanged(admin_client, make_enterpris
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert "'=样例矿" in [row[0] for row in rows]
-    result = enterprise_import(data=xlsx(rows[1:], headers=rows[0]), filename="e.xlsx")
+    result = enterprise_import(data=xlsx(rows[1:], headers=rows[0]), filename="e.xlsx", user=SYSTEM)
     assert result.errors == []
     assert (result.created, result.updated, result.unchanged) == (0, 0, 2)
 
@@ -99,7 +92,9 @@ def test_exported_enterprises_import_back_unchanged(admin_client, make_enterpris
 def test_a_file_without_the_group_column_leaves_group_links_alone(db):
     run(ROWS)
     result = enterprise_import(
-        data=xlsx([row[:4] for row in ROWS], headers=HEADERS[:4]), filename="e.xlsx"
+        data=xlsx([row[:4] for row in ROWS], headers=HEADERS[:4]),
+        filename="e.xlsx",
+        user=SYSTEM,
     )
     assert (result.created, result.updated, result.unchanged) == (0, 0, 2)
     assert Enterprise.objects.get(credit_code=MINE).parent.credit_code == GROUP
@@ -124,12 +119,9 @@ def test_groups_do_not_nest_or_loop(db):
     assert result.errors  # the group has members: it cannot join another group
 
 
-def test_a_user_changes_only_enterprises_and_regions_in_their_scope(db, django_user_model):
+def test_a_user_changes_only_enterprises_and_regions_in_their_scope(db, make_user):
     run(ROWS)
-    city = django_user_model.objects.create_user("datong-staff")
-    UserScope.objects.create(
-        user=city, role=UserScope.Role.REGION_STAFF, region=Region.objects.get(code="140200")
-    )
+    city = make_user("city", username="datong-staff", region=Region.objects.get(code="140200"))
     result = run([["样例煤矿一矿改", MINE, "煤炭", "140212", None]], user=city)
     assert [e.message for e in result.errors] == [OUT_OF_SCOPE % {"value": MINE}]
     result = run([["大同新矿", credit_code("140105", 700), "煤炭", "140105", None]], user=city)

@@ -6,6 +6,7 @@ from io import StringIO
 
 from django.core.management import call_command
 
+from access.actors import SYSTEM
 from enterprises.models import Enterprise, Region, UserScope
 from placement import idnumbers
 from placement.channels import Channel
@@ -58,7 +59,10 @@ def test_every_city_has_workers_a_target_and_someone_waiting_in_every_demo_year(
     province = Region.objects.get(level=Region.Level.PROVINCE)
     for year in DEMO_YEARS:
         report = placement_report(
-            scope=Scope(region=province), year=year, as_of=datetime.date(year, 12, 31)
+            scope=Scope(region=province),
+            year=year,
+            as_of=datetime.date(year, 12, 31),
+            user=SYSTEM,
         )
         assert len(report.children) == 11
         for city in report.children:

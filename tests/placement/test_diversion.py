@@ -6,11 +6,11 @@ import datetime
 import io
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from access.actors import SYSTEM
 from enterprises.imports import enterprise_import
 from placement.channels import Channel
 from placement.imports import PLACED_BEFORE_NEW_DIVERSION, roster_import
@@ -32,6 +32,7 @@ def csv_roster(headers, *rows) -> bytes:
 
 
 def run(enterprise, data, **kwargs):
+    kwargs.setdefault("user", SYSTEM)
     return roster_import(data=data, filename="roster.csv", enterprise=enterprise, **kwargs)
 
 
@@ -165,7 +166,10 @@ def test_a_new_roster_date_moves_a_registered_worker_in_the_reports(enterprise, 
     headers = ["姓名", "身份证号码", "分流时间"]
     run(enterprise, csv_roster(["姓名", "身份证号码"], ["甲", A]))
     scope = Scope(region=province)
-    assert placement_report(scope=scope, year=2016, as_of=D(2016, 12, 31)).totals.to_place == 0
+    assert (
+        placement_report(scope=scope, year=2016, as_of=D(2016, 12, 31), user=SYSTEM).totals.to_place
+        == 0
+    )
 
     result = run(enterprise, csv_roster(headers, ["甲", A, "2016-03-01"]))
 
@@ -178,7 +182,10 @@ def test_a_new_roster_date_moves_a_registered_worker_in_the_reports(enterprise, 
         )
     ]
     assert dates(A) == [(D(2016, 3, 1), DiversionSource.ROSTER)]
-    assert placement_report(scope=scope, year=2016, as_of=D(2016, 12, 31)).totals.to_place == 1
+    assert (
+        placement_report(scope=scope, year=2016, as_of=D(2016, 12, 31), user=SYSTEM).totals.to_place
+        == 1
+    )
     # The same file again changes nothing; a file without the column keeps the date.
     assert run(enterprise, csv_roster(headers, ["甲", A, "2016-03-01"])).unchanged == 1
     assert run(enterprise, csv_roster(["姓名", "身份证号码"], ["甲", A])).unchanged == 1
@@ -188,7 +195,9 @@ def test_a_new_roster_date_moves_a_registered_worker_in_the_reports(enterprise, 
 def test_a_new_roster_date_after_a_stored_placement_is_refused(enterprise):
     run(enterprise, csv_roster(["姓名", "身份证号码", "分流时间"], ["甲", A, "2016-01-01"]))
     worker = Worker.objects.get()
-    worker_place(worker=worker, channel=Channel.SELF_EMPLOYMENT, placed_on=D(2016, 5, 1))
+    worker_place(
+        worker=worker, channel=Channel.SELF_EMPLOYMENT, placed_on=D(2016, 5, 1), actor=SYSTEM
+    )
 
     result = run(
         enterprise, csv_roster(["姓名", "身份证号码", "分流时间"], ["甲", A, "2016-08-01"])
@@ -205,15 +214,17 @@ def test_workers_without_their_own_date_follow_the_enterprises_date(
     own = make_worker(registered_on=D(2016, 2, 1), registered_on_source=DiversionSource.ROSTER)
     waiting = make_worker(registered_on=D(2026, 1, 5))
     placed_early = make_worker(registered_on=D(2016, 3, 1))
-    worker_place(worker=placed_early, channel=Channel.SELF_EMPLOYMENT, placed_on=D(2016, 3, 1))
+    worker_place(
+        worker=placed_early, channel=Channel.SELF_EMPLOYMENT, placed_on=D(2016, 3, 1), actor=SYSTEM
+    )
     data = (
         "企业名称,统一社会信用代码,行业,所在地区代码,分流安置方案实施日期\n"
         f"{enterprise.name},{enterprise.credit_code},煤炭,{enterprise.region.code},2016.05\n"
     ).encode()
 
-    preview = enterprise_import(data=data, filename="e.csv", dry_run=True)
+    preview = enterprise_import(data=data, filename="e.csv", dry_run=True, user=SYSTEM)
     assert preview.updated == 1 and "测试煤矿甲" in preview.notes[0]
-    enterprise_import(data=data, filename="e.csv")
+    enterprise_import(data=data, filename="e.csv", user=SYSTEM)
 
     enterprise.refresh_from_db()
     assert enterprise.diversion_date == D(2016, 5, 1)
@@ -225,18 +236,18 @@ def test_workers_without_their_own_date_follow_the_enterprises_date(
         (D(2016, 5, 1), DiversionSource.ENTERPRISE),
         (D(2016, 3, 1), DiversionSource.IMPORT),  # placed before the new date: kept
     ]
-    report = placement_report(scope=Scope(region=province), year=2016, as_of=D(2016, 12, 31))
+    report = placement_report(
+        scope=Scope(region=province), year=2016, as_of=D(2016, 12, 31), user=SYSTEM
+    )
     assert (report.totals.to_place, report.totals.placed) == (3, 1)
     assert waiting.history.latest().history_source.startswith("import:enterprises:")
 
 
-def test_changing_the_enterprises_date_in_the_admin_moves_its_workers(enterprise, make_worker):
+def test_changing_the_enterprises_date_in_the_admin_moves_its_workers(
+    enterprise, make_worker, root_client
+):
     waiting = make_worker(registered_on=D(2026, 1, 5))
-    root = get_user_model().objects.create_superuser("root", "r@example.invalid", "x" * 16)
-    from django.test import Client
-
-    client = Client()
-    client.force_login(root)
+    client = root_client
     url = reverse("admin:enterprises_enterprise_change", args=[enterprise.pk])
     form = {
         "name": enterprise.name,
@@ -269,18 +280,11 @@ def test_changing_the_enterprises_date_in_the_admin_moves_its_workers(enterprise
 def test_registering_without_a_date_takes_the_enterprises_date(enterprise):
     enterprise.diversion_date = D(2016, 4, 1)
     enterprise.save()
-    worker = worker_register(enterprise=enterprise, id_number=A, name="甲")
+    worker = worker_register(enterprise=enterprise, id_number=A, name="甲", actor=SYSTEM)
     assert (worker.registered_on, worker.registered_on_source) == (
         D(2016, 4, 1),
         DiversionSource.ENTERPRISE,
     )
-
-
-@pytest.fixture
-def root_client(client, db):
-    root = get_user_model().objects.create_superuser("root", "r@example.invalid", "x" * 16)
-    client.force_login(root)
-    return client
 
 
 def _worker_form(enterprise, **changes):

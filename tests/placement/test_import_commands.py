@@ -67,7 +67,7 @@ def test_a_refused_file_exits_1_and_lists_its_errors(enterprise, tmp_path):
 
 
 def test_progress_goes_to_stderr_and_the_summary_to_stdout(enterprise, roster_file, monkeypatch):
-    monkeypatch.setattr("placement.imports.PROGRESS_EVERY", 2)
+    monkeypatch.setattr("spreadsheets.resources.PROGRESS_EVERY", 2)
     code, out, err = command("import_roster", roster_file, "--enterprise", enterprise.credit_code)
     assert code == 0
     assert "新增 5" in out

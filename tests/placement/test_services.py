@@ -3,22 +3,27 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
+from access.actors import SYSTEM
 from placement import channels
 from placement.channels import Category, Channel, LabourRelation
 from placement.models import (
     INTERNAL_RETIREMENT_OUTSIDE_WINDOW,
     PLACEMENT_DATE_BEFORE_WORKING_AGE,
     PLACEMENT_DATE_IN_FUTURE,
+    TARGET_MAX,
+    AnnualTarget,
     Placement,
     Worker,
 )
 from placement.services import placement_end, worker_place, worker_register
 from tests.conftest import synthetic_id
 
+D = datetime.date
+
 
 def test_registering_derives_birth_date_and_sex_and_stores_no_plain_number(enterprise):
     number = synthetic_id(birth="19680704", seq=124)
-    worker = worker_register(enterprise=enterprise, id_number=number, name="测试甲")
+    worker = worker_register(enterprise=enterprise, id_number=number, name="测试甲", actor=SYSTEM)
     stored = Worker.objects.get(pk=worker.pk)
     assert (stored.birth_date, stored.sex) == (datetime.date(1968, 7, 4), "F")
     assert number not in stored.id_number_cipher and number not in stored.id_number_digest
@@ -34,7 +39,7 @@ def test_the_same_id_number_at_another_enterprise_is_refused_naming_it(
     number = synthetic_id(seq=301)
     make_worker(enterprise=first, id_number=number)
     with pytest.raises(ValidationError) as exc:
-        worker_register(enterprise=second, id_number=number, name="重复")
+        worker_register(enterprise=second, id_number=number, name="重复", actor=SYSTEM)
     assert exc.value.message_dict["id_number"] == [
         "该公民身份号码已在“西山测试矿”登记，同一职工不能在两个企业重复登记"
     ]
@@ -44,7 +49,9 @@ def test_the_same_id_number_at_another_enterprise_is_refused_naming_it(
 def test_a_15_digit_spelling_of_a_registered_number_is_the_same_worker(enterprise, make_worker):
     make_worker(id_number=synthetic_id(birth="19700501", seq=123))
     with pytest.raises(ValidationError) as exc:
-        worker_register(enterprise=enterprise, id_number="140105700501123", name="旧号码")
+        worker_register(
+            enterprise=enterprise, id_number="140105700501123", name="旧号码", actor=SYSTEM
+        )
     assert "id_number" in exc.value.message_dict
 
 
@@ -57,6 +64,7 @@ def test_a_given_sex_or_birth_date_must_agree_with_the_number(enterprise):
             name="矛盾",
             sex="F",
             birth_date=datetime.date(1970, 5, 2),
+            actor=SYSTEM,
         )
     assert exc.value.message_dict["sex"] == ["性别与公民身份号码不符（号码中为“男”）"]
     assert exc.value.message_dict["birth_date"] == [
@@ -68,7 +76,9 @@ def test_a_placement_cannot_be_in_the_future(make_worker):
     worker = make_worker()
     tomorrow = datetime.date.today() + datetime.timedelta(days=2)
     with pytest.raises(ValidationError) as exc:
-        worker_place(worker=worker, channel=Channel.INTERNAL_TRANSFER, placed_on=tomorrow)
+        worker_place(
+            worker=worker, channel=Channel.INTERNAL_TRANSFER, placed_on=tomorrow, actor=SYSTEM
+        )
     assert exc.value.message_dict["placed_on"] == [str(PLACEMENT_DATE_IN_FUTURE)]
     assert not Placement.objects.exists()
 
@@ -77,11 +87,17 @@ def test_a_placement_cannot_precede_the_sixteenth_birthday(make_worker):
     worker = make_worker(id_number=synthetic_id(birth="19700501"))
     with pytest.raises(ValidationError) as exc:
         worker_place(
-            worker=worker, channel=Channel.INTERNAL_TRANSFER, placed_on=datetime.date(1986, 4, 30)
+            worker=worker,
+            channel=Channel.INTERNAL_TRANSFER,
+            placed_on=datetime.date(1986, 4, 30),
+            actor=SYSTEM,
         )
     assert exc.value.message_dict["placed_on"] == [str(PLACEMENT_DATE_BEFORE_WORKING_AGE)]
     worker_place(
-        worker=worker, channel=Channel.INTERNAL_TRANSFER, placed_on=datetime.date(1986, 5, 1)
+        worker=worker,
+        channel=Channel.INTERNAL_TRANSFER,
+        placed_on=datetime.date(1986, 5, 1),
+        actor=SYSTEM,
     )
 
 
@@ -93,6 +109,7 @@ def test_internal_retirement_is_refused_outside_the_window(make_worker):
             worker=worker,
             channel=Channel.INTERNAL_RETIREMENT,
             placed_on=datetime.date(2013, 5, 31),
+            actor=SYSTEM,
         )
     expected = INTERNAL_RETIREMENT_OUTSIDE_WINDOW % {
         "retirement": "2018-06-01",
@@ -101,7 +118,10 @@ def test_internal_retirement_is_refused_outside_the_window(make_worker):
     }
     assert exc.value.message_dict["channel"] == [expected]
     placement = worker_place(
-        worker=worker, channel=Channel.INTERNAL_RETIREMENT, placed_on=datetime.date(2016, 3, 1)
+        worker=worker,
+        channel=Channel.INTERNAL_RETIREMENT,
+        placed_on=datetime.date(2016, 3, 1),
+        actor=SYSTEM,
     )
     assert placement.category == Category.INTERNAL_RETIREMENT
 
@@ -110,20 +130,29 @@ def test_the_internal_retirement_window_is_a_setting(make_worker, settings):
     settings.LEDGER_INTERNAL_RETIREMENT_WINDOW_YEARS = 10
     worker = make_worker(id_number=synthetic_id(birth="19580601", seq=11))
     worker_place(
-        worker=worker, channel=Channel.INTERNAL_RETIREMENT, placed_on=datetime.date(2009, 1, 5)
+        worker=worker,
+        channel=Channel.INTERNAL_RETIREMENT,
+        placed_on=datetime.date(2009, 1, 5),
+        actor=SYSTEM,
     )
 
 
 def test_the_current_placement_is_the_latest_in_force_and_history_is_kept(make_worker):
     worker = make_worker()
     flexible = worker_place(
-        worker=worker, channel=Channel.FLEXIBLE_EMPLOYMENT, placed_on=datetime.date(2016, 3, 1)
+        worker=worker,
+        channel=Channel.FLEXIBLE_EMPLOYMENT,
+        placed_on=datetime.date(2016, 3, 1),
+        actor=SYSTEM,
     )
     assert worker.current_placement(on=datetime.date(2016, 6, 1)) == flexible
-    placement_end(placement=flexible, ended_on=datetime.date(2016, 9, 1))
+    placement_end(placement=flexible, ended_on=datetime.date(2016, 9, 1), actor=SYSTEM)
     assert worker.current_placement(on=datetime.date(2016, 10, 1)) is None
     post = worker_place(
-        worker=worker, channel=Channel.PUBLIC_WELFARE_POST, placed_on=datetime.date(2016, 10, 8)
+        worker=worker,
+        channel=Channel.PUBLIC_WELFARE_POST,
+        placed_on=datetime.date(2016, 10, 8),
+        actor=SYSTEM,
     )
     assert worker.current_placement(on=datetime.date(2017, 1, 1)) == post
     assert worker.placements.count() == 2
@@ -134,10 +163,13 @@ def test_the_current_placement_is_the_latest_in_force_and_history_is_kept(make_w
 def test_a_placement_cannot_end_before_it_starts(make_worker):
     worker = make_worker()
     placement = worker_place(
-        worker=worker, channel=Channel.FLEXIBLE_EMPLOYMENT, placed_on=datetime.date(2016, 3, 1)
+        worker=worker,
+        channel=Channel.FLEXIBLE_EMPLOYMENT,
+        placed_on=datetime.date(2016, 3, 1),
+        actor=SYSTEM,
     )
     with pytest.raises(ValidationError) as exc:
-        placement_end(placement=placement, ended_on=datetime.date(2016, 2, 1))
+        placement_end(placement=placement, ended_on=datetime.date(2016, 2, 1), actor=SYSTEM)
     assert "终止日期不能早于安置日期" in str(exc.value)
 
 
@@ -183,3 +215,26 @@ def test_every_channel_has_an_outcome_and_every_category_a_channel():
 )
 def test_a_channel_is_read_from_its_chinese_name(written, expected):
     assert channels.channel_from_name(written) == expected
+
+
+def test_a_write_without_an_actor_is_refused_not_done_for_everyone(make_worker):
+    worker = make_worker()
+    with pytest.raises(TypeError):
+        worker_place(worker=worker, channel=Channel.INTERNAL_TRANSFER, placed_on=D(2016, 6, 1))
+    assert not Placement.objects.exists()
+
+
+def test_a_missing_user_sees_nothing_and_the_system_actor_everything(make_worker):
+    from enterprises.models import Enterprise
+
+    make_worker()
+    assert not Enterprise.objects.visible_to(None).exists()
+    assert not Worker.objects.visible_to(None).exists()
+    assert Worker.objects.visible_to(SYSTEM).count() == 1
+
+
+def test_the_database_refuses_a_target_over_the_cap_written_around_the_model(taiyuan):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AnnualTarget.objects.create(year=2017, region=taiyuan, workers=TARGET_MAX + 1)

@@ -1,27 +1,19 @@
 """Annual target import: keyed on (year, region) or (year, enterprise); idempotent."""
 
-import io
-
-from openpyxl import Workbook
-
+from access.actors import SYSTEM
 from placement.imports import TARGET_DUPLICATE_IN_FILE, TARGET_SCOPE_REQUIRED, target_import
 from placement.models import AnnualTarget
+from tests.conftest import xlsx_bytes
 
 HEADERS = ["年度", "地区代码", "统一社会信用代码", "目标任务（人）"]
 
 
 def xlsx(rows) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(HEADERS)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes([HEADERS, *rows])
 
 
 def run(rows, **kwargs):
+    kwargs.setdefault("user", SYSTEM)
     return target_import(data=xlsx(rows), filename="t.xlsx", **kwargs)
 
 

@@ -3,25 +3,16 @@ article-sized cases."""
 
 import datetime
 
-import pytest
-
+from access.actors import SYSTEM
 from placement import idnumbers
 from placement.models import Placement, Worker
-from placement.services import worker_place
+from placement.services import placements_bulk_add, workers_bulk_register
 from tests.conftest import synthetic_id
 
 
-@pytest.fixture
-def place():
-    def place(worker, on, channel="internal_transfer", ended_on=None):
-        return worker_place(worker=worker, channel=channel, placed_on=on, ended_on=ended_on)
-
-    return place
-
-
 def bulk_workers(*, enterprise, count, registered_on, start=0):
-    """`count` workers of one enterprise written in bulk (the article-sized cases). The ID
-    numbers are synthetic and distinct; only the selectors read these rows."""
+    """`count` workers of one enterprise written through the bulk service the import uses (the
+    article-sized cases). The ID numbers are synthetic and distinct."""
     base = datetime.date(1970, 1, 1)
     rows = []
     for i in range(start, start + count):
@@ -38,10 +29,13 @@ def bulk_workers(*, enterprise, count, registered_on, start=0):
                 id_number_cipher=idnumbers.encrypt(number),
             )
         )
-    return Worker.objects.bulk_create(rows, batch_size=2000)
+    workers_bulk_register(batches=[(rows, [])], actor=SYSTEM, source="test", history=False)
+    return rows
 
 
 def bulk_place(workers, *, on, channel="internal_transfer"):
-    Placement.objects.bulk_create(
-        [Placement(worker=w, channel=channel, placed_on=on) for w in workers], batch_size=2000
+    placements_bulk_add(
+        placements=[Placement(worker=w, channel=channel, placed_on=on) for w in workers],
+        actor=SYSTEM,
+        source="test",
     )

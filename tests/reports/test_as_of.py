@@ -23,7 +23,7 @@ def test_a_past_year_is_read_as_of_its_last_day_and_the_current_year_as_of_today
 
 
 def test_the_page_the_export_and_the_command_give_the_same_figures_for_a_past_year(
-    client, django_user_model, province, make_worker, place
+    client_as, province, make_worker, place
 ):
     # As of 2017-12-31: two workers to place, one placed (50.00%). As of today the late
     # placement and the late registration would make it three and two (66.67%).
@@ -31,7 +31,7 @@ def test_the_page_the_export_and_the_command_give_the_same_figures_for_a_past_ye
     place(make_worker(), datetime.date(2018, 3, 1))
     make_worker(registered_on=datetime.date(2018, 6, 1))
     AnnualTarget.objects.create(year=2017, region=province, workers=4)
-    client.force_login(django_user_model.objects.create_superuser("boss", password="x" * 16))
+    client = client_as("superuser")
 
     page = client.get(reverse("reports:region", args=["140000"]), {"year": 2017})
     export = client.get(

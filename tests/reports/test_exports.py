@@ -12,13 +12,6 @@ from placement.models import AccessLog, AnnualTarget
 from reports.exports import FiguresResource, xlsx_bytes
 
 
-@pytest.fixture
-def admin_client_logged(client, django_user_model):
-    user = django_user_model.objects.create_superuser("boss", password="x" * 16)
-    client.force_login(user)
-    return client
-
-
 def sheet(response):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
@@ -27,14 +20,14 @@ def sheet(response):
 
 
 def test_children_export_has_a_title_row_and_the_page_figures(
-    admin_client_logged, province, make_worker, place
+    root_client, province, make_worker, place
 ):
     place(make_worker(), datetime.date(2017, 3, 1))
     make_worker()
     AnnualTarget.objects.create(year=2017, region=province, workers=3)
 
     rows = sheet(
-        admin_client_logged.get(
+        root_client.get(
             reverse("reports:region_export", args=["140000", "children"]),
             {"year": 2017, "as_of": "2017-06-30"},
         )
@@ -61,11 +54,11 @@ def test_children_export_has_a_title_row_and_the_page_figures(
     assert len(rows) == 2 + 1 + 11
 
 
-def test_channel_export_lists_every_channel_with_its_share(admin_client_logged, make_worker, place):
+def test_channel_export_lists_every_channel_with_its_share(root_client, make_worker, place):
     place(make_worker(), datetime.date(2017, 3, 1), Channel.SELF_EMPLOYMENT)
 
     rows = sheet(
-        admin_client_logged.get(
+        root_client.get(
             reverse("reports:region_export", args=["140000", "channels"]),
             {"year": 2017, "as_of": "2017-06-30"},
         )
@@ -78,12 +71,12 @@ def test_channel_export_lists_every_channel_with_its_share(admin_client_logged, 
 
 
 def test_an_enterprise_name_that_looks_like_a_formula_is_escaped(
-    admin_client_logged, make_enterprise, make_worker, xiaodian
+    root_client, make_enterprise, make_worker, xiaodian
 ):
     make_worker(enterprise=make_enterprise(name='=HYPERLINK("http://x")'))
 
     rows = sheet(
-        admin_client_logged.get(
+        root_client.get(
             reverse("reports:region_export", args=[xiaodian.code, "children"]),
             {"year": 2017, "as_of": "2017-06-30"},
         )
@@ -105,12 +98,12 @@ def test_an_enterprise_name_that_looks_like_a_formula_is_escaped(
     ],
 )
 def test_attack_formula_after_tab_cr_or_full_width_sign_in_report_export(
-    admin_client_logged, make_enterprise, make_worker, xiaodian, name
+    root_client, make_enterprise, make_worker, xiaodian, name
 ):
     Enterprise.objects.filter(pk=make_worker().enterprise_id).update(name=name)
 
     rows = sheet(
-        admin_client_logged.get(
+        root_client.get(
             reverse("reports:region_export", args=[xiaodian.code, "children"]),
             {"year": 2017, "as_of": "2017-06-30"},
         )
@@ -143,13 +136,13 @@ def test_a_negative_number_stays_a_number_in_report_export():
 
 
 def test_worker_export_masks_id_numbers_and_shows_birth_year_only(
-    admin_client_logged, enterprise, make_worker, place
+    root_client, enterprise, make_worker, place
 ):
     worker = make_worker(name="导出职工")
     place(worker, datetime.date(2017, 3, 1), Channel.TRANSFER_EMPLOYMENT)
 
     rows = sheet(
-        admin_client_logged.get(
+        root_client.get(
             reverse("reports:enterprise_export", args=[enterprise.pk, "workers"]),
             {"year": 2017, "as_of": "2017-06-30"},
         )
@@ -175,7 +168,7 @@ def test_worker_export_masks_id_numbers_and_shows_birth_year_only(
     assert log.target == f"reports.workers:enterprise-{enterprise.pk}"
 
 
-def test_an_unknown_table_is_not_found(admin_client_logged, province):
-    response = admin_client_logged.get(reverse("reports:region_export", args=["140000", "nope"]))
+def test_an_unknown_table_is_not_found(root_client, province):
+    response = root_client.get(reverse("reports:region_export", args=["140000", "nope"]))
 
     assert response.status_code == 404

@@ -2,12 +2,20 @@ import datetime
 import random
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from access.actors import SYSTEM
 from placement.channels import Channel
 from placement.models import Placement, Worker
-from placement.services import placement_end, worker_update
-from reports.facts import report_facts_rebuild, report_facts_sync, worker_facts
+from placement.services import (
+    placement_delete,
+    placement_end,
+    placements_delete,
+    worker_correct,
+)
+from reports.facts import report_facts_rebuild, worker_facts
 from reports.models import PlacementFact
 from reports.selectors import Scope, placement_report
 
@@ -83,7 +91,7 @@ def test_facts_agree_with_the_ledger_on_random_histories_for_any_date(province, 
     scope = Scope(region=province)
 
     for as_of in [D(2016, 1, 1) + datetime.timedelta(days=d) for d in range(0, 900, 37)]:
-        report = placement_report(scope=scope, year=as_of.year, as_of=as_of)
+        report = placement_report(scope=scope, year=as_of.year, as_of=as_of, user=SYSTEM)
         registered = Worker.objects.filter(registered_on__lte=as_of)
         placed = registered.placed_on(as_of)
         in_year = (
@@ -101,66 +109,81 @@ def test_facts_agree_with_the_ledger_on_random_histories_for_any_date(province, 
             assert row.placed == list(latest.values()).count(row.code), (as_of, row.code)
 
 
-def test_sync_picks_up_rows_written_in_bulk(province, enterprise):
-    report_facts_sync()
+def test_workers_written_in_bulk_count_in_the_next_report(province, enterprise):
     workers = bulk_workers(enterprise=enterprise, count=5, registered_on=D(2017, 1, 4))
     bulk_place(workers[:3], on=D(2017, 2, 1))
 
-    report = placement_report(scope=Scope(region=province), year=2017, as_of=D(2017, 6, 30))
+    report = placement_report(
+        scope=Scope(region=province), year=2017, as_of=D(2017, 6, 30), user=SYSTEM
+    )
 
     assert (report.totals.to_place, report.totals.placed) == (5, 3)
 
 
-def test_sync_picks_up_an_ended_placement_and_a_changed_registration(province, make_worker, place):
+def test_an_ended_placement_and_a_changed_registration_show_in_the_next_report(
+    province, make_worker, place
+):
     worker = make_worker()
     placement = place(worker, D(2017, 2, 1), Channel.FLEXIBLE_EMPLOYMENT)
     scope = Scope(region=province)
-    assert placement_report(scope=scope, year=2017, as_of=D(2017, 6, 30)).totals.placed == 1
+    assert (
+        placement_report(scope=scope, year=2017, as_of=D(2017, 6, 30), user=SYSTEM).totals.placed
+        == 1
+    )
 
-    placement_end(placement=placement, ended_on=D(2017, 5, 1))
-    assert placement_report(scope=scope, year=2017, as_of=D(2017, 6, 30)).totals.placed == 0
+    placement_end(placement=placement, ended_on=D(2017, 5, 1), actor=SYSTEM)
+    assert (
+        placement_report(scope=scope, year=2017, as_of=D(2017, 6, 30), user=SYSTEM).totals.placed
+        == 0
+    )
 
-    worker_update(worker=worker, registered_on=D(2017, 8, 1))
-    report = placement_report(scope=scope, year=2017, as_of=D(2017, 6, 30))
+    worker_correct(worker=worker, registered_on=D(2017, 8, 1), actor=SYSTEM)
+    report = placement_report(scope=scope, year=2017, as_of=D(2017, 6, 30), user=SYSTEM)
     assert report.totals.to_place == 0
 
 
 def test_a_deleted_placement_leaves_no_fact_behind(province, make_worker, place):
     placement = place(make_worker(), D(2017, 2, 1))
     scope = Scope(region=province)
-    assert placement_report(scope=scope, year=2017, as_of=D(2017, 6, 30)).totals.placed == 1
+    assert (
+        placement_report(scope=scope, year=2017, as_of=D(2017, 6, 30), user=SYSTEM).totals.placed
+        == 1
+    )
 
-    placement.delete()
+    placement_delete(placement=placement, actor=SYSTEM)
 
-    report = placement_report(scope=scope, year=2017, as_of=D(2017, 6, 30))
+    report = placement_report(scope=scope, year=2017, as_of=D(2017, 6, 30), user=SYSTEM)
     assert (report.totals.placed, report.totals.placed_in_year) == (0, 0)
 
 
-def test_a_sync_with_nothing_changed_refreshes_nobody(
-    make_worker, place, django_assert_max_num_queries
+def test_a_report_reads_the_facts_without_a_lock_or_a_write(
+    province, make_worker, place, django_assert_num_queries
 ):
-    for _ in range(5):
+    for _ in range(3):
         place(make_worker(), D(2017, 2, 1))
-    assert report_facts_sync() == 5
 
-    # No stale marks, the state row and two index ranges on ids (plus the savepoint and its
-    # release).
-    with django_assert_max_num_queries(6):
-        assert report_facts_sync() == 0
+    with CaptureQueriesContext(connection) as queries:
+        report = placement_report(
+            scope=Scope(region=province), year=2017, as_of=D(2017, 6, 30), user=SYSTEM
+        )
+
+    assert report.totals.placed == 3
+    statements = [query["sql"].lstrip().split()[0].upper() for query in queries]
+    assert set(statements) == {"SELECT"}
+    assert not [query for query in queries if "FOR UPDATE" in query["sql"].upper()]
 
 
-def test_a_committed_placement_refreshes_its_worker_at_commit(
-    make_worker, place, django_capture_on_commit_callbacks
-):
+def test_a_placement_writes_its_worker_facts_in_its_own_transaction(make_worker, place):
     worker = make_worker()
-    report_facts_sync()
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with transaction.atomic():
         place(worker, D(2017, 2, 1), Channel.SELF_EMPLOYMENT)
+        # Before the commit: the facts are part of the change itself.
+        facts = sorted(
+            PlacementFact.objects.filter(worker=worker).values_list("kind", "channel", "start")
+        )
 
-    assert sorted(
-        PlacementFact.objects.filter(worker=worker).values_list("kind", "channel", "start")
-    ) == [
+    assert facts == [
         (PlacementFact.Kind.CURRENT, Channel.SELF_EMPLOYMENT, D(2017, 2, 1)),
         (PlacementFact.Kind.FIRST_IN_YEAR, "", D(2017, 2, 1)),
         (PlacementFact.Kind.REGISTERED, "", D(2016, 1, 4)),
@@ -171,7 +194,6 @@ def test_a_rebuild_gives_the_same_facts(make_worker, place):
     worker = make_worker()
     place(worker, D(2017, 2, 1), Channel.FLEXIBLE_EMPLOYMENT, D(2017, 3, 1))
     place(worker, D(2017, 3, 1), Channel.PUBLIC_WELFARE_POST)
-    report_facts_sync()
     before = sorted(PlacementFact.objects.values_list("kind", "channel", "start", "end"))
 
     report_facts_rebuild()
@@ -207,79 +229,71 @@ def test_an_import_that_changes_a_placement_in_bulk_refreshes_the_report(
     def channels():
         # Imported workers are registered on the day of the import: report as of today.
         today = timezone.localdate()
-        report = placement_report(scope=Scope(enterprise=enterprise), year=today.year, as_of=today)
+        report = placement_report(
+            scope=Scope(enterprise=enterprise), year=today.year, as_of=today, user=SYSTEM
+        )
         return {row.code: row.placed for row in report.channels if row.placed}
 
     with django_capture_on_commit_callbacks(execute=True):
-        roster_import(data=roster_xlsx(rows), filename="r.xlsx", enterprise=enterprise)
+        roster_import(data=roster_xlsx(rows), filename="r.xlsx", enterprise=enterprise, user=SYSTEM)
     assert channels() == {Channel.INTERNAL_TRANSFER: 1}
 
     rows[0][channel_column] = "灵活就业"  # same date: the placement is updated in bulk
     with django_capture_on_commit_callbacks(execute=True):
-        result = roster_import(data=roster_xlsx(rows), filename="r.xlsx", enterprise=enterprise)
+        result = roster_import(
+            data=roster_xlsx(rows), filename="r.xlsx", enterprise=enterprise, user=SYSTEM
+        )
     assert result.updated == 1
     assert channels() == {Channel.FLEXIBLE_EMPLOYMENT: 1}
 
 
-def test_a_mark_commits_with_its_change_and_a_failed_refresh_is_retried(
-    make_worker, place, monkeypatch, django_capture_on_commit_callbacks
-):
+def test_a_failed_refresh_of_the_facts_undoes_the_write(make_worker, place, monkeypatch):
     from reports import facts
-    from reports.models import StaleFacts
 
     worker = make_worker()
-    report_facts_sync()
 
     def broken(**kwargs):
         raise RuntimeError("lost connection")
 
     monkeypatch.setattr(facts, "report_facts_refresh", broken)
-    # A failing refresh at commit does not fail the write (robust on_commit) …
-    with django_capture_on_commit_callbacks(execute=True):
+    with pytest.raises(RuntimeError):
         place(worker, D(2017, 2, 1), Channel.SELF_EMPLOYMENT)
-    assert StaleFacts.objects.exists()
-    monkeypatch.undo()
-    # … and the next report refreshes the worker from the mark left behind.
-    report_facts_sync()
-    assert not StaleFacts.objects.exists()
-    assert PlacementFact.objects.filter(worker=worker, kind="current").exists()
+
+    # Never a placement without its facts: the two commit or roll back together.
+    assert not Placement.objects.exists()
+    assert not PlacementFact.objects.filter(worker=worker, kind="current").exists()
 
 
-def test_workers_inserted_by_an_import_are_marked_in_its_transaction(enterprise):
+def test_workers_inserted_by_an_import_have_their_facts_when_it_commits(enterprise):
     from placement.demo_rosters import roster_rows, roster_xlsx
     from placement.imports import roster_import
-    from reports.models import FactsState, StaleFacts
 
-    # A report has already seen higher ids than the import will get (another writer's row
-    # committed first): the import's workers are found by their marks, not by the id range.
-    FactsState.objects.update_or_create(pk=1, defaults={"worker_max_id": 10**9})
     roster_import(
         data=roster_xlsx(roster_rows(3, seed=2, placed_share=1.0)),
         filename="r.xlsx",
         enterprise=enterprise,
+        user=SYSTEM,
     )
-    assert StaleFacts.objects.exists()
-    # Many new workers are left to the next report, not refreshed at the import's commit.
-    from reports.facts import report_facts_flush
 
-    assert report_facts_flush() == set()
-    report_facts_sync()
     assert PlacementFact.objects.filter(kind="registered").count() == 3
+    assert PlacementFact.objects.filter(kind="current").count() == 3
 
 
-def test_a_deletion_of_many_placements_refreshes_once_at_commit(make_worker, place):
-    from django.db import connection, transaction
-
-    from reports.facts import report_facts_flush
+def test_a_deletion_of_many_placements_refreshes_the_facts_once(make_worker, place, monkeypatch):
+    from reports import facts
 
     for _ in range(20):
         place(make_worker(), D(2017, 2, 1))
-    with transaction.atomic():
-        Placement.objects.all().delete()
-        here = set(connection.savepoint_ids)
-        flushes = [
-            f
-            for ids, f, _robust in connection.run_on_commit
-            if f is report_facts_flush and ids - {None} == here
-        ]
-        assert len(flushes) == 1
+    calls = []
+    refresh = facts.report_facts_refresh
+
+    def counted(*, worker_ids):
+        calls.append(set(worker_ids))
+        return refresh(worker_ids=worker_ids)
+
+    monkeypatch.setattr(facts, "report_facts_refresh", counted)
+
+    placements_delete(placements=Placement.objects.all(), actor=SYSTEM)
+
+    assert len(calls) == 1 and len(calls[0]) == 20
+    assert not PlacementFact.objects.filter(kind="current").exists()

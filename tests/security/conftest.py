@@ -2,22 +2,16 @@
 and 迎泽区), a third in another city (大同), one user per role and a deactivated user."""
 
 import datetime
-import functools
 from dataclasses import dataclass, field
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
 
-from enterprises.models import Enterprise, Region, UserScope
+from access.actors import SYSTEM
+from enterprises.models import Enterprise, Region
 from placement.channels import Channel
 from placement.models import AnnualTarget, Placement, Worker
-from placement.roles import roles_setup, user_role_sync
-from placement.services import worker_place
-from tests.conftest import synthetic_id
-
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-PASSWORD = "correct-horse-battery-staple-42"
+from placement.services import target_set, worker_place
+from tests.conftest import MODEL_BACKEND, PASSWORD, synthetic_id  # noqa: F401
 
 
 @dataclass
@@ -57,6 +51,22 @@ class World:
         return {"a": self.a, "b": self.b, "c": self.c}
 
 
+def worker_form(worker, **changes) -> dict:
+    """What the worker's admin page posts back unchanged (no placement rows), with `changes`."""
+    data = {
+        "enterprise": worker.enterprise_id,
+        "name": worker.name,
+        "id_number": "",
+        "status": worker.status,
+        "registered_on": "2016-01-04",
+        "placements-TOTAL_FORMS": "0",
+        "placements-INITIAL_FORMS": "0",
+        "placements-MIN_NUM_FORMS": "0",
+        "placements-MAX_NUM_FORMS": "1000",
+    }
+    return data | changes
+
+
 # What each role sees of the three sites.
 VISIBLE_SITES = {
     "hr": {"a"},
@@ -87,58 +97,27 @@ def _site(key, name, county_code, seq, phone) -> Site:
         name=f"{name}职工{key}",
         phone=phone,
         registered_on=datetime.date(2016, 1, 4),
+        actor=SYSTEM,
     )
     placement = worker_place(
         worker=worker,
         channel=Channel.INTERNAL_TRANSFER,
         placed_on=datetime.date(2016, 6, 1),
         destination_unit=f"{name}安置单位{key}",
+        actor=SYSTEM,
     )
-    target = AnnualTarget.objects.create(year=2016, enterprise=enterprise, workers=7)
+    target = target_set(year=2016, enterprise=enterprise, workers=7, actor=SYSTEM)
     return Site(enterprise, worker, placement, target, number, phone)
 
 
-@functools.cache
-def _password_hash() -> str:
-    # Hashed once per run: hashing is slow on purpose, and every world has six users.
-    return make_password(PASSWORD)
-
-
-def _user(username, *, role=None, region=None, enterprise=None, active=True):
-    user = get_user_model().objects.create(
-        username=username, password=_password_hash(), is_active=active
-    )
-    if role:
-        UserScope.objects.create(user=user, role=role, region=region, enterprise=enterprise)
-        user_role_sync(user=user)
-    return user
-
-
 @pytest.fixture
-def world(db) -> World:
-    roles_setup()
+def world(db, make_user) -> World:
     world = World(
         a=_site("a", "甲测试煤矿", "140105", 11, "13800000011"),
         b=_site("b", "乙测试煤矿", "140106", 21, "13900000021"),
         c=_site("c", "丙测试钢铁厂", "140212", 31, "13700000031"),
     )
-    Role = UserScope.Role
-    world.users = {
-        "hr": _user("hr-a", role=Role.ENTERPRISE_HR, enterprise=world.a.enterprise),
-        "county": _user(
-            "county-xiaodian", role=Role.REGION_STAFF, region=Region.objects.get(code="140105")
-        ),
-        "city": _user(
-            "city-taiyuan", role=Role.REGION_STAFF, region=Region.objects.get(code="140100")
-        ),
-        "province": _user(
-            "province", role=Role.PROVINCE_STAFF, region=Region.objects.get(code="140000")
-        ),
-        "administrator": _user("administrator", role=Role.ADMINISTRATOR),
-        "deactivated": _user(
-            "hr-a-left", role=Role.ENTERPRISE_HR, enterprise=world.a.enterprise, active=False
-        ),
-    }
+    world.users = {role: make_user(role, enterprise=world.a.enterprise) for role in ROLES}
     return world
 
 

@@ -271,7 +271,7 @@ ACCESS: dict[str, Rule | None] = {
         admin_url("placement_annualtarget_simple_history", pk, history_version),
         obj=lambda w, s: w.sites[s].target,
     ),
-    # --- spreadsheet import and export (issue 3): import needs "add", export "view" ---
+    # --- spreadsheet import and export: import needs "add", export "view" ---
     "admin:placement_worker_import": Rule(RECORD_EDITORS, admin_url("placement_worker_import")),
     "admin:placement_worker_import#template": Rule(
         RECORD_EDITORS, lambda w, o: reverse("admin:placement_worker_import") + "?template=1"
@@ -317,7 +317,7 @@ ACCESS: dict[str, Rule | None] = {
         method="post",
         data=lambda w, o: {"format": "0", "resource": "0"},
     ),
-    # --- reports (issue 4): regions for region staff, enterprises for everyone in scope ---
+    # --- reports: regions for region staff, enterprises for everyone in scope ---
     # The home page sends each role to its own scope (an HR officer to their enterprise).
     "reports:home": Rule(ALL, lambda w, o: reverse("reports:home"), ok=302),
     # An HR officer has no region: every region page is "not found" for them.

@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
 
-from enterprises.models import UserScope
 from placement.demo_rosters import roster_xlsx
 from placement.forms import WorkerForm
 from placement.imports import OUTSIDE_DUPLICATES_TOO_MANY, roster_import
@@ -25,8 +24,6 @@ from placement.models import (
 )
 from placement.services import worker_register
 from tests.conftest import synthetic_id
-
-from .conftest import _user
 
 ADD_URL = reverse("admin:placement_worker_add")
 IMPORT_URL = reverse("admin:placement_worker_import")
@@ -164,7 +161,7 @@ def test_duplicate_outside_scope_is_logged(world):
     hr = world.users["hr"]
     with pytest.raises(ValidationError) as refused:
         worker_register(
-            enterprise=world.a.enterprise, id_number=world.b.id_number, name="重复", user=hr
+            enterprise=world.a.enterprise, id_number=world.b.id_number, name="重复", actor=hr
         )
     assert refused.value.message_dict["id_number"] == [OUTSIDE]
     data = roster_xlsx([row(world.b.id_number), row(world.c.id_number), row(synthetic_id(seq=7))])
@@ -241,19 +238,17 @@ def test_the_operator_at_the_command_line_is_told_the_enterprise_and_a_named_use
     ids=["the city office", "an administrator across cities"],
 )
 def test_a_worker_registered_first_at_another_enterprise_is_moved_back(
-    world, login, squatter_site, resolver
+    world, login, make_user, squatter_site, resolver
 ):
     """An officer registers someone of enterprise 甲 first, at their own enterprise, and so
     blocks 甲. The office that sees both enterprises (the city of both, with the permission to
     change workers an administrator grants on the user's page; across cities an administrator)
     moves the worker on the worker's page; the history names who did it and from which page."""
     squatter = world.sites[squatter_site]
-    officer = _user(
-        f"hr-{squatter_site}-2", role=UserScope.Role.ENTERPRISE_HR, enterprise=squatter.enterprise
-    )
+    officer = make_user("hr", username=f"hr-{squatter_site}-2", enterprise=squatter.enterprise)
     number = synthetic_id(birth="19720304", seq=611)
     taken = worker_register(
-        enterprise=squatter.enterprise, id_number=number, name="被抢登职工", user=officer
+        enterprise=squatter.enterprise, id_number=number, name="被抢登职工", actor=officer
     )
     client = login(world.users["hr"])
     response = client.post(ADD_URL, add_form(world.a.enterprise, number, name="被抢登职工"))

@@ -5,33 +5,20 @@ import datetime
 
 from django.urls import reverse
 
+from access.actors import SYSTEM
 from audit.history import history_bulk_create, history_bulk_update, history_context
 from placement.channels import Channel
 from placement.models import Placement, Worker
-from placement.services import worker_register, worker_update
+from placement.services import worker_correct, worker_register
 from tests.conftest import synthetic_id
 
-
-def _form(worker, **changes):
-    data = {
-        "enterprise": worker.enterprise_id,
-        "name": worker.name,
-        "id_number": "",
-        "status": worker.status,
-        "registered_on": "2016-01-04",
-        "placements-TOTAL_FORMS": "0",
-        "placements-INITIAL_FORMS": "0",
-        "placements-MIN_NUM_FORMS": "0",
-        "placements-MAX_NUM_FORMS": "1000",
-    }
-    data.update(changes)
-    return data
+from .conftest import worker_form
 
 
 def test_an_admin_edit_records_who_from_which_page_and_what_changed(world, login, client):
     worker = world.a.worker
     url = reverse("admin:placement_worker_change", args=[worker.pk])
-    login(world.users["hr"]).post(url, _form(worker, post="掘进工"))
+    login(world.users["hr"]).post(url, worker_form(worker, post="掘进工"))
     latest = worker.history.latest()
     assert latest.history_type == "~"
     assert latest.history_user == world.users["hr"]
@@ -42,7 +29,7 @@ def test_an_admin_edit_records_who_from_which_page_and_what_changed(world, login
 
 def test_a_command_records_its_user_and_name(world):
     with history_context(user=world.users["administrator"], source="command:fix_posts"):
-        worker_update(worker=world.b.worker, post="通风工")
+        worker_correct(worker=world.b.worker, post="通风工", actor=SYSTEM)
     latest = world.b.worker.history.latest()
     assert (latest.history_user, latest.history_source) == (
         world.users["administrator"],
@@ -57,6 +44,7 @@ def test_an_import_batch_records_each_row_through_services_and_bulk_writes(world
             id_number=synthetic_id(seq=501),
             name="导入职工",
             registered_on=datetime.date(2016, 2, 1),
+            actor=SYSTEM,
         )
     created = worker.history.get()
     assert (created.history_type, created.history_source) == ("+", "import:batch-7")

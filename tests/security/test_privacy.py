@@ -14,7 +14,7 @@ from placement.access import access_log_record, can_see_full_id, id_number_for, 
 from placement.models import AccessLog
 from tests.conftest import synthetic_id
 
-from .conftest import MODEL_BACKEND
+from .conftest import MODEL_BACKEND, worker_form
 
 
 def test_a_mobile_keeps_three_and_four_digits_and_a_landline_its_area_code():
@@ -174,18 +174,7 @@ def test_leaving_the_phone_blank_on_the_workers_page_keeps_it(world, login, clie
     worker = world.a.worker
     login(world.users["hr"]).post(
         reverse("admin:placement_worker_change", args=[worker.pk]),
-        {
-            "enterprise": worker.enterprise_id,
-            "name": "改名测试",
-            "id_number": "",
-            "status": worker.status,
-            "phone": "",
-            "registered_on": "2016-01-04",
-            "placements-TOTAL_FORMS": "0",
-            "placements-INITIAL_FORMS": "0",
-            "placements-MIN_NUM_FORMS": "0",
-            "placements-MAX_NUM_FORMS": "1000",
-        },
+        worker_form(worker, name="改名测试", phone=""),
     )
     worker.refresh_from_db()
     assert (worker.name, worker.phone) == ("改名测试", world.a.phone)

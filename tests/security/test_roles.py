@@ -10,7 +10,7 @@ from enterprises.models import Enterprise, Region, UserScope
 from placement.models import Worker
 from placement.roles import ROLE_PERMISSIONS, roles_setup, user_role_sync
 
-from .conftest import VISIBLE_SITES, _user
+from .conftest import VISIBLE_SITES, worker_form
 
 
 def test_each_role_sees_exactly_its_sites(world):
@@ -22,7 +22,7 @@ def test_each_role_sees_exactly_its_sites(world):
         assert set(Worker.objects.visible_to(user).values_list("pk", flat=True)) == expected_workers
 
 
-def test_a_groups_officer_sees_the_group_and_its_members_only(world):
+def test_a_groups_officer_sees_the_group_and_its_members_only(world, make_user):
     from placement.demo import credit_code
 
     group = Enterprise.objects.create(
@@ -32,7 +32,7 @@ def test_a_groups_officer_sees_the_group_and_its_members_only(world):
         region=Region.objects.get(code="140100"),
     )
     Enterprise.objects.filter(pk=world.c.enterprise.pk).update(parent=group)
-    officer = _user("group-hr", role=UserScope.Role.ENTERPRISE_HR, enterprise=group)
+    officer = make_user("hr", username="group-hr", enterprise=group)
     visible = set(Enterprise.objects.visible_to(officer))
     assert visible == {group, world.c.enterprise}
 
@@ -88,16 +88,7 @@ def test_a_forged_enterprise_field_cannot_move_a_worker_out_of_scope(world, logi
     worker = world.a.worker
     response = login(world.users["hr"]).post(
         reverse("admin:placement_worker_change", args=[worker.pk]),
-        {
-            "enterprise": world.c.enterprise.pk,
-            "name": worker.name,
-            "status": worker.status,
-            "registered_on": "2016-01-04",
-            "placements-TOTAL_FORMS": "0",
-            "placements-INITIAL_FORMS": "0",
-            "placements-MIN_NUM_FORMS": "0",
-            "placements-MAX_NUM_FORMS": "1000",
-        },
+        worker_form(worker, enterprise=world.c.enterprise.pk),
     )
     assert response.status_code == 200
     assert "enterprise" in response.context["adminform"].form.errors

@@ -9,6 +9,8 @@ from django.db import connection
 from placement import checks, idnumbers
 from placement.models import Worker
 
+from .conftest import worker_form
+
 
 def _text_columns():
     """(table, column) of every text-like column in the database."""
@@ -42,17 +44,7 @@ def test_no_column_of_any_table_holds_an_id_number_in_the_clear(world, login, cl
     worker = world.a.worker
     login(world.users["hr"]).post(
         reverse("admin:placement_worker_change", args=[worker.pk]),
-        {
-            "enterprise": worker.enterprise_id,
-            "name": "改名",
-            "id_number": world.a.id_number,
-            "status": worker.status,
-            "registered_on": "2016-01-04",
-            "placements-TOTAL_FORMS": "0",
-            "placements-INITIAL_FORMS": "0",
-            "placements-MIN_NUM_FORMS": "0",
-            "placements-MAX_NUM_FORMS": "1000",
-        },
+        worker_form(worker, name="改名", id_number=world.a.id_number),
     )
     assert Worker.history.model.objects.count() >= 4
     assert list(_text_columns())

@@ -18,10 +18,8 @@ class Command(ImportCommand):
 
     def run(self, *, data, filename, dry_run, progress, options):
         code = normalize_credit_code(options["enterprise"])
-        enterprises = Enterprise.objects.all()
-        if options["user"] is not None:
-            # An officer imports only into an enterprise they may see, as in the admin.
-            enterprises = enterprises.visible_to(options["user"])
+        # An officer imports only into an enterprise they may see, as in the admin.
+        enterprises = Enterprise.objects.visible_to(options["user"])
         enterprise = enterprises.filter(credit_code=code).first()
         if enterprise is None:
             raise CommandError(f"No enterprise with credit code {code}")

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext_lazy as _
 
+from access.actors import is_system
 from enterprises.models import Region
 from enterprises.querysets import command_user
 from reports import rates
@@ -70,14 +71,16 @@ class Command(BaseCommand):
         if period is None:
             raise CommandError(PERIOD_INVALID)
         user = command_user(user)
-        if (generate or submit or approve) and user is None:
+        if (generate or submit or approve) and is_system(user):
             raise CommandError(ACTION_NEEDS_USER)
-        regions = Region.objects.all() if user is None else Region.objects.visible_to(user)
+        regions = Region.objects.all() if is_system(user) else Region.objects.visible_to(user)
         found = regions.filter(code=region).first()
         if found is None:
             raise CommandError(UNKNOWN_REGION % {"code": region})
         returns = (
-            MonthlyReturn.objects.all() if user is None else MonthlyReturn.objects.visible_to(user)
+            MonthlyReturn.objects.all()
+            if is_system(user)
+            else MonthlyReturn.objects.visible_to(user)
         )
         try:
             if generate:

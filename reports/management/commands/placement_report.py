@@ -77,10 +77,9 @@ class Command(BaseCommand):
     def handle(self, *args, year, as_of, region, enterprise, industry, json, user, **options):
         as_of = as_of or report_as_of(year=year)
         user = command_user(user)
-        enterprises, regions = Enterprise.objects.all(), Region.objects.all()
-        if user is not None:
-            # The same rule as the pages: a scope outside the user's is "not found".
-            enterprises, regions = enterprises.visible_to(user), regions.visible_to(user)
+        # The same rule as the pages: a scope outside the user's is "not found".
+        enterprises = Enterprise.objects.visible_to(user)
+        regions = Region.objects.visible_to(user)
         if enterprise:
             found = enterprises.filter(credit_code=enterprise.strip().upper()).first()
             if found is None:

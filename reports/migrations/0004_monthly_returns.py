@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('enterprises', '0004_enterprise_diversion_date'),
         ('placement', '0005_worker_diversion_date_source'),
-        ('reports', '0002_stale_facts'),
+        ('reports', '0003_facts_kept_by_write_path'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,4 +1,4 @@
-"""Planner statistics after bulk writes, for every app (here because enterprises is the lowest).
+"""Planner statistics after bulk writes, for every app.
 
 PostgreSQL plans a query from the statistics ANALYZE gathers. Autovacuum gathers them some time
 after a bulk load, and until it does the planner guesses: on 500,000 freshly seeded workers the
