@@ -247,7 +247,7 @@ LEDGER_IMPORT_MAX_ROWS = env.int("LEDGER_IMPORT_MAX_ROWS", default=200_000)
 # registered anywhere in the country. A real roster has a few such rows (a worker moved between
 # mines); a file with many is someone else's roster or a probe.
 LEDGER_IMPORT_MAX_OUTSIDE_DUPLICATES = env.int("LEDGER_IMPORT_MAX_OUTSIDE_DUPLICATES", default=20)
-# The sum of an .xlsx's declared uncompressed sizes is checked before openpyxl opens it (a 0.2 MB
+# The sum of an .xlsx or .ods's declared uncompressed sizes is checked before calamine opens it (a 0.2 MB
 # zip bomb declaring 200 MB took 600 MB of memory).
 LEDGER_XLSX_MAX_UNCOMPRESSED_BYTES = env.int(
     "LEDGER_XLSX_MAX_UNCOMPRESSED_BYTES", default=400 * 1024 * 1024
