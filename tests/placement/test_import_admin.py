@@ -14,6 +14,7 @@ from placement.demo_rosters import roster_rows, roster_xlsx
 from placement.models import AccessLog, Worker
 from placement.services import worker_place
 from spreadsheets.admin import IMPORT_NOTHING_CHANGED
+from tests.job_queue import confirm_and_write, upload_and_check
 
 IMPORT_URL = reverse("admin:placement_worker_import")
 PROCESS_URL = reverse("admin:placement_worker_process_import")
@@ -23,7 +24,7 @@ EXPORT_URL = reverse("admin:placement_worker_export")
 def upload(client, enterprise, data, name="roster.xlsx"):
     file = io.BytesIO(data)
     file.name = name
-    return client.post(IMPORT_URL, {"import_file": file, "enterprise": enterprise.pk})
+    return upload_and_check(client, IMPORT_URL, {"import_file": file, "enterprise": enterprise.pk})
 
 
 def user_with(*codenames, scope_enterprise=None):
@@ -52,7 +53,7 @@ def test_preview_shows_counts_and_a_page_of_changes_then_confirm_imports(admin_c
     assert page.count("</tr>", page.index('id="import-changes"')) == 101
     assert Worker.objects.count() == 0
     confirm = response.context["confirm"]
-    response = admin_client_.post(PROCESS_URL, confirm)
+    response = confirm_and_write(admin_client_, PROCESS_URL, confirm)
     assert response.status_code == 302
     assert Worker.objects.filter(enterprise=enterprise).count() == 150
 
@@ -192,12 +193,14 @@ def test_targets_and_enterprises_import_through_the_same_admin_flow(admin_client
     data = f"年度,统一社会信用代码,目标任务（人）\n2017,{enterprise.credit_code},40\n"
     file = io.BytesIO(data.encode("gbk"))
     file.name = "targets.csv"
-    response = admin_client_.post(
-        reverse("admin:placement_annualtarget_import"), {"import_file": file}
+    response = upload_and_check(
+        admin_client_, reverse("admin:placement_annualtarget_import"), {"import_file": file}
     )
     assert response.context["result"].created == 1
-    admin_client_.post(
-        reverse("admin:placement_annualtarget_process_import"), response.context["confirm"]
+    confirm_and_write(
+        admin_client_,
+        reverse("admin:placement_annualtarget_process_import"),
+        response.context["confirm"],
     )
     assert AnnualTarget.objects.get(enterprise=enterprise).workers == 40
     template = admin_client_.get(reverse("admin:enterprises_enterprise_import"), {"template": 1})
@@ -216,7 +219,8 @@ def test_confirming_an_identical_file_says_nothing_changed(admin_client_, enterp
     data = roster_xlsx(roster_rows(4, seed=8))
     for _round in range(2):
         response = upload(admin_client_, enterprise, data)
-        response = admin_client_.post(PROCESS_URL, response.context["confirm"], follow=True)
+        response = confirm_and_write(admin_client_, PROCESS_URL, response.context["confirm"])
+        response = admin_client_.get(response["Location"], follow=True)
     messages = [str(m) for m in response.context["messages"]]
     assert messages == [str(IMPORT_NOTHING_CHANGED % {"created": 0, "updated": 0, "unchanged": 4})]
     assert Worker.objects.count() == 4
