@@ -5,7 +5,7 @@ slow) does its work once."""
 import datetime
 import logging
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django_tasks import task
 
@@ -14,13 +14,13 @@ from spreadsheets.results import ImportResult
 from spreadsheets.uploads import seal, unseal
 
 from .models import ExportJob, ImportJob
-from .services import _without_changes, job_admin, job_claim
+from .services import job_admin, job_claim
 
 logger = logging.getLogger(__name__)
 
 # Errors worth another try: a lost connection, a failover, a serialization failure or deadlock
 # (OperationalError, InterfaceError). A constraint or a bug would fail the same way again.
-TRANSIENT_ERRORS = (DatabaseError,)
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 PERMANENT_ERRORS = (IntegrityError,)
 RETRY_DELAY = datetime.timedelta(seconds=5)
 
@@ -47,8 +47,10 @@ class Progress:
 def _retry_later(model, pk: int, *, running: str, queued: str, again) -> None:
     """A transient database error: the job goes back on the queue a little later (the sweep in
     jobs_recover does the same if even this fails)."""
-    connection.close()
     from django.conf import settings
+
+    if not connection.in_atomic_block:
+        connection.close()  # a broken connection is opened afresh for what follows
 
     job = model.objects.filter(pk=pk, status=running).first()
     if job is None:
@@ -136,7 +138,8 @@ def import_write(job_pk: int) -> None:
 def _import_write(job_pk: int) -> None:
     with transaction.atomic():
         # Locked until the write commits or rolls back: the sweep knows a live write by it.
-        job = ImportJob.objects.select_for_update().select_related("user").get(pk=job_pk)
+        job = ImportJob.objects.select_for_update(of=("self",)).select_related("user")
+        job = job.get(pk=job_pk)
         if job.status != ImportJob.Status.WRITING:
             return
         result = _run_import(job, progress=Progress(ImportJob, job_pk), dry_run=False)
@@ -171,6 +174,3 @@ def export_write(job_pk: int) -> None:
         _retry_later(ExportJob, job_pk, running="running", queued="queued", again=export_write)
     except Exception as exc:  # noqa: BLE001
         _failed(ExportJob, job_pk, exc)
-
-
-__all__ = ["_without_changes", "export_write", "import_check", "import_write"]
