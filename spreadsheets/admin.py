@@ -12,7 +12,6 @@ written by a job too and offered to its owner at `<export>?download=<token>`.
 """
 
 import io
-import math
 
 from django import forms
 from django.conf import settings
@@ -455,7 +454,7 @@ def job_progress(job) -> dict:
     total, done = job.rows_total, job.rows_done
     remaining = None
     if total and done and elapsed:
-        remaining = math.ceil((total - done) / (done / elapsed)) if done < total else 0
+        remaining = round((total - done) / (done / elapsed)) if done < total else 0
     finished = job.status not in ("queued", "checking", "confirmed", "writing", "running")
     return {
         "status": job.status,
