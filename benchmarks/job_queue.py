@@ -2,7 +2,7 @@
 transaction, and how long a job waits between its commit and a worker starting it.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ledger_bench_queue \\
-        .venv/bin/python benchmarks/queue.py --jobs 200
+        .venv/bin/python benchmarks/job_queue.py --jobs 200
 """
 
 import argparse
