@@ -27,8 +27,17 @@ def database_check() -> str:
     return "ok"
 
 
-# name -> check; a check returns "ok" or raises. The job queue adds its own when it is installed.
-CHECKS = {"database": database_check}
+def queue_check() -> str:
+    """The job queue (django-tasks' table in the same database) answers a query: without it no
+    import or large export can run, though pages still would."""
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.only("pk").first()
+    return "ok"
+
+
+# name -> check; a check returns "ok" or raises.
+CHECKS = {"database": database_check, "queue": queue_check}
 
 
 @login_not_required

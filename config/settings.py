@@ -4,7 +4,6 @@ DATABASE_URL selects PostgreSQL (the real database); without it the app runs on 
 newcomer can start it with one command. Secrets and the ID-number keys never live in the code.
 """
 
-import tempfile
 from pathlib import Path
 
 import environ
@@ -38,10 +37,29 @@ INSTALLED_APPS = [
     "simple_history",  # audit history: who changed a record, when, from where
     "axes",  # login lockout against password guessing
     "csp",  # Content-Security-Policy (Django 5.2 has none built in)
+    "django_tasks",
+    "django_tasks_db",  # the job queue's table (README, "Background jobs")
     "enterprises",
     "placement",
     "reports",
+    "jobs",
 ]
+
+# Background jobs (imports, large exports) on django-tasks' database backend: the queue is a
+# table of the ledger's own database, so `make run` needs no other server and any number of
+# `manage.py db_worker` processes, on any machine reaching the database, share it.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A job whose worker has given no sign of life for this long (killed, or its machine gone) is put
+# back on the queue by the next look at it (its page, or `cleanup_imports`); a write holds a lock
+# on its job for its whole transaction, so on PostgreSQL a write is retried only once that lock
+# is gone, whatever this says.
+LEDGER_JOB_STALE_SECONDS = env.int("LEDGER_JOB_STALE_SECONDS", default=300)
+# How many times a job is run before it is given up (a transient database error, a killed worker).
+LEDGER_JOB_MAX_ATTEMPTS = env.int("LEDGER_JOB_MAX_ATTEMPTS", default=3)
+# An export of more rows than this runs as a job (progress bar, file offered when ready).
+LEDGER_EXPORT_JOB_ROWS = env.int("LEDGER_EXPORT_JOB_ROWS", default=10_000)
+# Hours an exported file is kept (encrypted) for its owner to download.
+LEDGER_EXPORT_KEEP_HOURS = env.int("LEDGER_EXPORT_KEEP_HOURS", default=24)
 
 MIDDLEWARE = [
     # First, so that its duration covers every other middleware.
@@ -281,18 +299,14 @@ LEDGER_IMPORT_MAX_ROWS = env.int("LEDGER_IMPORT_MAX_ROWS", default=200_000)
 # registered anywhere in the country. A real roster has a few such rows (a worker moved between
 # mines); a file with many is someone else's roster or a probe.
 LEDGER_IMPORT_MAX_OUTSIDE_DUPLICATES = env.int("LEDGER_IMPORT_MAX_OUTSIDE_DUPLICATES", default=20)
-# The sum of an .xlsx's declared uncompressed sizes is checked before openpyxl opens it (a 0.2 MB
-# zip bomb declaring 200 MB took 600 MB of memory).
+# The sum of an .xlsx's or .ods's declared uncompressed sizes is checked before calamine opens it
+# (a 0.2 MB zip bomb declaring 200 MB took 600 MB of memory).
 LEDGER_XLSX_MAX_UNCOMPRESSED_BYTES = env.int(
     "LEDGER_XLSX_MAX_UNCOMPRESSED_BYTES", default=400 * 1024 * 1024
 )
-# An upload waits for its confirmation here, encrypted with the ID-number keys, mode 0600, in a
-# folder of mode 0700 that must belong to the app's user (anything else is refused); with several
-# app servers it must be shared storage. It expires after this many minutes (removed by the next
-# upload and by `manage.py cleanup_imports`, refused even before).
-LEDGER_IMPORT_UPLOAD_DIR = env.path(
-    "LEDGER_IMPORT_UPLOAD_DIR", default=str(Path(tempfile.gettempdir()) / "ledger-imports")
-)
+# An upload waits for its confirmation in the database (jobs.ImportJob), encrypted with the
+# ID-number keys. It expires after this many minutes (removed by `manage.py cleanup_imports` and
+# by the next upload, refused even before).
 LEDGER_IMPORT_UPLOAD_EXPIRY_MINUTES = env.int("LEDGER_IMPORT_UPLOAD_EXPIRY_MINUTES", default=120)
 # The admin upload goes through Django's own limit too (a file larger than this is written to a
 # temporary file rather than kept in memory; the import limit above is what refuses it).

@@ -12,5 +12,7 @@ class EnterpriseImportExportMixin(SpreadsheetImportExportMixin):
     resource_classes = [EnterpriseResource]
     template_title = _("企业")
 
-    def import_service(self, request, *, data, filename, dry_run):
-        return enterprise_import(data=data, filename=filename, dry_run=dry_run, user=request.user)
+    def import_service(self, *, user, data, filename, dry_run, progress=None, request=None):
+        return enterprise_import(
+            data=data, filename=filename, dry_run=dry_run, user=user, progress=progress
+        )

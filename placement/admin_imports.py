@@ -42,13 +42,35 @@ class RosterImportExportMixin(SpreadsheetImportExportMixin):
     import_form_class = RosterImportForm
     template_title = _("花名册")
 
-    def import_service(self, request, *, data, filename, dry_run, enterprise):
+    def import_service(
+        self, *, user, data, filename, dry_run, progress=None, request=None, enterprise
+    ):
         return roster_import(
             data=data,
             filename=filename,
             enterprise=enterprise,
             dry_run=dry_run,
+            user=user,
+            progress=progress,
+            request=request,
+        )
+
+    def stored_import_options(self, stored: dict) -> dict:
+        return {"enterprise": Enterprise.objects.get(pk=stored["enterprise"])}
+
+    def import_history_visible(self, request, jobs):
+        """An enterprise's imports to everyone who may see the enterprise."""
+        return jobs.filter(enterprise__in=Enterprise.objects.visible_to(request.user))
+
+    def export_job_downloaded(self, request, job) -> None:
+        """A worker export made in the background is written to the access log when its owner
+        downloads it, as the direct export is when it is made."""
+        access_log_record(
             user=request.user,
+            action=AccessLog.Action.EXPORT,
+            target="placement.worker:roster-export",
+            rows=job.rows_done,
+            full_numbers=can_see_full_id(request.user),
             request=request,
         )
 
@@ -73,5 +95,7 @@ class TargetImportExportMixin(SpreadsheetImportExportMixin):
     resource_classes = [AnnualTargetResource]
     template_title = _("年度目标任务")
 
-    def import_service(self, request, *, data, filename, dry_run):
-        return target_import(data=data, filename=filename, dry_run=dry_run, user=request.user)
+    def import_service(self, *, user, data, filename, dry_run, progress=None, request=None):
+        return target_import(
+            data=data, filename=filename, dry_run=dry_run, user=user, progress=progress
+        )

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from placement import idnumbers
 from placement.demo_rosters import roster_rows, roster_xlsx
 from placement.models import Placement, Worker
+from tests.job_queue import run_jobs
 
 from .conftest import axe_check, log_in, shot
 
@@ -98,6 +99,12 @@ def test_hr_officer_imports_a_roster_after_correcting_two_bad_rows(page, world):
         files=[{"name": "花名册.xlsx", "mimeType": "application/octet-stream", "buffer": bad}]
     )
     page.get_by_role("button", name="上传并预览").click()
+    # The check runs as a job: its progress page first, then the worker takes it and the page
+    # reloads itself (static/jobs/progress.js) onto the preview.
+    expect(page.locator("#job-progress")).to_be_visible()
+    shot(page, "import-progress")
+    axe_check(page, "import-progress")
+    run_jobs()
     expect(page.get_by_role("heading", name="文件有错误，未导入任何数据")).to_be_visible()
     expect(page.locator(".count-errors")).to_have_text("2")
     errors = page.locator("#import-errors tbody tr")
@@ -121,6 +128,8 @@ def test_hr_officer_imports_a_roster_after_correcting_two_bad_rows(page, world):
         files=[{"name": "花名册.xlsx", "mimeType": "application/octet-stream", "buffer": corrected}]
     )
     page.get_by_role("button", name="上传并预览").click()
+    expect(page.locator("#job-progress")).to_be_visible()
+    run_jobs()
     expect(page.get_by_role("heading", name="预览（尚未导入）")).to_be_visible()
     expect(page.locator(".count-created")).to_have_text("6")
     expect(page.locator(".count-errors")).to_have_text("0")
@@ -130,15 +139,25 @@ def test_hr_officer_imports_a_roster_after_correcting_two_bad_rows(page, world):
     assert Worker.objects.filter(enterprise=world.mine).count() == 4
 
     page.get_by_role("button", name="确认导入").click()
-    # When the jobs issue lands (imports run as jobs with a progress bar and an import history),
-    # assert here: the progress bar reaches 100 %, then the history lists this import with the
-    # counts 6 / 0 / 0 and the officer's name; until then the confirmation answers at once.
+    # The write is a job too: nothing is stored until a worker has run it.
+    expect(page.locator("#job-progress")).to_be_visible()
+    assert Worker.objects.filter(enterprise=world.mine).count() == 4
+    run_jobs()
     expect(page.locator(".messagelist")).to_contain_text(
         "导入完成：新增 6 条，更新 0 条，未变 0 条"
     )
     assert Worker.objects.filter(enterprise=world.mine).count() == 10
     shot(page, "import-done")
     axe_check(page, "import-done")
+
+    # The import history lists both files: the refused one and this one, by this officer.
+    page.goto(page.url.split("/admin/")[0] + "/admin/placement/worker/import/?history=1")
+    history = page.locator("#import-history tbody tr")
+    expect(history).to_have_count(2)
+    expect(history.first).to_contain_text("hr-jia")
+    expect(history.first).to_contain_text("6")
+    shot(page, "import-history")
+    axe_check(page, "import-history")
 
 
 def _dashboard_figures():

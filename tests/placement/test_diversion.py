@@ -19,6 +19,7 @@ from placement.rules import DIVERSION_DATE_IN_FUTURE, PLACEMENT_BEFORE_DIVERSION
 from placement.services import worker_place, worker_register
 from reports.selectors import Scope, placement_report
 from tests.conftest import synthetic_id
+from tests.job_queue import upload_and_check
 
 D = datetime.date
 A = synthetic_id(seq=11)
@@ -347,8 +348,10 @@ def test_the_admin_preview_says_from_when_and_lists_unused_columns(root_client, 
         csv_roster(["姓名", "身份证号码", "分流时间", "备注"], ["甲", A, "2016-01-01", ""])
     )
     file.name = "roster.csv"
-    response = root_client.post(
-        reverse("admin:placement_worker_import"), {"import_file": file, "enterprise": enterprise.pk}
+    response = upload_and_check(
+        root_client,
+        reverse("admin:placement_worker_import"),
+        {"import_file": file, "enterprise": enterprise.pk},
     )
 
     body = response.content.decode()

@@ -17,6 +17,7 @@ from placement.demo_rosters import roster_rows, roster_xlsx
 from placement.models import AccessLog, Worker
 from placement.services import worker_place
 from spreadsheets.admin import IMPORT_NOTHING_CHANGED
+from tests.job_queue import confirm_and_write, upload_and_check
 
 IMPORT_URL = reverse("admin:placement_worker_import")
 PROCESS_URL = reverse("admin:placement_worker_process_import")
@@ -26,7 +27,7 @@ EXPORT_URL = reverse("admin:placement_worker_export")
 def upload(client, enterprise, data, name="roster.xlsx"):
     file = io.BytesIO(data)
     file.name = name
-    return client.post(IMPORT_URL, {"import_file": file, "enterprise": enterprise.pk})
+    return upload_and_check(client, IMPORT_URL, {"import_file": file, "enterprise": enterprise.pk})
 
 
 def user_with(*codenames, scope_enterprise=None):
@@ -48,7 +49,7 @@ def test_preview_shows_counts_and_a_page_of_changes_then_confirm_imports(root_cl
     assert page.count("</tr>", page.index('id="import-changes"')) == 101
     assert Worker.objects.count() == 0
     confirm = response.context["confirm"]
-    response = root_client.post(PROCESS_URL, confirm)
+    response = confirm_and_write(root_client, PROCESS_URL, confirm)
     assert response.status_code == 302
     assert Worker.objects.filter(enterprise=enterprise).count() == 150
 
@@ -237,12 +238,14 @@ def test_targets_and_enterprises_import_through_the_same_admin_flow(root_client,
     data = f"年度,统一社会信用代码,目标任务（人）\n2017,{enterprise.credit_code},40\n"
     file = io.BytesIO(data.encode("gbk"))
     file.name = "targets.csv"
-    response = root_client.post(
-        reverse("admin:placement_annualtarget_import"), {"import_file": file}
+    response = upload_and_check(
+        root_client, reverse("admin:placement_annualtarget_import"), {"import_file": file}
     )
     assert response.context["result"].created == 1
-    root_client.post(
-        reverse("admin:placement_annualtarget_process_import"), response.context["confirm"]
+    confirm_and_write(
+        root_client,
+        reverse("admin:placement_annualtarget_process_import"),
+        response.context["confirm"],
     )
     assert AnnualTarget.objects.get(enterprise=enterprise).workers == 40
     template = root_client.get(reverse("admin:enterprises_enterprise_import"), {"template": 1})
@@ -261,7 +264,8 @@ def test_confirming_an_identical_file_says_nothing_changed(root_client, enterpri
     data = roster_xlsx(roster_rows(4, seed=8))
     for _round in range(2):
         response = upload(root_client, enterprise, data)
-        response = root_client.post(PROCESS_URL, response.context["confirm"], follow=True)
+        response = confirm_and_write(root_client, PROCESS_URL, response.context["confirm"])
+        response = root_client.get(response["Location"], follow=True)
     messages = [str(m) for m in response.context["messages"]]
     assert messages == [str(IMPORT_NOTHING_CHANGED % {"created": 0, "updated": 0, "unchanged": 4})]
     assert Worker.objects.count() == 4

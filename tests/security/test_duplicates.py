@@ -24,6 +24,7 @@ from placement.models import (
 )
 from placement.services import worker_register
 from tests.conftest import synthetic_id
+from tests.job_queue import upload_and_check
 
 ADD_URL = reverse("admin:placement_worker_add")
 IMPORT_URL = reverse("admin:placement_worker_import")
@@ -64,7 +65,7 @@ def change_form(worker, **changes):
 def upload(client, enterprise, rows):
     file = io.BytesIO(roster_xlsx(rows))
     file.name = "roster.xlsx"
-    return client.post(IMPORT_URL, {"import_file": file, "enterprise": enterprise.pk})
+    return upload_and_check(client, IMPORT_URL, {"import_file": file, "enterprise": enterprise.pk})
 
 
 def duplicates_logged():

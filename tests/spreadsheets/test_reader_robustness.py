@@ -7,7 +7,6 @@ import datetime
 import io
 import re
 import struct
-import tracemalloc
 import zipfile
 
 import pytest
@@ -19,17 +18,19 @@ from spreadsheets.readers import (
     COLUMN_BEYOND_SHEET,
     FILE_CORRUPT,
     FILE_UNSAFE_XML,
+    MAX_CELLS,
     MAX_COLUMNS,
     MAX_ROWS,
     MERGE_FILL_MAX_COLUMNS,
     ROW_BEYOND_SHEET,
     SHARED_STRINGS_TOO_LARGE,
+    SHEET_TOO_LARGE,
     ReadError,
     clean_text,
     parse_date,
     read_table,
 )
-from spreadsheets.widgets import DATE_UNREADABLE, LedgerDateWidget
+from spreadsheets.widgets import DATE_UNREADABLE, LedgerDateWidget, TextWidget
 
 ALIASES = {
     "name": ["姓名"],
@@ -84,19 +85,6 @@ def refusal(data, filename="f.xlsx"):
 ROSTER = [["姓名", "身份证号码"], ["张三", ID_NUMBER]]
 
 
-@pytest.fixture(params=["fast", "openpyxl"])
-def xlsx_reader(request, monkeypatch):
-    """Each .xlsx reader in turn: the fast one, and openpyxl, which reads what the fast one
-    leaves to it."""
-    if request.param == "openpyxl":
-
-        def not_simple(data, aliases):
-            raise readers._NotSimple
-
-        monkeypatch.setattr(readers, "_fast_xlsx_rows", not_simple)
-    return request.param
-
-
 # --- Corrupt files --------------------------------------------------------------------------------
 
 
@@ -123,7 +111,6 @@ def test_a_sheet_whose_compressed_data_is_garbled_is_refused_as_corrupt():
     [
         b'<c r="A2" t="s"><v>99</v></c>',  # a shared string that does not exist
         b'<c r="A2" t="s"><v>x</v></c>',  # a shared string index that is not a number
-        b'<c r="A2"><v>abc</v></c>',  # a number that is not a number
     ],
 )
 def test_a_sheet_with_a_garbled_cell_is_refused_as_corrupt(cell):
@@ -131,6 +118,16 @@ def test_a_sheet_with_a_garbled_cell_is_refused_as_corrupt(cell):
         return re.sub(rb'<c r="A2".*?</c>', cell, content)
 
     assert refusal(rewrite(xlsx(ROSTER), {SHEET: garble})) == FILE_CORRUPT
+
+
+def test_a_number_cell_holding_letters_is_read_as_text():
+    # openpyxl and the old reader refused <v>abc</v> in a number cell as a broken file; calamine
+    # reads the text, and the column's widget judges it like any typed text.
+    def garble(content):
+        return re.sub(rb'<c r="A2".*?</c>', b'<c r="A2"><v>abc</v></c>', content)
+
+    _table, rows = read(rewrite(xlsx(ROSTER), {SHEET: garble}))
+    assert rows == [(2, ["abc", ID_NUMBER])]
 
 
 def xls_roster() -> bytes:
@@ -147,11 +144,21 @@ def xls_roster() -> bytes:
 
 # Bytes of the xlwt file above that, changed, let xlrd open the book and then fail in the sheet
 # with IndexError, XLRDError, struct.error and AssertionError (found by trying every byte).
-@pytest.mark.parametrize(("offset", "byte"), [(1419, 0), (1423, 0), (1499, 0), (1788, 255)])
+@pytest.mark.parametrize(("offset", "byte"), [(1419, 0), (1423, 0)])
 def test_an_xls_broken_inside_a_sheet_is_refused_as_corrupt(offset, byte):
     data = bytearray(xls_roster())
     data[offset] = byte
     assert refusal(bytes(data), filename="f.xls") == FILE_CORRUPT
+
+
+@pytest.mark.parametrize(("offset", "byte"), [(1499, 0), (1788, 255)])
+def test_an_xls_with_a_broken_record_calamine_skips_is_still_read(offset, byte):
+    # Two of the bytes that made xlrd fail are in records calamine does not need (the second one
+    # widens the sheet's declared dimension): the cells are read as written.
+    data = bytearray(xls_roster())
+    data[offset] = byte
+    _table, rows = read(bytes(data), filename="f.xls")
+    assert [(number, cells[:2]) for number, cells in rows] == [(2, ["张三", "x"])]
 
 
 def test_a_csv_with_a_field_longer_than_the_csv_module_accepts_is_refused_as_corrupt():
@@ -255,16 +262,29 @@ def with_format_id(format_id):
 
 
 @pytest.mark.parametrize("format_id", [27, 31, 36, 50, 57, 58])
-def test_a_cell_in_a_chinese_date_format_is_read_as_a_date(format_id, xlsx_reader):
+def test_a_cell_in_a_chinese_date_format_is_read_as_a_date(format_id):
     data = xlsx(
         [["姓名", "身份证号码", "出生日期"], ["张三", ID_NUMBER, datetime.date(1970, 5, 1)]]
     )
     data = rewrite(data, {"xl/styles.xml": with_format_id(format_id)})
     _table, rows = read(data)
-    assert rows == [(2, ["张三", ID_NUMBER, datetime.datetime(1970, 5, 1)])]
+    # python-calamine 0.9.1 reads these reserved ids as dates itself (measured here, unlike the
+    # 14–22 and 45–47 only that PITFALLS.md recorded).
+    assert rows == [(2, ["张三", ID_NUMBER, datetime.date(1970, 5, 1)])]
 
 
-def test_a_reserved_format_id_the_file_defines_as_a_number_stays_a_number(xlsx_reader):
+@pytest.mark.parametrize(("serial", "day"), [(25689, "1970-05-01"), (42795.5, "2017-03-01")])
+def test_a_serial_number_in_a_date_column_is_read_as_the_date_it_is(serial, day):
+    # Where a reader leaves a date cell as its serial number (a format it does not know as a
+    # date), the date column still reads it: 1920 to 2100 only, so that a year (1970), a month
+    # (197005) or a day (19700501) typed as a number keep their meaning.
+    assert LedgerDateWidget().clean(serial) == datetime.date.fromisoformat(day)
+    assert parse_date(197005) == datetime.date(1970, 5, 1)
+    with pytest.raises(ValueError):
+        parse_date(1970)
+
+
+def test_a_reserved_format_id_the_file_defines_as_a_number_stays_a_number():
     data = xlsx(
         [["姓名", "身份证号码", "出生日期"], ["张三", ID_NUMBER, datetime.date(1970, 5, 1)]]
     )
@@ -275,12 +295,14 @@ def test_a_reserved_format_id_the_file_defines_as_a_number_stays_a_number(xlsx_r
 
     _table, rows = read(rewrite(data, {"xl/styles.xml": change}))
     assert rows == [(2, ["张三", ID_NUMBER, 25689])]
+    # The reader cannot tell the two apart; only a date column reads a serial number as a date.
+    assert TextWidget().clean(rows[0][1][2]) == "25689"
 
 
 # --- Merged cells ---------------------------------------------------------------------------------
 
 
-def test_a_vertically_merged_placement_block_applies_to_every_worker_beside_it(xlsx_reader):
+def test_a_vertically_merged_placement_block_applies_to_every_worker_beside_it():
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(["姓名", "身份证号码", "安置方式", "安置时间"])
@@ -291,16 +313,16 @@ def test_a_vertically_merged_placement_block_applies_to_every_worker_beside_it(x
     sheet.merge_cells("C2:C4")
     sheet.merge_cells("D2:D4")
     _table, rows = read(workbook_bytes(workbook))
-    placed = datetime.datetime(2017, 3, 1)
+    placed = datetime.date(2017, 3, 1)
     assert rows == [
         (2, ["张一", "1", "内部安置", placed]),
         (3, ["张二", "2", "内部安置", placed]),
         (4, ["张三", "3", "内部安置", placed]),
-        (5, ["张四", "4", "灵活就业", datetime.datetime(2017, 4, 1)]),
+        (5, ["张四", "4", "灵活就业", datetime.date(2017, 4, 1)]),
     ]
 
 
-def test_a_block_merged_over_rows_and_columns_fills_every_cell_it_covers(xlsx_reader):
+def test_a_block_merged_over_rows_and_columns_fills_every_cell_it_covers():
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(["标题"])
@@ -314,7 +336,7 @@ def test_a_block_merged_over_rows_and_columns_fills_every_cell_it_covers(xlsx_re
     assert rows == [(3, ["张一", "1", "待定", "待定"]), (4, ["张二", "2", "待定", "待定"])]
 
 
-def test_a_merge_across_every_column_widens_rows_only_to_the_fill_limit(xlsx_reader):
+def test_a_merge_across_every_column_widens_rows_only_to_the_fill_limit():
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(["姓名", "身份证号码"])
@@ -328,6 +350,8 @@ def test_a_merge_across_every_column_widens_rows_only_to_the_fill_limit(xlsx_rea
 
 
 # --- Sheets larger than a sheet can be ------------------------------------------------------------
+# Calamine builds a sheet as one dense block from its first cell to its last: these are refused
+# from the XML before it does (one cell at column "AAAAAAA" got the process killed).
 
 
 def with_row_two(row: bytes):
@@ -339,39 +363,21 @@ def with_row_two(row: bytes):
     return change
 
 
-def refusal_and_peak_memory(data):
-    tracemalloc.start()
-    try:
-        message = refusal(data)
-        return message, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
-def test_attack_column_letters_exhaust_memory(xlsx_reader):
-    # r="AAAAAAA2" is column 321,272,407: read as written, a row of 321 million cells (2.5 GB).
+def test_attack_column_letters_exhaust_memory():
+    # r="AAAAAAA2" is column 321,272,407: built as written, a row of 321 million cells.
     row = b'<row r="2"><c r="AAAAAAA2" t="inlineStr"><is><t>x</t></is></c></row>'
     data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})
     assert len(data) < 10_000
-
-    message, peak = refusal_and_peak_memory(data)
-
-    assert peak < 50 * 1024 * 1024
-    # openpyxl cannot even name a column of more than three letters: a broken file to it.
-    expected = {
-        "fast": COLUMN_BEYOND_SHEET % {"row": 2, "limit": MAX_COLUMNS},
-        "openpyxl": FILE_CORRUPT,
-    }
-    assert message == expected[xlsx_reader]
+    assert refusal(data) == COLUMN_BEYOND_SHEET % {"row": 2, "limit": MAX_COLUMNS}
 
 
-def test_attack_column_just_beyond_xfd(xlsx_reader):
+def test_attack_column_just_beyond_xfd():
     row = b'<row r="2"><c r="XFE2" t="inlineStr"><is><t>x</t></is></c></row>'
     data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})
     assert refusal(data) == COLUMN_BEYOND_SHEET % {"row": 2, "limit": MAX_COLUMNS}
 
 
-def test_a_cell_in_the_last_column_xfd_is_read(xlsx_reader):
+def test_a_cell_in_the_last_column_xfd_is_read():
     row = b'<row r="2"><c r="A2" t="inlineStr"><is><t>\xe5\xbc\xa0\xe4\xb8\x89</t></is></c>'
     row += b'<c r="XFD2" t="inlineStr"><is><t>x</t></is></c></row>'
     _table, rows = read(rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)}))
@@ -385,27 +391,6 @@ def test_attack_cells_without_references_beyond_xfd():
     assert refusal(data) == COLUMN_BEYOND_SHEET % {"row": 2, "limit": MAX_COLUMNS}
 
 
-@pytest.mark.parametrize(
-    "row",
-    [
-        pytest.param(b'<row r="2">' + b"<x/>" * 2_000_000 + b"</row>", id="side by side"),
-        pytest.param(
-            b'<row r="2"><c>' + b"<x>" * 1_000_000 + b"</x>" * 1_000_000 + b"</c></row>",
-            id="nested",
-        ),
-    ],
-)
-def test_attack_a_row_of_millions_of_empty_elements_exhausts_memory(row, xlsx_reader):
-    # Each element the parser builds costs about a hundred bytes: 400 MB of "<x/>" (the
-    # uncompressed limit) would be ten gigabytes if the row were built whole before it is read.
-    data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})
-
-    message, peak = refusal_and_peak_memory(data)
-
-    assert message == FILE_CORRUPT
-    assert peak < 50 * 1024 * 1024
-
-
 def test_attack_row_number_beyond_the_sheet():
     row = f'<row r="{MAX_ROWS + 1}"><c t="inlineStr"><is><t>x</t></is></c></row>'.encode()
     data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})
@@ -413,26 +398,33 @@ def test_attack_row_number_beyond_the_sheet():
 
 
 def test_attack_more_rows_than_a_sheet_has_under_one_row_number():
-    # Empty rows are skipped, not counted against the import's row limit; row numbers that never
-    # grow must not let them go on for ever either.
     rows = b'<row r="2"/>' * (MAX_ROWS + 1)
     data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(rows)})
     assert refusal(data) == ROW_BEYOND_SHEET % {"limit": MAX_ROWS}
 
 
-def test_attack_empty_rows_kept_by_the_parser_exhaust_memory():
-    # A row read leaves the parser's tree: left in it, each costs about 80 bytes (a million empty
-    # rows, from a 28 KB file, took 85 MB); taken out, they cost nothing.
-    rows = b"<row/>" * 200_000
-    data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(rows)})
-    tracemalloc.start()
-    try:
-        _table, read_rows = read(data)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert read_rows == []
-    assert peak < 8 * 1024 * 1024
+def test_attack_one_cell_in_the_last_row_and_column_of_the_sheet():
+    # Within a sheet's bounds, but 17 billion cells from A1: refused by the sheet's extent.
+    row = b'<row r="2"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+    data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})
+    assert refusal(data) == SHEET_TOO_LARGE % {
+        "rows": MAX_ROWS,
+        "columns": MAX_COLUMNS,
+        "limit": MAX_CELLS,
+    }
+
+
+def test_a_row_of_millions_of_unknown_elements_is_read_as_an_empty_row():
+    # The old reader built each row as a tree and refused this as corrupt; calamine streams the
+    # XML without building elements and skips what it does not know: nothing to refuse.
+    row = b'<row r="2">' + b"<x/>" * 2_000_000 + b"</row>"
+    _table, rows = read(rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)}))
+    assert rows == []
+
+
+def test_attack_a_cell_nested_a_million_elements_deep_is_refused_as_corrupt():
+    row = b'<row r="2"><c>' + b"<x>" * 1_000_000 + b"</x>" * 1_000_000 + b"</c></row>"
+    assert refusal(rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})) == FILE_CORRUPT
 
 
 # --- Declarations anywhere in a part -------------------------------------------------------------
@@ -448,57 +440,30 @@ def declaration_after(padding: bytes):
     return change
 
 
-def test_attack_doctype_after_first_mib(xlsx_reader):
-    # White space is allowed in the prolog, as much of it as one likes: the old check read the
-    # first MiB only and let the parser expand the entities declared after it.
+def test_attack_doctype_after_first_mib():
     data = rewrite(xlsx(ROSTER), {SHEET: declaration_after(b" " * (1 << 20) + b"\n" * 4096)})
     assert refusal(data) == FILE_UNSAFE_XML
 
 
-def test_attack_doctype_after_first_mib_of_processing_instructions(xlsx_reader):
+def test_attack_doctype_after_first_mib_of_processing_instructions():
     data = rewrite(xlsx(ROSTER), {SHEET: declaration_after(b"<?p?>" * 300_000)})
     assert refusal(data) == FILE_UNSAFE_XML
 
 
-def test_attack_doctype_after_first_mib_of_shared_strings():
-    workbook = Workbook()
-    workbook.active.append(["姓名", "身份证号码"])
-    workbook.active.append(["张三", ID_NUMBER])
-    data = workbook_bytes(workbook)
-
-    # openpyxl writes inline strings; Excel writes shared strings: a sharedStrings part is added.
-    def sheet(content):
-        return content.replace(
-            '<c r="A2" t="inlineStr"><is><t>张三</t></is></c>'.encode(),
-            b'<c r="A2" t="s"><v>0</v></c>',
-        )
-
-    strings = (
-        b'<?xml version="1.0" encoding="UTF-8"?>'
-        + b" " * (1 << 20)
-        + ENTITIES
-        + b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        + b"<si><t>&b;</t></si></sst>"
-    )
-    data = rewrite(data, {SHEET: sheet})
-    data = add_part(data, "xl/sharedStrings.xml", strings)
-    assert refusal(data) == FILE_UNSAFE_XML
-
-
-def add_part(data: bytes, name: str, content: bytes) -> bytes:
-    buffer = io.BytesIO(data)
-    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(name, content)
-    return buffer.getvalue()
-
-
-def test_a_part_with_a_long_prolog_and_no_declaration_is_still_read(xlsx_reader):
+def test_a_part_with_a_long_prolog_and_no_declaration_is_still_read():
     def padded(content):
         text = re.sub(rb"^<\?xml[^>]*\?>", b"", content)
         return b'<?xml version="1.0" encoding="UTF-8"?><!-- notes -->' + b" " * (1 << 20) + text
 
     _table, rows = read(rewrite(xlsx(ROSTER), {SHEET: padded}))
     assert rows == [(2, ["张三", ID_NUMBER])]
+
+
+def test_an_entity_calamine_would_refuse_is_refused_before_it_as_unsafe():
+    # Calamine expands no entity (it fails on "&b;" as unknown); the DOCTYPE is refused first,
+    # with the message that says why.
+    data = rewrite(xlsx(ROSTER), {SHEET: declaration_after(b"")})
+    assert refusal(data) == FILE_UNSAFE_XML
 
 
 class Trickle(io.BytesIO):
@@ -537,10 +502,14 @@ def test_comments_and_cdata_cut_across_two_reads_pass(step):
 SST = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
 
 
-def with_shared_strings(items: bytes) -> bytes:
-    """The roster with its second row's cells taken from a sharedStrings part holding `items`
-    (the first two of which are the row's name and number)."""
+def add_part(data: bytes, name: str, content: bytes) -> bytes:
+    buffer = io.BytesIO(data)
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, content)
+    return buffer.getvalue()
 
+
+def with_shared_strings(items: bytes) -> bytes:
     def sheet(content):
         return with_row_two(
             b'<row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2" t="s"><v>1</v></c></row>'
@@ -561,45 +530,92 @@ def test_shared_strings_with_rich_text_and_phonetic_runs_are_read():
 
 
 def test_attack_shared_strings_exhaust_memory(monkeypatch):
-    # Each <si> left in the parser's tree cost about 140 bytes: 90 KB of zipped
-    # "<si><t>ab</t></si>" took 280 MB. Read rows leave the tree now, and the strings have a
-    # memory budget, small here so that the test is quick.
+    # Calamine holds every shared string in memory: the part's size is bounded before it is read
+    # (small here, so that the test is quick).
     monkeypatch.setattr(readers, "SHARED_STRINGS_MAX_BYTES", 16 * 1024 * 1024)
-    items = (
-        b"<si><t>\xe5\xbc\xa0\xe4\xb8\x89</t></si><si><t>1</t></si>"
-        + b"<si><t>ab</t></si>" * 1_000_000
-    )
+    items = b"<si><t>\xe5\xbc\xa0\xe4\xb8\x89</t></si><si><t>1</t></si>"
+    items += b"<si><t>ab</t></si>" * 1_000_000
     data = with_shared_strings(items)
     assert len(data) < 100_000
-
-    message, peak = refusal_and_peak_memory(data)
-
-    assert message == SHARED_STRINGS_TOO_LARGE % {"limit": 16}
-    assert peak < 50 * 1024 * 1024
+    assert refusal(data) == SHARED_STRINGS_TOO_LARGE % {"limit": 16}
 
 
-def test_attack_a_shared_string_of_millions_of_empty_elements(xlsx_reader):
-    items = b"<si>" + b"<x/>" * 1_000_000 + b"</si>"
-    message, peak = refusal_and_peak_memory(with_shared_strings(items))
-    assert message == FILE_CORRUPT
-    assert peak < 50 * 1024 * 1024
+def test_attack_doctype_after_first_mib_of_shared_strings():
+    strings = (
+        b'<?xml version="1.0" encoding="UTF-8"?>'
+        + b" " * (1 << 20)
+        + ENTITIES
+        + SST
+        + b"<si><t>&b;</t></si><si><t>1</t></si></sst>"
+    )
+    data = rewrite(
+        xlsx(ROSTER), {SHEET: with_row_two(b'<row r="2"><c r="A2" t="s"><v>0</v></c></row>')}
+    )
+    data = add_part(data, "xl/sharedStrings.xml", strings)
+    assert refusal(data) == FILE_UNSAFE_XML
 
 
-@pytest.mark.parametrize("name", ["xl/styles.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"])
-def test_attack_a_part_read_whole_of_millions_of_empty_elements(name, xlsx_reader):
-    # These parts are small and read whole; 4 bytes of "<x/>" become an element of about 80.
-    def bloat(content):
-        return re.sub(
-            rb"(<[A-Za-z]+ [^>]*?xmlns=[^>]*>)",
-            lambda m: m.group(1) + b"<x/>" * 2_000_000,
-            content,
-            count=1,
-        )
+# --- .ods -----------------------------------------------------------------------------------------
 
-    data = rewrite(xlsx(ROSTER), {name: bloat})
-    assert len(data) < 100_000
 
-    message, peak = refusal_and_peak_memory(data)
+def ods(body: str) -> bytes:
+    """A minimal OpenDocument spreadsheet, as LibreOffice and WPS write them (trimmed)."""
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        '<office:body><office:spreadsheet><table:table table:name="花名册">'
+        + body
+        + "</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", content)
+        archive.writestr("META-INF/manifest.xml", ODS_MANIFEST)
+    return buffer.getvalue()
 
-    assert message == FILE_CORRUPT
-    assert peak < 64 * 1024 * 1024
+
+ODS_MANIFEST = (
+    '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+    'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+    '<manifest:file-entry manifest:full-path="/" '
+    'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>'
+)
+
+
+def ods_cell(value: str) -> str:
+    return (
+        f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+    )
+
+
+def ods_row(*values: str, empty_after: int = 1020) -> str:
+    # LibreOffice closes every row with its empty cells up to the last column, repeated.
+    cells = "".join(ods_cell(value) for value in values)
+    empty = f'<table:table-cell table:number-columns-repeated="{empty_after}"/>'
+    return f"<table:table-row>{cells}{empty}</table:table-row>"
+
+
+def test_an_ods_roster_is_read_with_its_empty_repeated_cells_and_rows_skipped():
+    body = ods_row("序号", "姓名", "身份证号码") + ods_row("1", "张三", ID_NUMBER)
+    body += '<table:table-row table:number-rows-repeated="1048574">'
+    body += '<table:table-cell table:number-columns-repeated="1024"/></table:table-row>'
+    table, rows = read(ods(body), filename="roster.ods")
+    assert table.columns["name"] == (1, "姓名")
+    assert rows == [(2, ["1", "张三", ID_NUMBER])]
+
+
+def test_attack_doctype_in_an_ods():
+    body = ods_row("姓名", "身份证号码") + ods_row("张三", ID_NUMBER)
+    data = ods(body)
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in source.namelist():
+            content = source.read(name)
+            if name == "content.xml":
+                content = declaration_after(b"")(content)
+            archive.writestr(name, content)
+    assert refusal(buffer.getvalue(), filename="roster.ods") == FILE_UNSAFE_XML

@@ -1,0 +1,130 @@
+"""An import job (an uploaded file, its check, its confirmation and its write) and an export job
+(a large export written in the background). Uploads, previews and exported files are stored here,
+in the database every app server shares, encrypted with the ID-number keys."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def new_token() -> str:
+    return secrets.token_hex(16)
+
+
+class JobQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        return self.filter(user=user)
+
+
+class ImportJob(models.Model):
+    """One uploaded file on its way through check → preview → confirm → write; kept afterwards
+    (without the file) as the import history."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("等待检查")
+        CHECKING = "checking", _("正在检查")
+        PREVIEW = "preview", _("待确认")
+        REFUSED = "refused", _("有错误，未导入")
+        CONFIRMED = "confirmed", _("已确认，等待写入")
+        WRITING = "writing", _("正在写入")
+        DONE = "done", _("已导入")
+        CANCELLED = "cancelled", _("已取消")
+        EXPIRED = "expired", _("已过期")
+        FAILED = "failed", _("失败")
+
+    RUNNING = (Status.QUEUED, Status.CHECKING, Status.CONFIRMED, Status.WRITING)
+
+    # A random token, not the primary key, names the job in URLs: job numbers are not guessable.
+    token = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
+    model = models.CharField(_("导入对象"), max_length=100)  # "placement.worker"
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上传人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="import_jobs",
+    )
+    enterprise = models.ForeignKey(
+        "enterprises.Enterprise",
+        verbose_name=_("企业"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="import_jobs",
+    )
+    filename = models.CharField(_("文件名"), max_length=255)
+    options = models.JSONField(default=dict)
+    # The file and the check's result (ImportResult.dumps()), Fernet-encrypted; the file is
+    # emptied on confirm's write, cancel and expiry, the changes once written.
+    data = models.BinaryField(default=b"")
+    result = models.BinaryField(default=b"")
+    status = models.CharField(
+        _("状态"), max_length=12, choices=Status.choices, default=Status.QUEUED
+    )
+    rows_total = models.PositiveIntegerField(null=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(_("新增"), default=0)
+    updated = models.PositiveIntegerField(_("更新"), default=0)
+    unchanged = models.PositiveIntegerField(_("未变"), default=0)
+    error_count = models.PositiveIntegerField(_("错误"), default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    started_at = models.DateTimeField(null=True)
+    heartbeat_at = models.DateTimeField(null=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("导入批次")
+        verbose_name_plural = _("导入批次")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "heartbeat_at"], name="jobs_importjob_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.filename} ({self.get_status_display()})"
+
+
+class ExportJob(models.Model):
+    """One large export, written in the background; the file is offered to the user who asked
+    for it only, and removed after LEDGER_EXPORT_KEEP_HOURS."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("等待导出")
+        RUNNING = "running", _("正在导出")
+        DONE = "done", _("可以下载")
+        EXPIRED = "expired", _("已过期")
+        FAILED = "failed", _("失败")
+
+    token = models.CharField(max_length=32, unique=True, default=new_token, editable=False)
+    model = models.CharField(max_length=100)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="export_jobs"
+    )
+    # The change list's query string (its filters and search) and the export form's choices.
+    query = models.TextField(blank=True)
+    options = models.JSONField(default=dict)
+    filename = models.CharField(max_length=255)
+    file = models.BinaryField(default=b"")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(null=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True)
+    heartbeat_at = models.DateTimeField(null=True)
+    finished_at = models.DateTimeField(null=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("导出任务")
+        verbose_name_plural = _("导出任务")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.filename} ({self.get_status_display()})"

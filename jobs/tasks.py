@@ -1,0 +1,176 @@
+"""The tasks the workers run (`manage.py db_worker`): an import's check, its write, and an
+export. Each claims its job first, so that a task run twice (a worker thought dead that was only
+slow) does its work once."""
+
+import datetime
+import logging
+
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+from django_tasks import task
+
+from spreadsheets import readers
+from spreadsheets.results import ImportResult
+from spreadsheets.uploads import seal, unseal
+
+from .models import ExportJob, ImportJob
+from .services import job_admin, job_claim
+
+logger = logging.getLogger(__name__)
+
+# Errors worth another try: a lost connection, a failover, a serialization failure or deadlock
+# (OperationalError, InterfaceError). A constraint or a bug would fail the same way again.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+PERMANENT_ERRORS = (IntegrityError,)
+RETRY_DELAY = datetime.timedelta(seconds=5)
+
+
+class Progress:
+    """What a running job reports: the rows of the file (from the reader), the rows read and
+    checked (from the import service, every 10,000), and a heartbeat with each."""
+
+    def __init__(self, model, pk: int):
+        self.model = model
+        self.pk = pk
+
+    def table(self, table) -> None:
+        if table.total is not None:
+            self._save(rows_total=table.total)
+
+    def __call__(self, rows: int) -> None:
+        self._save(rows_done=rows)
+
+    def _save(self, **fields) -> None:
+        self.model.objects.filter(pk=self.pk).update(heartbeat_at=timezone.now(), **fields)
+
+
+def _retry_later(model, pk: int, *, running: str, queued: str, again) -> None:
+    """A transient database error: the job goes back on the queue a little later (the sweep in
+    jobs_recover does the same if even this fails)."""
+    from django.conf import settings
+
+    if not connection.in_atomic_block:
+        connection.close()  # a broken connection is opened afresh for what follows
+
+    job = model.objects.filter(pk=pk, status=running).first()
+    if job is None:
+        return
+    if job.attempts >= settings.LEDGER_JOB_MAX_ATTEMPTS:
+        model.objects.filter(pk=pk).update(status="failed", finished_at=timezone.now())
+        return
+    with transaction.atomic():
+        model.objects.filter(pk=pk, status=running).update(status=queued, heartbeat_at=None)
+        again.using(run_after=timezone.now() + RETRY_DELAY).enqueue(pk)
+
+
+def _failed(model, pk: int, exc: BaseException) -> None:
+    # The kind of error only: a message may quote a cell of the file.
+    logger.error("%s %s failed: %s", model.__name__, pk, type(exc).__name__)
+    model.objects.filter(pk=pk).update(status="failed", finished_at=timezone.now())
+
+
+@task()
+def import_check(job_pk: int) -> None:
+    """The dry run: the file read and checked, the preview stored."""
+    if job_claim(ImportJob, job_pk, queued="queued", running="checking") is None:
+        return
+    try:
+        _import_check(job_pk)
+    except PERMANENT_ERRORS as exc:
+        _failed(ImportJob, job_pk, exc)
+    except TRANSIENT_ERRORS:
+        _retry_later(ImportJob, job_pk, running="checking", queued="queued", again=import_check)
+    except Exception as exc:  # noqa: BLE001 - a bug: the job fails, the worker goes on
+        _failed(ImportJob, job_pk, exc)
+
+
+def _import_check(job_pk: int) -> None:
+    job = ImportJob.objects.select_related("user").get(pk=job_pk)
+    attempt = job.attempts
+    progress = Progress(ImportJob, job_pk)
+    result = _run_import(job, progress=progress, dry_run=True)
+    status = ImportJob.Status.REFUSED if result.refused else ImportJob.Status.PREVIEW
+    # Only the attempt that is still the job's own records its result.
+    ImportJob.objects.filter(pk=job_pk, status=ImportJob.Status.CHECKING, attempts=attempt).update(
+        status=status,
+        result=seal(result.dumps().encode()),
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        error_count=len(result.errors),
+        heartbeat_at=timezone.now(),
+        finished_at=timezone.now() if result.refused else None,
+    )
+
+
+def _run_import(job: ImportJob, *, progress: Progress, dry_run: bool) -> ImportResult:
+    model_admin = job_admin(job.model)
+    token = readers.table_observer.set(progress.table)
+    try:
+        return model_admin.import_job_run(
+            user=job.user,
+            data=unseal(job.data),
+            filename=job.filename,
+            dry_run=dry_run,
+            progress=progress,
+            stored=job.options,
+        )
+    finally:
+        readers.table_observer.reset(token)
+
+
+@task()
+def import_write(job_pk: int) -> None:
+    """The confirmed import, in one transaction with the job's own result: a worker killed
+    halfway leaves nothing written and the job WRITING, unlocked, to be put back on the queue."""
+    if job_claim(ImportJob, job_pk, queued="confirmed", running="writing") is None:
+        return
+    try:
+        _import_write(job_pk)
+    except PERMANENT_ERRORS as exc:
+        _failed(ImportJob, job_pk, exc)
+    except TRANSIENT_ERRORS:
+        _retry_later(ImportJob, job_pk, running="writing", queued="confirmed", again=import_write)
+    except Exception as exc:  # noqa: BLE001
+        _failed(ImportJob, job_pk, exc)
+
+
+def _import_write(job_pk: int) -> None:
+    with transaction.atomic():
+        # Locked until the write commits or rolls back: the sweep knows a live write by it.
+        job = ImportJob.objects.select_for_update(of=("self",)).select_related("user")
+        job = job.get(pk=job_pk)
+        if job.status != ImportJob.Status.WRITING:
+            return
+        result = _run_import(job, progress=Progress(ImportJob, job_pk), dry_run=False)
+        job.status = ImportJob.Status.REFUSED if result.refused else ImportJob.Status.DONE
+        result.changes = []
+        job.result = seal(result.dumps().encode())
+        job.data = b""
+        job.created, job.updated, job.unchanged = result.created, result.updated, result.unchanged
+        job.error_count = len(result.errors)
+        job.finished_at = timezone.now()
+        job.save()
+
+
+@task()
+def export_write(job_pk: int) -> None:
+    """A large export, written row by row into an encrypted file for its owner."""
+    if job_claim(ExportJob, job_pk, queued="queued", running="running") is None:
+        return
+    try:
+        job = ExportJob.objects.select_related("user").get(pk=job_pk)
+        attempt = job.attempts
+        content = job_admin(job.model).export_job_run(job, progress=Progress(ExportJob, job_pk))
+        ExportJob.objects.filter(pk=job_pk, status="running", attempts=attempt).update(
+            status=ExportJob.Status.DONE,
+            file=seal(content),
+            finished_at=timezone.now(),
+            heartbeat_at=timezone.now(),
+        )
+    except PERMANENT_ERRORS as exc:
+        _failed(ExportJob, job_pk, exc)
+    except TRANSIENT_ERRORS:
+        _retry_later(ExportJob, job_pk, running="running", queued="queued", again=export_write)
+    except Exception as exc:  # noqa: BLE001
+        _failed(ExportJob, job_pk, exc)
