@@ -309,43 +309,43 @@ def return_send_back(
     *, monthly_return: MonthlyReturn, user, reason: str, source: str
 ) -> MonthlyReturn:
     """Send a submitted return back to its unit with a reason; it cannot be consolidated."""
-    if not MonthlyReturn.objects.approvable_by(user).filter(pk=monthly_return.pk).exists():
-        raise PermissionDenied(NOT_ALLOWED)
-    reason = _reason(reason)
-    _move(
+    return _move_with_reason(
         monthly_return=monthly_return,
-        expected=[Status.SUBMITTED],
+        allowed=MonthlyReturn.objects.approvable_by(user),
+        expected=Status.SUBMITTED,
         new=Status.RETURNED,
-        action_label=_("退回"),
-    )
-    _event(
-        monthly_return=monthly_return,
         action=Action.RETURNED,
+        action_label=_("退回"),
         user=user,
-        source=source,
         reason=reason,
+        source=source,
     )
-    return monthly_return
 
 
 @transaction.atomic
 def return_reopen(*, monthly_return: MonthlyReturn, user, reason: str, source: str):
     """Reopen an approved return (administrators, with a reason). Its figures stay as they were,
     kept as the reopened version; the unit may then generate a new revision."""
-    if not MonthlyReturn.objects.reopenable_by(user).filter(pk=monthly_return.pk).exists():
+    return _move_with_reason(
+        monthly_return=monthly_return,
+        allowed=MonthlyReturn.objects.reopenable_by(user),
+        expected=Status.APPROVED,
+        new=Status.REOPENED,
+        action=Action.REOPENED,
+        action_label=_("重新打开"),
+        user=user,
+        reason=reason,
+        source=source,
+    )
+
+
+def _move_with_reason(
+    *, monthly_return, allowed, expected, new, action, action_label, user, reason, source
+) -> MonthlyReturn:
+    """A state change that needs a reason (sending back, reopening), recorded as an event."""
+    if not allowed.filter(pk=monthly_return.pk).exists():
         raise PermissionDenied(NOT_ALLOWED)
     reason = _reason(reason)
-    _move(
-        monthly_return=monthly_return,
-        expected=[Status.APPROVED],
-        new=Status.REOPENED,
-        action_label=_("重新打开"),
-    )
-    _event(
-        monthly_return=monthly_return,
-        action=Action.REOPENED,
-        user=user,
-        source=source,
-        reason=reason,
-    )
+    _move(monthly_return=monthly_return, expected=[expected], new=new, action_label=action_label)
+    _event(monthly_return=monthly_return, action=action, user=user, source=source, reason=reason)
     return monthly_return
