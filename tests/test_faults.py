@@ -248,6 +248,40 @@ def test_a_placement_changed_meanwhile_is_not_overwritten_from_its_page(
     assert (placement.note, placement.destination_unit) == ("甲的备注", "")
 
 
+@pytest.mark.django_db
+def test_a_placement_row_on_the_workers_page_changed_meanwhile_is_not_overwritten(
+    make_worker, place, make_user
+):
+    worker = make_worker()
+    placement = place(worker, datetime.date(2016, 5, 3))
+    first = _officer(make_user("hr", username="hr-first"))
+    second = _officer(make_user("hr", username="hr-second"))
+    url = reverse("admin:placement_worker_change", args=[worker.pk])
+    page = _hidden(second.get(url))
+    placement_url = reverse("admin:placement_placement_change", args=[placement.pk])
+    shown = _hidden(first.get(placement_url))
+    saved = first.post(placement_url, _placement_page(placement, note="甲的备注") | _carried(shown))
+    assert saved.status_code == 302
+
+    row = {
+        "placements-TOTAL_FORMS": "1",
+        "placements-INITIAL_FORMS": "1",
+        "placements-0-id": placement.pk,
+        "placements-0-worker": worker.pk,
+        "placements-0-channel": placement.channel,
+        "placements-0-placed_on": "2016-05-03",
+        "placements-0-destination_unit": "乙单位",
+        "placements-0-note": "",
+        "placements-0-version": page["placements-0-version"],
+    }
+    refused = second.post(url, _worker_page(worker) | _carried(page) | row)
+
+    assert refused.status_code == 200
+    assert "该安置记录已由 hr-first 于" in refused.content.decode()
+    placement.refresh_from_db()
+    assert (placement.note, placement.destination_unit) == ("甲的备注", "")
+
+
 @needs_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_two_officers_saving_a_worker_at_the_same_moment_one_is_refused(
