@@ -1,6 +1,11 @@
 """Admin for workers, placements and targets: where HR officers enter and correct records."""
 
-from django.contrib import admin
+import uuid
+
+from django.contrib import admin, messages
+from django.db import router, transaction
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -16,7 +21,13 @@ from .admin_imports import RosterImportExportMixin, TargetImportExportMixin
 from .admin_privacy import WorkerPrivacyMixin
 from .admin_retirement import RetirementWindowsMixin
 from .channels import Channel
-from .forms import WorkerForm
+from .forms import (
+    SUBMISSION_FIELD,
+    VERSION_FIELD,
+    PlacementForm,
+    PlacementInlineForm,
+    WorkerForm,
+)
 from .models import AnnualTarget, Placement, Worker
 
 
@@ -30,7 +41,11 @@ class ServiceWritesMixin:
     delete_service = None
 
     def save_model(self, request, obj, form, change):
-        type(self).save_service(**{self.service_argument: obj}, actor=request.user)
+        options = {}
+        if VERSION_FIELD in form.cleaned_data:
+            options["version"] = form.cleaned_data[VERSION_FIELD]
+        type(self).save_service(**{self.service_argument: obj}, actor=request.user, **options)
+        services.form_submission_record(token=form.cleaned_data.get(SUBMISSION_FIELD), obj=obj)
 
     def delete_model(self, request, obj):
         type(self).delete_service(**{self.service_argument: obj}, actor=request.user)
@@ -38,6 +53,50 @@ class ServiceWritesMixin:
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             self.delete_model(request, obj)
+
+
+ALREADY_SUBMITTED = _(
+    "这张表单已经提交过一次（可能点击了两次），没有重复保存；下面是第一次提交的结果"
+)
+
+
+class SubmittedOnceAdminMixin:
+    """An add or change page posted twice (a double click, a resent request) saves once: the
+    page's one-time token (forms.SubmittedOnceForm) is claimed in the request's transaction
+    before the form is read, and the second post is answered with the first one's result."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        token = _token(request.POST.get(SUBMISSION_FIELD)) if request.method == "POST" else None
+        if token is None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            earlier = services.form_submission_claim(token=token, model=self.model)
+            if earlier is not None:
+                return self._submitted_before(request, earlier)
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            services.form_submission_release(token=token)
+            return response
+
+    def _submitted_before(self, request, earlier):
+        messages.info(request, ALREADY_SUBMITTED)
+        opts = self.model._meta
+        if earlier.object_id is not None and earlier.model == opts.label_lower:
+            return redirect(
+                reverse(
+                    f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
+                    args=[earlier.object_id],
+                )
+            )
+        return redirect(
+            reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
+        )
+
+
+def _token(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
 
 
 class WorkerCityFilter(CityFilter):
@@ -88,13 +147,16 @@ class PlacementInline(admin.StackedInline):
         "employed_elsewhere_insured_at_home",
         "ended_on",
         "note",
+        VERSION_FIELD,
     ]
     autocomplete_fields = ["destination_region"]
     ordering = ["-placed_on", "-id"]
+    form = PlacementInlineForm
 
 
 @admin.register(Worker)
 class WorkerAdmin(
+    SubmittedOnceAdminMixin,
     ServiceWritesMixin,
     ScopedAdminMixin,
     WorkerPrivacyMixin,
@@ -156,6 +218,8 @@ class WorkerAdmin(
                     "id_number_on_page",
                     "sex",
                     "birth_date",
+                    VERSION_FIELD,
+                    SUBMISSION_FIELD,
                 ]
             },
         ),
@@ -236,15 +300,20 @@ class WorkerAdmin(
         if formset.model is not Placement:
             return super().save_formset(request, form, formset, change)
         placements = formset.save(commit=False)
+        versions = {f.instance.pk: f.cleaned_data.get(VERSION_FIELD) for f in formset.forms}
         for placement in formset.deleted_objects:
             services.placement_delete(placement=placement, actor=request.user)
         for placement in placements:
-            services.placement_save(placement=placement, actor=request.user)
+            version = versions.get(placement.pk) if placement.pk else None
+            services.placement_save(placement=placement, actor=request.user, version=version)
         formset.save_m2m()
 
 
 @admin.register(Placement)
-class PlacementAdmin(ServiceWritesMixin, ScopedAdminMixin, SimpleHistoryAdmin):
+class PlacementAdmin(
+    SubmittedOnceAdminMixin, ServiceWritesMixin, ScopedAdminMixin, SimpleHistoryAdmin
+):
+    form = PlacementForm
     list_display = [
         "worker",
         "enterprise",

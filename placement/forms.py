@@ -1,16 +1,111 @@
 """Admin forms: the worker form takes the ID number as typed and stores it through idnumbers."""
 
+import uuid
+
 from django import forms
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import DiversionSource, Worker
+from . import services
+from .models import DiversionSource, Placement, Worker
 from .services import worker_identity_check
 
+# The hidden fields of the forms below, named in the admin's fieldsets.
+VERSION_FIELD = "version"
+SUBMISSION_FIELD = "submission"
 
-class WorkerForm(forms.ModelForm):
+
+class _Unchanging:
+    """A hidden field that the page carries and never counts as a change (else every form
+    would look edited, and the admin's change message would name it)."""
+
+    widget = forms.HiddenInput
+
+    def has_changed(self, initial, data) -> bool:
+        return False
+
+
+class VersionField(_Unchanging, forms.IntegerField):
+    pass
+
+
+class TokenField(_Unchanging, forms.UUIDField):
+    pass
+
+
+class EditVersionForm(forms.ModelForm):
+    """A change form that carries the version of the row it shows (services.edit_version) and
+    refuses to save over a change made meanwhile by someone else (services.edit_check): the
+    error names who and when, the user's input stays on the page, and the page now carries the
+    new version, so that saving again after checking is the user's decision."""
+
+    version = VersionField(required=False, min_value=0)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial[VERSION_FIELD] = services.edit_version(self.instance)
+
+    def _post_clean(self):
+        # After the ModelForm's own: the instance then holds the submitted values, which a
+        # form posted twice compares with the stored row.
+        super()._post_clean()
+        version = self.cleaned_data.get(VERSION_FIELD)
+        if self.instance.pk is None or version is None or self.errors:
+            return
+        try:
+            services.edit_check(obj=self.instance, version=version)
+        except services.EditConflict as conflict:
+            self.add_error(None, conflict)
+            data = self.data.copy()
+            data[self.add_prefix(VERSION_FIELD)] = conflict.version
+            self.data = data
+        except ValidationError as error:
+            self.add_error(None, error)
+
+
+class SubmittedOnceForm(forms.ModelForm):
+    """A page's main form: a one-time token, so that the page posted twice saves once (the
+    admin's SubmittedOnceAdminMixin claims it)."""
+
+    submission = TokenField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial[SUBMISSION_FIELD] = uuid.uuid4()
+
+
+PLACEMENT_FIELDS = [
+    "channel",
+    "placed_on",
+    "destination_unit",
+    "destination_region",
+    "employed_elsewhere_insured_at_home",
+    "ended_on",
+    "note",
+]
+
+
+class PlacementForm(SubmittedOnceForm, EditVersionForm):
+    """The placement's own page."""
+
+    class Meta:
+        model = Placement
+        fields = ["worker", *PLACEMENT_FIELDS]
+
+
+class PlacementInlineForm(EditVersionForm):
+    """A placement on its worker's page (whose own form carries the page's token)."""
+
+    class Meta:
+        model = Placement
+        fields = PLACEMENT_FIELDS
+
+
+class WorkerForm(SubmittedOnceForm, EditVersionForm):
     """Takes the ID number in any accepted spelling; sex and birth date are derived from it."""
 
     # The admin sets the request (WorkerAdmin.get_form): a number registered elsewhere is told

@@ -395,3 +395,22 @@ class AccessLog(models.Model):
 
     def __str__(self):
         return f"{self.username} {self.get_action_display()} {self.target}"
+
+
+class FormSubmission(models.Model):
+    """One submitted admin form of a worker or a placement, by the one-time token the page was
+    given: the same page posted twice (a double click, a resent request) is saved once, and
+    the second answer points to what the first saved."""
+
+    token = models.UUIDField(_("表单令牌"), unique=True)
+    model = models.CharField(_("对象类型"), max_length=100)
+    # Set when the form's object is saved; a form refused by validation leaves no row.
+    object_id = models.PositiveBigIntegerField(_("对象"), null=True)
+    created_at = models.DateTimeField(_("提交时间"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("已提交的表单")
+        verbose_name_plural = _("已提交的表单")
+
+    def __str__(self):
+        return f"{self.model}:{self.object_id}"

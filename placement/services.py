@@ -15,12 +15,14 @@ Single rows: `worker_register`, `worker_correct`, `worker_delete`, `worker_place
 """
 
 import datetime
+import uuid
 from collections.abc import Iterable
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Min
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -38,7 +40,7 @@ from enterprises.models import Enterprise, Region
 
 from . import idnumbers, rules
 from .access import duplicate_message, duplicate_names, duplicates_outside_scope_record
-from .models import AnnualTarget, DiversionSource, Placement, Worker
+from .models import AnnualTarget, DiversionSource, FormSubmission, Placement, Worker
 from .rules import BIRTH_DATE_CONTRADICTS_ID, SEX_CONTRADICTS_ID  # noqa: F401
 from .signals import ledger_changed
 
@@ -46,6 +48,25 @@ WORKERS_FOLLOWED_ENTERPRISE_DATE = _(
     "%(moved)s 名职工的分流时间随企业的分流安置方案实施日期改变；"
     "%(kept)s 名职工在此日期前已安置，保留原分流时间"
 )
+EDITED_MEANWHILE = _(
+    "该%(what)s已由 %(who)s 于 %(when)s 修改，您的修改没有保存。您填写的内容仍在下方；"
+    "请先在“历史”中核对对方的修改，确认后再次保存将以您填写的内容为准"
+)
+DELETED_MEANWHILE = _("该%(what)s已被删除，您的修改没有保存")
+EDITED_BY_SYSTEM = _("系统")
+# A form token is kept this long: long enough for any resent request, short enough that the
+# table stays small.
+SUBMISSION_KEPT = datetime.timedelta(days=1)
+# Fields a form does not set: they differ between two saves of the same values.
+NOT_COMPARED = {
+    "id",
+    "created_at",
+    "updated_at",
+    "created_by_id",
+    "updated_by_id",
+    # Encrypted afresh (a new nonce) each time; the keyed hash beside it is compared.
+    "id_number_cipher",
+}
 # Workers whose diversion date is not their own: they follow their enterprise's date.
 FOLLOWING_SOURCES = [DiversionSource.ENTERPRISE, DiversionSource.IMPORT]
 FOLLOW_BATCH = 1000
@@ -143,10 +164,117 @@ def worker_correct(*, worker: Worker, actor, **fields) -> Worker:
     return worker_save(worker=worker, actor=actor)
 
 
+class EditConflict(ValidationError):
+    """The row was changed by someone else since the version the form showed."""
+
+    def __init__(self, message, *, version: int, params: dict):
+        super().__init__(message, code="edited_meanwhile", params=params)
+        self.version = version
+
+
+def edit_version(obj) -> int:
+    """The version of a stored worker or placement that its change form carries: the id of its
+    latest history row (0 when it has none: demo rows are written without history). Every
+    write of the services, one row or an import's thousands, adds a history row in the same
+    transaction, so any change moves it."""
+    return _latest_history(obj, fields=["history_id"]).get("history_id", 0)
+
+
+def _latest_history(obj, *, fields) -> dict:
+    row = (
+        type(obj)
+        .history.filter(id=obj.pk)
+        .order_by("-history_id")
+        .values("history_id", *fields)
+        .first()
+    )
+    return row or {}
+
+
+def edit_check(*, obj, version: int | None) -> bool:
+    """Optimistic locking of one row's change form. Locks the stored row (until the caller's
+    transaction ends) and compares its version with the one the form was given: the same → True
+    (write); changed meanwhile, but to exactly what is now submitted (a form posted twice) →
+    False (nothing to write); changed otherwise → EditConflict naming who changed it and when.
+    Without a version (a new row, or a caller that sends none) there is nothing to check."""
+    if version is None or obj.pk is None:
+        return True
+    model = type(obj)
+    what = str(model._meta.verbose_name)
+    # savepoint=False: no savepoint inside the caller's transaction (the admin's request), and
+    # nothing raised inside the block, so that transaction stays usable for the form's page.
+    with transaction.atomic(savepoint=False):
+        stored = model._default_manager.select_for_update().filter(pk=obj.pk).first()
+        latest = _latest_history(obj, fields=["history_date", "history_user_id"])
+    if stored is None:
+        raise ValidationError(DELETED_MEANWHILE, code="deleted_meanwhile", params={"what": what})
+    current = latest.get("history_id", 0)
+    if current == version:
+        return True
+    if _same_values(obj, stored):
+        return False
+    who = _user_name(latest.get("history_user_id"))
+    when = timezone.localtime(latest["history_date"]) if latest else None
+    raise EditConflict(
+        EDITED_MEANWHILE,
+        version=current,
+        params={
+            "what": what,
+            "who": who,
+            "when": dateformat.format(when, "Y-m-d H:i:s") if when else "",
+        },
+    )
+
+
+def _same_values(obj, stored) -> bool:
+    return all(
+        getattr(obj, field.attname) == getattr(stored, field.attname)
+        for field in type(obj)._meta.concrete_fields
+        if field.attname not in NOT_COMPARED
+    )
+
+
+def _user_name(user_id: int | None) -> str:
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    if user is None:
+        return str(EDITED_BY_SYSTEM)
+    return user.get_full_name() or user.get_username()
+
+
+def form_submission_claim(*, token: uuid.UUID, model) -> FormSubmission | None:
+    """Claim a form's one-time token for this request's transaction; returns the earlier
+    submission if the token was used already. On PostgreSQL a second request posting the same
+    token while the first is still running waits here (the unique index) until the first ends:
+    then it finds the first's submission (saved), or claims the token itself (the first was
+    refused, which leaves no row)."""
+    FormSubmission.objects.filter(created_at__lt=timezone.now() - SUBMISSION_KEPT).delete()
+    try:
+        with transaction.atomic():
+            FormSubmission.objects.create(token=token, model=model._meta.label_lower)
+    except IntegrityError:
+        return FormSubmission.objects.filter(token=token).first()
+    return None
+
+
+def form_submission_record(*, token: uuid.UUID | None, obj) -> None:
+    """Note the object a claimed form saved."""
+    if token is not None:
+        FormSubmission.objects.filter(token=token, object_id=None).update(object_id=obj.pk)
+
+
+def form_submission_release(*, token: uuid.UUID) -> None:
+    """Free the token of a form that saved nothing (refused by validation), so that the
+    corrected form can be posted with it."""
+    FormSubmission.objects.filter(token=token, object_id=None).delete()
+
+
 @transaction.atomic
-def worker_save(*, worker: Worker, actor) -> Worker:
+def worker_save(*, worker: Worker, actor, version: int | None = None) -> Worker:
     """Write one worker whose ID number is already checked and set (a registration or a
-    correction; the admin's form checks the number as it is typed, then saves through here)."""
+    correction; the admin's form checks the number as it is typed, then saves through here).
+    `version` is the one the change form showed (`edit_version`): see `edit_check`."""
+    if not edit_check(obj=worker, version=version):
+        return worker
     worker.full_clean()
     _attributed(worker, actor).save()
     _ledger_changed([worker.pk])
@@ -194,8 +322,11 @@ def placement_end(*, placement: Placement, ended_on: datetime.date, actor) -> Pl
 
 
 @transaction.atomic
-def placement_save(*, placement: Placement, actor) -> Placement:
-    """Write one placement, new or corrected, stamped with who created and last changed it."""
+def placement_save(*, placement: Placement, actor, version: int | None = None) -> Placement:
+    """Write one placement, new or corrected, stamped with who created and last changed it.
+    `version` is the one the change form showed (`edit_version`): see `edit_check`."""
+    if not edit_check(obj=placement, version=version):
+        return placement
     user = history_user(actor)
     if placement.pk is None:
         placement.created_by = user
