@@ -18,6 +18,17 @@ class JobQuerySet(models.QuerySet):
         return self.filter(user=user)
 
 
+# Why a job failed, as the officer reads it on the job's page and in the import history.
+FAILED_DATABASE = _(
+    "数据库连接多次中断（已尝试 %(attempts)s 次），任务未完成；文件中的数据均未写入，请稍后重新提交"
+)
+FAILED_WORKER = _(
+    "后台任务进程多次中断（已尝试 %(attempts)s 次），任务未完成；"
+    "文件中的数据均未写入，请稍后重新提交"
+)
+FAILED_INTERNAL = _("处理时发生内部错误（%(kind)s），文件中的数据均未写入；请联系系统管理员")
+
+
 class ImportJob(models.Model):
     """One uploaded file on its way through check → preview → confirm → write; kept afterwards
     (without the file) as the import history."""
@@ -69,6 +80,9 @@ class ImportJob(models.Model):
     updated = models.PositiveIntegerField(_("更新"), default=0)
     unchanged = models.PositiveIntegerField(_("未变"), default=0)
     error_count = models.PositiveIntegerField(_("错误"), default=0)
+    # Why a failed job failed, in words for the officer (never an exception's text: it may
+    # quote a cell of the file).
+    failure = models.CharField(_("失败原因"), max_length=300, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
     started_at = models.DateTimeField(null=True)
@@ -113,6 +127,7 @@ class ExportJob(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     rows_total = models.PositiveIntegerField(null=True)
     rows_done = models.PositiveIntegerField(default=0)
+    failure = models.CharField(max_length=300, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from spreadsheets.results import ImportResult
 from spreadsheets.uploads import seal, unseal
 
-from .models import ExportJob, ImportJob
+from .models import FAILED_WORKER, ExportJob, ImportJob
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +168,10 @@ def _requeue(model, pk, running, queued) -> int:
         if job is None:
             return 0
         if job.attempts >= settings.LEDGER_JOB_MAX_ATTEMPTS:
-            model.objects.filter(pk=pk).update(status="failed", finished_at=timezone.now())
+            failure = FAILED_WORKER % {"attempts": job.attempts}
+            model.objects.filter(pk=pk).update(
+                status="failed", finished_at=timezone.now(), failure=failure
+            )
             logger.warning("%s %s failed after %s attempts", model.__name__, pk, job.attempts)
             return 0
         model.objects.filter(pk=pk).update(status=queued, heartbeat_at=None)

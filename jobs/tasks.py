@@ -13,7 +13,7 @@ from spreadsheets import readers
 from spreadsheets.results import ImportResult
 from spreadsheets.uploads import seal, unseal
 
-from .models import ExportJob, ImportJob
+from .models import FAILED_DATABASE, FAILED_INTERNAL, ExportJob, ImportJob
 from .services import job_admin, job_claim
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,10 @@ def _retry_later(model, pk: int, *, running: str, queued: str, again) -> None:
     if job is None:
         return
     if job.attempts >= settings.LEDGER_JOB_MAX_ATTEMPTS:
-        model.objects.filter(pk=pk).update(status="failed", finished_at=timezone.now())
+        failure = FAILED_DATABASE % {"attempts": job.attempts}
+        model.objects.filter(pk=pk).update(
+            status="failed", finished_at=timezone.now(), failure=failure
+        )
         return
     with transaction.atomic():
         model.objects.filter(pk=pk, status=running).update(status=queued, heartbeat_at=None)
@@ -66,7 +69,8 @@ def _retry_later(model, pk: int, *, running: str, queued: str, again) -> None:
 def _failed(model, pk: int, exc: BaseException) -> None:
     # The kind of error only: a message may quote a cell of the file.
     logger.error("%s %s failed: %s", model.__name__, pk, type(exc).__name__)
-    model.objects.filter(pk=pk).update(status="failed", finished_at=timezone.now())
+    failure = FAILED_INTERNAL % {"kind": type(exc).__name__}
+    model.objects.filter(pk=pk).update(status="failed", finished_at=timezone.now(), failure=failure)
 
 
 @task()

@@ -20,7 +20,7 @@ from django_tasks_db.models import DBTaskResult
 from openpyxl import load_workbook
 
 import jobs.tasks
-from jobs.models import ExportJob, ImportJob
+from jobs.models import FAILED_DATABASE, FAILED_INTERNAL, ExportJob, ImportJob
 from jobs.services import jobs_recover
 from placement.demo_rosters import roster_rows, roster_xlsx
 from placement.models import AccessLog, Worker
@@ -307,3 +307,47 @@ def test_two_workers_share_one_queue_and_run_each_job_once(officer, make_enterpr
     tasks = DBTaskResult.objects.filter(task_path="jobs.tasks.import_check")
     assert tasks.count() == 8
     assert len({tuple(ids) for ids in tasks.values_list("worker_ids", flat=True)}) == 2
+
+
+def test_a_write_losing_its_database_connection_every_time_fails_with_a_clear_message(
+    officer, enterprise, monkeypatch, settings
+):
+    from django.db import OperationalError
+
+    import placement.imports
+
+    settings.LEDGER_JOB_MAX_ATTEMPTS = 2
+    monkeypatch.setattr(jobs.tasks, "RETRY_DELAY", datetime.timedelta(0))
+    job = upload(officer, enterprise, rows=20)
+    run_jobs()
+    officer.post(PROCESS_URL, {"token": job.token, "enterprise": enterprise.pk})
+    write = placement.imports._roster_write
+
+    def write_then_lose_the_connection(**kwargs):
+        write(**kwargs)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(placement.imports, "_roster_write", write_then_lose_the_connection)
+    run_jobs()
+    run_jobs()
+    job.refresh_from_db()
+    assert (job.status, job.attempts, Worker.objects.count()) == ("failed", 2, 0)
+    assert job.failure == str(FAILED_DATABASE % {"attempts": 2})
+    page = officer.get(IMPORT_URL, {"job": job.token}).content.decode()
+    assert "数据库连接多次中断（已尝试 2 次）" in page
+    assert "server closed" not in page
+    history = officer.get(IMPORT_URL, {"history": 1}).content.decode()
+    assert "数据库连接多次中断" in history
+
+
+def test_a_job_failing_on_a_bug_says_so_without_the_errors_text(officer, enterprise, monkeypatch):
+    def broken(pk):
+        raise ValueError("140105197005010011 in a cell")
+
+    monkeypatch.setattr(jobs.tasks, "_import_check", broken)
+    job = upload(officer, enterprise)
+    run_jobs()
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.failure == str(FAILED_INTERNAL % {"kind": "ValueError"})
+    assert "140105" not in officer.get(IMPORT_URL, {"job": job.token}).content.decode()
