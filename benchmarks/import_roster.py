@@ -12,6 +12,8 @@ Phases (each in its own process, so that the peak RSS is the phase's own):
   default     a plain django-import-export ModelResource with default options, on --default-rows
   default_re  the same default resource re-importing its file
 Prints rows/s, seconds and peak RSS per phase, and the ratio to the openpyxl floor.
+With --profile DIR each phase's whole process runs under cProfile (DIR/<phase>.prof; the
+timings are then cProfile's, slower than without it).
 """
 
 import argparse
@@ -229,6 +231,7 @@ def main():
         "--phases", default="floor,reader,first,identical,changed10,default,default_re"
     )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
+    parser.add_argument("--profile", metavar="DIR", help="cProfile each phase into DIR")
     args = parser.parse_args()
     if args.phase:
         print(json.dumps(run_phase(args.phase, args.rows, args.default_rows)))
@@ -241,8 +244,12 @@ def main():
     _plain_file(args.default_rows, CACHE / f"plain-{args.default_rows}.xlsx")
     results = []
     for phase in args.phases.split(","):
+        profile = []
+        if args.profile:
+            Path(args.profile).mkdir(parents=True, exist_ok=True)
+            profile = ["-m", "cProfile", "-o", str(Path(args.profile) / f"{phase}.prof")]
         output = subprocess.run(
-            [sys.executable, __file__, "--phase", phase, "--rows", str(args.rows)]
+            [sys.executable, *profile, __file__, "--phase", phase, "--rows", str(args.rows)]
             + ["--default-rows", str(args.default_rows)],
             check=True,
             capture_output=True,

@@ -27,7 +27,7 @@ RETRY_DELAY = datetime.timedelta(seconds=5)
 
 class Progress:
     """What a running job reports: the rows of the file (from the reader), the rows read and
-    checked (from the import service, every 10,000), and a heartbeat with each."""
+    checked (from the import service, every PROGRESS_EVERY rows), and a heartbeat with each."""
 
     def __init__(self, model, pk: int):
         self.model = model

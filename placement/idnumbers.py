@@ -50,7 +50,12 @@ class ParsedIdNumber:
 
 def clean_text(value) -> str:
     """NFKC (full-width to ASCII), then drop spaces and invisible format characters (U+200B …)."""
-    text = unicodedata.normalize("NFKC", str(value))
+    text = str(value)
+    if text.isascii():
+        # NFKC leaves ASCII as it is and no ASCII character is a format character: only the
+        # spaces go (an import checks 100,000 numbers; the loop per character took 1.9 s).
+        return "".join(text.split())
+    text = unicodedata.normalize("NFKC", text)
     return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf")
 
 

@@ -1,0 +1,57 @@
+"""The bulk writes of the imports and the demo (database.bulk: unnest of array literals and COPY
+on PostgreSQL) store text exactly as given, whatever characters it holds, and give the objects
+their keys in order."""
+
+import datetime
+
+from access.actors import SYSTEM
+from placement import idnumbers
+from placement.models import Placement, Worker
+from placement.services import workers_bulk_register
+from reports.models import PlacementFact
+from tests.conftest import synthetic_id
+
+# Each is special somewhere: array literals (quote, backslash, braces, comma, NULL), COPY's
+# text format (backslash, tab, line breaks, \N).
+AWKWARD = ['引号"', "反斜杠\\", "{大括号}", "逗号,", "NULL", "制表\t符", "换\n行\r", "\\N", ""]
+
+
+def test_bulk_registration_stores_awkward_text_exactly_and_keys_in_order(enterprise):
+    workers, placements = [], []
+    for i, text in enumerate(AWKWARD):
+        number = synthetic_id(seq=i * 2 + 1)
+        worker = Worker(
+            enterprise=enterprise,
+            name=f"职工{i}",
+            sex="M",
+            birth_date=datetime.date(1970, 5, 1),
+            post=text,
+            registered_on=datetime.date(2016, 7, 1),
+            id_number_digest=idnumbers.digest(number),
+            id_number_cipher=idnumbers.encrypt(number),
+        )
+        workers.append(worker)
+        placements.append(
+            Placement(
+                worker=worker,
+                channel="internal_transfer",
+                placed_on=datetime.date(2017, 3, 1),
+                destination_unit=text,
+                ended_on=None,
+            )
+        )
+    workers_bulk_register(batches=[(workers, placements)], actor=SYSTEM, source="test")
+
+    stored = dict(Worker.objects.values_list("pk", "post"))
+    assert [stored[worker.pk] for worker in workers] == AWKWARD
+    names = dict(Worker.objects.values_list("pk", "name"))
+    assert [names[worker.pk] for worker in workers] == [f"职工{i}" for i in range(len(AWKWARD))]
+    units = dict(Placement.objects.values_list("pk", "destination_unit"))
+    assert [units[p.pk] for p in placements] == AWKWARD
+    assert all(p.ended_on is None for p in Placement.objects.all())
+    # The facts, written by COPY: registered, first in 2017 and the current span of each worker.
+    facts = PlacementFact.objects.filter(worker__in=workers)
+    assert facts.count() == 3 * len(AWKWARD)
+    assert facts.filter(kind="current", end__isnull=True, channel="internal_transfer").count() == (
+        len(AWKWARD)
+    )
