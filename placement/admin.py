@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from database.paginator import EstimatedCountPaginator
 from enterprises.admin_scoping import CityFilter, ScopedAdminMixin
 from enterprises.models import Enterprise
 
@@ -188,6 +189,7 @@ class WorkerAdmin(
         ),
     ]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
@@ -265,6 +267,7 @@ class PlacementAdmin(ServiceWritesMixin, ScopedAdminMixin, SimpleHistoryAdmin):
     date_hierarchy = "placed_on"
     readonly_fields = ["created_by", "created_at", "updated_by", "updated_at"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     @admin.display(description=_("所在企业"), ordering="worker__enterprise__name")
     def enterprise(self, obj):
@@ -284,6 +287,7 @@ class AnnualTargetAdmin(
     search_fields = ["region__name", "region__code", "enterprise__name", "=enterprise__credit_code"]
     list_select_related = ["region", "enterprise"]
     autocomplete_fields = ["region", "enterprise"]
+    paginator = EstimatedCountPaginator
     service_argument = "target"
     save_service = services.target_save
     delete_service = services.target_delete

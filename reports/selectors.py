@@ -53,23 +53,37 @@ SCOPE_LEVEL_BUCKET = {
 STRAGGLER_COUNT = 10
 
 
+NATIONAL_NAME = _("全国")
+
+
 @dataclass(frozen=True)
 class Scope:
-    """What a report covers: a region's subtree, or an enterprise (a group with its members)."""
+    """What a report covers: a region's subtree, an enterprise (a group with its members), or
+    the whole country (`national`: every province, for those who see everything)."""
 
     region: Region | None = None
     enterprise: Enterprise | None = None
+    national: bool = False
 
     def __post_init__(self):
-        if (self.region is None) == (self.enterprise is None):
-            raise ValueError("A scope is a region or an enterprise, not both or neither")
+        if (self.region is not None) + (self.enterprise is not None) + self.national != 1:
+            raise ValueError("A scope is a region, an enterprise or the nation: exactly one")
 
     @property
     def name(self) -> str:
-        return str(self.region or self.enterprise)
+        return str(NATIONAL_NAME) if self.national else str(self.region or self.enterprise)
+
+    @property
+    def key(self) -> str:
+        """What tells scopes apart in a cache key or a file name."""
+        if self.national:
+            return "national"
+        return self.region.code if self.region else f"enterprise-{self.enterprise.pk}"
 
     def enterprises(self):
         """The enterprises whose workers the scope counts."""
+        if self.national:
+            return Enterprise.objects.all()
         if self.region is not None:
             return Enterprise.objects.in_region(self.region)
         return Enterprise.objects.in_group(self.enterprise)
@@ -316,7 +330,16 @@ def placement_report(
     # Children and the key that puts each enterprise under one of them.
     region = scope.region
     children: dict[str, Figures] = {}
-    if region is not None and region.level != Region.Level.COUNTY:
+    children_are_enterprises = not scope.national and (
+        region is None or region.level == Region.Level.COUNTY
+    )
+    if scope.national:
+        for child in Region.objects.filter(level=Region.Level.PROVINCE).order_by("code"):
+            children[child.code] = Figures(key=child.code, name=child.name, kind="region")
+
+        def child_key(row):
+            return row["region_code"][:2] + "0000"
+    elif region is not None and region.level != Region.Level.COUNTY:
         for child in Region.objects.filter(parent=region).order_by("code"):
             children[child.code] = Figures(key=child.code, name=child.name, kind="region")
         prefix = 4 if region.level == Region.Level.PROVINCE else 6
@@ -346,7 +369,7 @@ def placement_report(
             months=list(line.get("months", [])),
         )
         per_enterprise[figures.key] = figures
-        if region is None or region.level == Region.Level.COUNTY:
+        if children_are_enterprises:
             group_itself = scope.enterprise is not None and row["pk"] == scope.enterprise.pk
             if group_itself and not figures.to_place and len(rows) > 1:
                 continue  # a group's head office without workers of its own is not a line
@@ -357,6 +380,10 @@ def placement_report(
     target_filter = Q(enterprise__in=enterprises)
     if region is not None:
         target_filter |= Q(region=region) | Q(region__parent=region)
+    elif scope.national:
+        # The provinces' own rows. There is no national target row: the nation's target is
+        # left blank ("—"), never the sum of the provinces' (the rule for every scope).
+        target_filter |= Q(region__level=Region.Level.PROVINCE)
     target_rows = AnnualTarget.objects.filter(target_filter, year=year).values_list(
         "region__code", "enterprise_id", "workers"
     )
@@ -377,16 +404,22 @@ def placement_report(
             else enterprise_targets.get(child.key)
         )
 
-    totals = Figures(
-        key=region.code if region else str(scope.enterprise.pk),
-        name=scope.name,
-        kind="region" if region else "enterprise",
-    )
+    if scope.national:
+        totals = Figures(key="national", name=scope.name)
+    else:
+        totals = Figures(
+            key=region.code if region else str(scope.enterprise.pk),
+            name=scope.name,
+            kind="region" if region else "enterprise",
+        )
     for child in children.values():
         totals.add(child)
-    totals.target = (
-        region_targets.get(region.code) if region else enterprise_targets.get(totals.key)
-    )
+    if scope.national:
+        totals.target = None
+    else:
+        totals.target = (
+            region_targets.get(region.code) if region else enterprise_targets.get(totals.key)
+        )
     if partial:
         totals.target = None
 
@@ -403,7 +436,7 @@ def placement_report(
         totals=totals,
         elapsed_share=rates.elapsed_share(year=year, as_of=as_of),
         children=list(children.values()),
-        children_are_enterprises=region is None or region.level == Region.Level.COUNTY,
+        children_are_enterprises=children_are_enterprises,
         channels=totals.channel_rows(),
         categories=totals.category_rows(),
         relations=totals.relation_rows(),
