@@ -216,7 +216,7 @@ def _pages():
             "demo-admin",
             "get",
             admin_url("placement_accesslog_changelist"),
-            {"action": "find"},
+            {"action__exact": "find"},
         ),
         (
             "find by ID number (POST), admin",

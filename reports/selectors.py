@@ -40,6 +40,7 @@ from django.utils.translation import gettext_lazy as _
 
 from access.actors import is_system
 from enterprises.models import Enterprise, Region
+from enterprises.querysets import sees_everything, user_scope
 from placement.channels import CHANNEL_OUTCOMES, Category, Channel, LabourRelation
 from placement.models import AnnualTarget, Placement, Worker
 
@@ -238,10 +239,12 @@ def enterprise_figures(*, enterprises, year: int, as_of: datetime.date) -> dict[
         }
     )
     facts = report_fact_sets(enterprises=enterprises, year=year, as_of=as_of)
-    registered = facts["to_place"].values("enterprise_id").annotate(n=Count("pk")).order_by()
+    # COUNT(*) (or of `start`, never null), not COUNT(id): the facts' partial indexes hold no
+    # id, and counting it fetched every fact's row from the table instead of the index alone.
+    registered = facts["to_place"].values("enterprise_id").annotate(n=Count("*")).order_by()
     for row in registered:
         counts[row["enterprise_id"]]["to_place"] = row["n"]
-    current = facts["placed"].values("enterprise_id", "channel").annotate(n=Count("pk")).order_by()
+    current = facts["placed"].values("enterprise_id", "channel").annotate(n=Count("*")).order_by()
     for row in current:
         line = counts[row["enterprise_id"]]
         line["placed"] += row["n"]
@@ -252,7 +255,7 @@ def enterprise_figures(*, enterprises, year: int, as_of: datetime.date) -> dict[
             .values("enterprise_id")
             .annotate(
                 **{
-                    f"m{i}": Count("pk", filter=Q(start__lte=day))
+                    f"m{i}": Count("start", filter=Q(start__lte=day))
                     for i, day in enumerate(month_ends)
                 }
             )
@@ -298,6 +301,20 @@ def _by_outcome(channels: dict[str, int], position: int) -> dict[str, int]:
     return grouped
 
 
+def _sees_whole_scope(scope: Scope, user) -> bool:
+    """Whether every enterprise of the scope is visible to the user, known without a query: the
+    server's own actors and administrators see all, region staff every region below theirs. Then
+    the report needs no visibility condition, which would nest a second region subquery inside
+    the first: PostgreSQL then expected 5 of a province's 268 enterprises and counted their facts
+    row by row (1.7 s instead of 0.2 s at 2,000,000 workers)."""
+    if is_system(user) or sees_everything(user):
+        return True
+    if scope.region is None:
+        return False  # a group may have members outside the user's region
+    own = user_scope(user)
+    return bool(own and own.region_id and scope.region.code.startswith(own.region.code_prefix))
+
+
 def placement_report(
     *,
     scope: Scope,
@@ -310,7 +327,7 @@ def placement_report(
     # The facts are kept by the write path (placement.services), in the writing transaction:
     # a report only reads them, and takes no lock.
     enterprises = scope.enterprises()
-    restricted = not is_system(user)
+    restricted = not _sees_whole_scope(scope, user)
     in_scope = enterprises.count() if industry or restricted else None
     if industry:
         enterprises = enterprises.filter(industry=industry)
