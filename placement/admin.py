@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from database.distinct import distinct_values
 from database.paginator import EstimatedCountPaginator
 from enterprises.admin_scoping import CityFilter, ScopedAdminMixin
 from enterprises.models import Enterprise
@@ -61,6 +62,15 @@ class PlacementStatusFilter(admin.SimpleListFilter):
         if self.value() == "pending":
             return queryset.pending_on(today)
         return queryset
+
+
+class ProbedValuesListFilter(admin.AllValuesFieldListFilter):
+    """A field's values offered by index probes (database/distinct.py), not by a DISTINCT over
+    every row of the list (0.2 s over 2,000,000 workers, on every page view)."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        self.lookup_choices = distinct_values(model_admin.get_queryset(request), field.name)
 
 
 class CurrentChannelFilter(admin.SimpleListFilter):
@@ -128,7 +138,7 @@ class WorkerAdmin(
         "status",
         "special_work_type",
         "employment_difficulty",
-        "diversion_year",
+        ("diversion_year", ProbedValuesListFilter),
         "registered_on_source",
     ]
     search_fields = ["name"]

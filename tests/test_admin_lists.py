@@ -116,3 +116,23 @@ def test_an_estimated_list_runs_one_query_less_than_a_counted_one(
     # The estimate replaces the COUNT(*).
     with django_assert_num_queries(CHANGELIST_QUERIES[model.__name__] - 1):
         assert root_client.get(url).context["cl"].paginator.estimated
+
+
+def test_the_years_and_diversion_years_offered_are_those_of_the_workers(root_client, make_worker):
+    import datetime
+
+    for year, diversion in [(2016, 2016), (2017, None), (2019, 2018), (2019, 2016)]:
+        make_worker(registered_on=datetime.date(year, 3, 1), diversion_year=diversion)
+
+    response = root_client.get(WORKERS)
+
+    body = response.content.decode()
+    for year in ("2016", "2017", "2019"):
+        assert f"?registered_on__year={year}" in body
+    assert "?registered_on__year=2018" not in body
+    diversion = next(
+        spec
+        for spec in response.context["cl"].filter_specs
+        if getattr(spec, "field_path", "") == "diversion_year"
+    )
+    assert diversion.lookup_choices == [2016, 2018, None]
