@@ -110,6 +110,17 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Dashboard figures are cached until the ledger changes (reports/cache.py). The database cache
+# (its table is made by a migration) is shared by every worker process and app server and needs
+# no server of its own; `redis://…` works too (with the redis package). Never a per-process
+# cache (locmem) with more than one process: the others would not see a change.
+CACHES = {"default": env.cache_url("DJANGO_CACHE_URL", default="dbcache://ledger_cache")}
+# Admin lists of a table with at least this many rows (by its statistics) show an estimated count
+# when unfiltered, instead of counting every row on every page (database/paginator.py).
+LEDGER_ADMIN_ESTIMATE_ROWS = env.int("LEDGER_ADMIN_ESTIMATE_ROWS", default=100_000)
+# How long a cached report is kept at most: the bound for writes that send no signal.
+LEDGER_REPORT_CACHE_SECONDS = env.int("LEDGER_REPORT_CACHE_SECONDS", default=3600)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {

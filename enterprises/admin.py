@@ -1,9 +1,12 @@
 """Admin for regions and enterprises: what administrators manage."""
 
 from django.contrib import admin, messages
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
+
+from database.paginator import EstimatedCountPaginator
 
 from .admin_imports import EnterpriseImportExportMixin
 from .admin_scoping import CityFilter, ScopedAdminMixin
@@ -45,12 +48,27 @@ class EnterpriseAdmin(ScopedAdminMixin, EnterpriseImportExportMixin, SimpleHisto
         (_("一企一策"), {"fields": ["plan_text", "plan_reviewed_on", "diversion_date"]}),
     ]
 
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
     def get_queryset(self, request):
-        # A GROUP BY query drops Meta.ordering: order again, or the autocomplete's pages shift.
+        # Each listed enterprise's workers counted by a subquery on the worker table's enterprise
+        # index, for the page's rows only: the join with GROUP BY it replaces counted all
+        # 2,000,000 workers on every page view (1.4 s at 500,000), and also in the page count.
+        # Ordered by pk after the name, or the autocomplete's pages shift among equal names.
+        # (The worker model through the reverse relation: this app does not import placement.)
+        worker_model = Enterprise._meta.get_field("workers").related_model
+        workers = (
+            worker_model.objects.filter(enterprise=OuterRef("pk"))
+            .order_by()
+            .values("enterprise")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
         return (
             super()
             .get_queryset(request)
-            .annotate(_worker_count=Count("workers"))
+            .annotate(_worker_count=Coalesce(Subquery(workers), 0))
             .order_by(*Enterprise._meta.ordering, "pk")
         )
 

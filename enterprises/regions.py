@@ -97,3 +97,13 @@ def regions_load(*, province_code: str = "14") -> int:
         by_code[code] = region
         written += 1 if created else 0
     return written
+
+
+def national_province_codes() -> list[str]:
+    """The two-digit codes of the 31 provinces, autonomous regions and municipalities of the
+    mainland (the table's one-line entries for Taiwan, Hong Kong and Macao have no divisions)."""
+    return [
+        low
+        for _length, low, _high, _props, children in numdb.get("cn/loc").prefixes
+        if len(children) > 1 and low < "70"
+    ]

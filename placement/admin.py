@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from database.distinct import distinct_values
+from database.paginator import EstimatedCountPaginator
 from enterprises.admin_scoping import CityFilter, ScopedAdminMixin
 from enterprises.models import Enterprise
 
@@ -121,6 +123,15 @@ class PlacementStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ProbedValuesListFilter(admin.AllValuesFieldListFilter):
+    """A field's values offered by index probes (database/distinct.py), not by a DISTINCT over
+    every row of the list (0.2 s over 2,000,000 workers, on every page view)."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        self.lookup_choices = distinct_values(model_admin.get_queryset(request), field.name)
+
+
 class CurrentChannelFilter(admin.SimpleListFilter):
     title = _("当前安置渠道")
     parameter_name = "channel"
@@ -189,7 +200,7 @@ class WorkerAdmin(
         "status",
         "special_work_type",
         "employment_difficulty",
-        "diversion_year",
+        ("diversion_year", ProbedValuesListFilter),
         "registered_on_source",
     ]
     search_fields = ["name"]
@@ -252,6 +263,7 @@ class WorkerAdmin(
         ),
     ]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
@@ -334,6 +346,7 @@ class PlacementAdmin(
     date_hierarchy = "placed_on"
     readonly_fields = ["created_by", "created_at", "updated_by", "updated_at"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     @admin.display(description=_("所在企业"), ordering="worker__enterprise__name")
     def enterprise(self, obj):
@@ -353,6 +366,7 @@ class AnnualTargetAdmin(
     search_fields = ["region__name", "region__code", "enterprise__name", "=enterprise__credit_code"]
     list_select_related = ["region", "enterprise"]
     autocomplete_fields = ["region", "enterprise"]
+    paginator = EstimatedCountPaginator
     service_argument = "target"
     save_service = services.target_save
     delete_service = services.target_delete

@@ -13,6 +13,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from simple_history.template_utils import HistoricalRecordContextHelper
 
+from database.paginator import EstimatedCountPaginator
+
 from . import idnumbers
 from .access import (
     LookupLimitReached,
@@ -240,6 +242,8 @@ class AccessLogAdmin(admin.ModelAdmin):
     list_filter = ["action", "full_numbers"]
     search_fields = ["username", "target"]
     date_hierarchy = "at"
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def get_queryset(self, request):
         from enterprises.querysets import sees_everything

@@ -7,6 +7,7 @@ itself keeps every rule (internal retirement only inside the window, dates in or
 """
 
 import datetime
+import itertools
 import random
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from stdnum.cn import uscc
 from access.actors import DEMO
 from database.analyze import tables_analyze
 from enterprises.models import Enterprise, Region
+from enterprises.regions import national_province_codes, regions_load
 
 from . import idnumbers, retirement, services
 from .channels import Channel
@@ -73,6 +75,16 @@ CHANNEL_WEIGHTS = [
 ]
 # The years the demo's enterprises divert workers in; each city has workers and a target in each.
 DEMO_YEARS = (2016, 2017)
+# `seed_demo --national`: the whole programme, 2016-2020, over the 31 provinces.
+NATIONAL_YEARS = (2016, 2017, 2018, 2019, 2020)
+NATIONAL_ENTERPRISES = 3000
+# Provinces' shares of the national demo's enterprises (and so of its workers), roughly where the
+# coal and steel capacity was cut; a province not named here weighs 1.
+PROVINCE_WEIGHTS = {
+    "14": 10, "13": 9, "15": 6, "41": 6, "37": 5, "61": 5, "23": 5, "52": 5, "51": 4, "34": 4,
+    "21": 4, "22": 3, "43": 3, "50": 3, "53": 3, "32": 3, "36": 3, "62": 2, "65": 2, "64": 2,
+    "42": 2, "45": 2, "35": 2,
+}  # fmt: skip
 # The first workers of each (city, year): this many each, the first of them still waiting at the
 # end of the year (so that every city's pending count and stragglers show something).
 COVERAGE_WORKERS = 3
@@ -98,7 +110,9 @@ def _random_date(rng: random.Random, start: datetime.date, end: datetime.date) -
     return start + datetime.timedelta(days=rng.randrange((end - start).days + 1))
 
 
-def _enterprises(rng: random.Random, count: int) -> list[Enterprise]:
+def _enterprises(
+    rng: random.Random, count: int, *, years: tuple[int, ...], national: bool
+) -> list[Enterprise]:
     """The named groups and mines, then synthetic mines and steel plants up to `count`."""
     regions = {r.code: r for r in Region.objects.all()}
     counties = [r for r in regions.values() if r.level == Region.Level.COUNTY]
@@ -136,19 +150,32 @@ def _enterprises(rng: random.Random, count: int) -> list[Enterprise]:
         made.append(make(name, county, industry, year=year))
         index += 1
 
-    # First one enterprise in every city for every demo year that has none yet, so that no
-    # city's row or chart is empty in any year.
-    covered = {(_city_code(e), e.reduction_year) for e in made}
-    for city_code in sorted(r.code for r in regions.values() if r.level == Region.Level.CITY):
-        in_city = [c for c in counties if c.code[:4] == city_code[:4]]
-        if not in_city:
+    # First one enterprise in every city (nationally: every province) for every demo year that
+    # has none yet, so that no city's row or chart is empty in any year.
+    covered = {(_coverage_key(e, national), e.reduction_year) for e in made}
+    level = Region.Level.PROVINCE if national else Region.Level.CITY
+    for code in sorted(r.code for r in regions.values() if r.level == level):
+        prefix = code[:2] if national else code[:4]
+        inside = [c for c in counties if c.code.startswith(prefix)]
+        if not inside:
             continue
-        for year in DEMO_YEARS:
-            if (city_code, year) not in covered:
-                make_synthetic(in_city[index % len(in_city)], year)
+        for year in years:
+            if (code, year) not in covered:
+                make_synthetic(inside[index % len(inside)], year)
+    if national:
+        # A province's share of the rest by its weight, then a county of it at random.
+        by_province: dict[str, list[Region]] = {}
+        for county in counties:
+            by_province.setdefault(county.code[:2], []).append(county)
+        provinces = sorted(by_province)
+        weights = [PROVINCE_WEIGHTS.get(code, 1) for code in provinces]
+        while len(made) < count:
+            province = rng.choices(provinces, weights)[0]
+            make_synthetic(rng.choice(by_province[province]), years[index % len(years)])
+        return made
     while len(made) < count:
         # Step through the counties so that every city soon has more enterprises of its own.
-        make_synthetic(counties[(index * 37) % len(counties)], DEMO_YEARS[index % 2])
+        make_synthetic(counties[(index * 37) % len(counties)], years[index % 2])
     return made
 
 
@@ -156,24 +183,35 @@ def _city_code(enterprise: Enterprise) -> str:
     return enterprise.region.code[:4] + "00"
 
 
-def _coverage(made: list[Enterprise]) -> list[Enterprise]:
-    """One enterprise for each (city, demo year): the first workers go to these in turn."""
+def _coverage_key(enterprise: Enterprise, national: bool) -> str:
+    """The region each demo year must have workers in: the city, nationally the province."""
+    if national:
+        return enterprise.region.code[:2] + "0000"
+    return _city_code(enterprise)
+
+
+def _coverage(made: list[Enterprise], national: bool) -> list[Enterprise]:
+    """One enterprise for each (city or province, demo year): the first workers go to these in
+    turn."""
     first: dict[tuple[str, int], Enterprise] = {}
     for enterprise in made:
-        first.setdefault((_city_code(enterprise), enterprise.reduction_year), enterprise)
+        first.setdefault(
+            (_coverage_key(enterprise, national), enterprise.reduction_year), enterprise
+        )
     return [first[key] for key in sorted(first)]
 
 
 def _id_numbers(
-    rng: random.Random, county_codes: list[str], birth: datetime.date, male: bool, seen: set[str]
+    rng: random.Random, county_codes: list[str], birth: datetime.date, male: bool, seen: set[int]
 ) -> str:
     while True:
         sequence = rng.randrange(0, 500) * 2 + (1 if male else 0)
         body = f"{rng.choice(county_codes)}{birth:%Y%m%d}{sequence:03d}"
-        number = idnumbers.with_check_digit(body)
-        if number not in seen:
-            seen.add(number)
-            return number
+        # The 17-digit body as an integer: a set of 2,000,000 of them takes a third of the
+        # memory of the strings (the check digit follows from the body).
+        if int(body) not in seen:
+            seen.add(int(body))
+            return idnumbers.with_check_digit(body)
 
 
 def _channel_for(rng, channels, weights, placed_on, birth, sex, cadre) -> str:
@@ -189,23 +227,38 @@ def _channel_for(rng, channels, weights, placed_on, birth, sex, cadre) -> str:
 
 @transaction.atomic
 def demo_build(
-    *, workers: int, seed: int = 2016, enterprises: int | None = None, progress=None
+    *,
+    workers: int,
+    seed: int = 2016,
+    enterprises: int | None = None,
+    national: bool = False,
+    progress=None,
 ) -> DemoSummary:
-    """Build the demo province: groups and mines, workers, placements and targets."""
+    """Build the demo province (or, `national`, the 31 provinces over 2016-2020): groups and
+    mines, workers, placements and targets."""
     rng = random.Random(seed)
-    enterprise_count = enterprises or min(300, max(24, workers // 1600))
-    made = _enterprises(rng, enterprise_count)
+    years = NATIONAL_YEARS if national else DEMO_YEARS
+    if national:
+        for province_code in national_province_codes():
+            regions_load(province_code=province_code)
+        enterprise_count = enterprises or NATIONAL_ENTERPRISES
+    else:
+        enterprise_count = enterprises or min(300, max(24, workers // 1600))
+    made = _enterprises(rng, enterprise_count, years=years, national=national)
     county_codes = list(
         Region.objects.filter(level=Region.Level.COUNTY).values_list("code", flat=True)
     )
     channels = [c for c, _w in CHANNEL_WEIGHTS]
     weights = [w for _c, w in CHANNEL_WEIGHTS]
-    seen: set[str] = set()
+    seen: set[int] = set()
     placed_by_city_year: dict[tuple[str, int], int] = {}
     to_place_by_city_year: dict[tuple[str, int], int] = {}
     # Enterprises differ in size: weight them so a few are large, like real mines.
     enterprise_weights = [rng.uniform(0.3, 3.0) for _ in made]
-    coverage = _coverage(made)
+    # Cumulated once: `choices` with plain weights adds them all up again on every call
+    # (3,000 additions per worker nationally); the draws are the same.
+    cumulative_weights = list(itertools.accumulate(enterprise_weights))
+    coverage = _coverage(made, national)
 
     def batches():
         # Generated a batch at a time and written by the ledger's bulk service as it goes.
@@ -219,8 +272,8 @@ def demo_build(
                 if serial < len(coverage) * COVERAGE_WORKERS:
                     enterprise = coverage[serial % len(coverage)]
                 else:
-                    enterprise = rng.choices(made, enterprise_weights)[0]
-                year = enterprise.reduction_year or DEMO_YEARS[0]
+                    enterprise = rng.choices(made, cum_weights=cumulative_weights)[0]
+                year = enterprise.reduction_year or years[0]
                 male = rng.random() < 0.82
                 # Some older workers, so that internal retirement has candidates.
                 birth = _random_date(
@@ -256,7 +309,7 @@ def demo_build(
                 # About one in 300 is still waiting; the rest are placed within the year or the
                 # next. A city's first worker of the last demo year is still waiting; of an
                 # earlier year, placed the next year.
-                if rng.random() < 1 / 300 or (waiting_at_year_end and year == DEMO_YEARS[-1]):
+                if rng.random() < 1 / 300 or (waiting_at_year_end and year == years[-1]):
                     plans.append(None)
                     continue
                 placed_on = _random_date(
@@ -340,15 +393,21 @@ def _destination(rng, channel, enterprise) -> str:
 
 
 def _targets(rng, to_place_by_city_year) -> int:
-    """A target per city and year near the workers diverted there, and the province's sum."""
+    """A target per city and year near the workers diverted there, and each province's sum
+    (a municipality's districts have no city between them and the province: only its sum)."""
     cities = {r.code: r for r in Region.objects.filter(level=Region.Level.CITY)}
-    province = Region.objects.get(level=Region.Level.PROVINCE)
+    provinces = {r.code: r for r in Region.objects.filter(level=Region.Level.PROVINCE)}
     rows = []
-    by_year: dict[int, int] = {}
+    by_province_year: dict[tuple[str, int], int] = {}
     for (city_code, year), count in sorted(to_place_by_city_year.items()):
         target = max(1, round(count * rng.uniform(0.95, 1.02)))
-        rows.append(AnnualTarget(year=year, region=cities[city_code], workers=target))
-        by_year[year] = by_year.get(year, 0) + target
-    rows += [AnnualTarget(year=y, region=province, workers=n) for y, n in by_year.items()]
+        if city_code in cities:
+            rows.append(AnnualTarget(year=year, region=cities[city_code], workers=target))
+        key = (city_code[:2] + "0000", year)
+        by_province_year[key] = by_province_year.get(key, 0) + target
+    rows += [
+        AnnualTarget(year=year, region=provinces[code], workers=n)
+        for (code, year), n in by_province_year.items()
+    ]
     services.targets_bulk_set(creates=rows, updates=[], actor=DEMO, source="", history=False)
     return len(rows)

@@ -521,6 +521,8 @@ def targets_bulk_set(
     tables_analyze(
         models=[AnnualTarget, AnnualTarget.history.model], rows=len(creates) + len(updates)
     )
+    # No worker changed, but every report with these targets did (their cached figures).
+    ledger_changed.send(sender=AnnualTarget, worker_ids=set())
 
 
 def _analyze_ledger(*, rows: int, history: bool = True) -> None:

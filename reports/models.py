@@ -60,6 +60,25 @@ class PlacementFact(models.Model):
                 condition=models.Q(kind="first_in_year"),
                 name="reports_fact_first_in_year",
             ),
+            # The same, enterprise first, for a scope's few hundred enterprises out of 3,000: an
+            # index-only range scan per enterprise instead of every fact of the country (a
+            # province's dashboard at 2,000,000 workers fetched every fact of its enterprises
+            # through the plain enterprise index, heap included: 1.7 s; benchmarks/README.md).
+            models.Index(
+                fields=["enterprise", "start"],
+                condition=models.Q(kind="registered"),
+                name="reports_fact_ent_registered",
+            ),
+            models.Index(
+                fields=["enterprise", "start", "end", "channel"],
+                condition=models.Q(kind="current"),
+                name="reports_fact_ent_current",
+            ),
+            models.Index(
+                fields=["enterprise", "start"],
+                condition=models.Q(kind="first_in_year"),
+                name="reports_fact_ent_first_in_year",
+            ),
         ]
 
     def __str__(self):

@@ -40,6 +40,7 @@ from django.utils.translation import gettext_lazy as _
 
 from access.actors import is_system
 from enterprises.models import Enterprise, Region
+from enterprises.querysets import sees_everything, user_scope
 from placement.channels import CHANNEL_OUTCOMES, Category, Channel, LabourRelation
 from placement.models import AnnualTarget, Placement, Worker
 
@@ -53,23 +54,37 @@ SCOPE_LEVEL_BUCKET = {
 STRAGGLER_COUNT = 10
 
 
+NATIONAL_NAME = _("全国")
+
+
 @dataclass(frozen=True)
 class Scope:
-    """What a report covers: a region's subtree, or an enterprise (a group with its members)."""
+    """What a report covers: a region's subtree, an enterprise (a group with its members), or
+    the whole country (`national`: every province, for those who see everything)."""
 
     region: Region | None = None
     enterprise: Enterprise | None = None
+    national: bool = False
 
     def __post_init__(self):
-        if (self.region is None) == (self.enterprise is None):
-            raise ValueError("A scope is a region or an enterprise, not both or neither")
+        if (self.region is not None) + (self.enterprise is not None) + self.national != 1:
+            raise ValueError("A scope is a region, an enterprise or the nation: exactly one")
 
     @property
     def name(self) -> str:
-        return str(self.region or self.enterprise)
+        return str(NATIONAL_NAME) if self.national else str(self.region or self.enterprise)
+
+    @property
+    def key(self) -> str:
+        """What tells scopes apart in a cache key or a file name."""
+        if self.national:
+            return "national"
+        return self.region.code if self.region else f"enterprise-{self.enterprise.pk}"
 
     def enterprises(self):
         """The enterprises whose workers the scope counts."""
+        if self.national:
+            return Enterprise.objects.all()
         if self.region is not None:
             return Enterprise.objects.in_region(self.region)
         return Enterprise.objects.in_group(self.enterprise)
@@ -224,10 +239,12 @@ def enterprise_figures(*, enterprises, year: int, as_of: datetime.date) -> dict[
         }
     )
     facts = report_fact_sets(enterprises=enterprises, year=year, as_of=as_of)
-    registered = facts["to_place"].values("enterprise_id").annotate(n=Count("pk")).order_by()
+    # COUNT(*) (or of `start`, never null), not COUNT(id): the facts' partial indexes hold no
+    # id, and counting it fetched every fact's row from the table instead of the index alone.
+    registered = facts["to_place"].values("enterprise_id").annotate(n=Count("*")).order_by()
     for row in registered:
         counts[row["enterprise_id"]]["to_place"] = row["n"]
-    current = facts["placed"].values("enterprise_id", "channel").annotate(n=Count("pk")).order_by()
+    current = facts["placed"].values("enterprise_id", "channel").annotate(n=Count("*")).order_by()
     for row in current:
         line = counts[row["enterprise_id"]]
         line["placed"] += row["n"]
@@ -238,7 +255,7 @@ def enterprise_figures(*, enterprises, year: int, as_of: datetime.date) -> dict[
             .values("enterprise_id")
             .annotate(
                 **{
-                    f"m{i}": Count("pk", filter=Q(start__lte=day))
+                    f"m{i}": Count("start", filter=Q(start__lte=day))
                     for i, day in enumerate(month_ends)
                 }
             )
@@ -284,6 +301,20 @@ def _by_outcome(channels: dict[str, int], position: int) -> dict[str, int]:
     return grouped
 
 
+def _sees_whole_scope(scope: Scope, user) -> bool:
+    """Whether every enterprise of the scope is visible to the user, known without a query: the
+    server's own actors and administrators see all, region staff every region below theirs. Then
+    the report needs no visibility condition, which would nest a second region subquery inside
+    the first: PostgreSQL then expected 5 of a province's 268 enterprises and counted their facts
+    row by row (1.7 s instead of 0.2 s at 2,000,000 workers)."""
+    if is_system(user) or sees_everything(user):
+        return True
+    if scope.region is None:
+        return False  # a group may have members outside the user's region
+    own = user_scope(user)
+    return bool(own and own.region_id and scope.region.code.startswith(own.region.code_prefix))
+
+
 def placement_report(
     *,
     scope: Scope,
@@ -296,7 +327,7 @@ def placement_report(
     # The facts are kept by the write path (placement.services), in the writing transaction:
     # a report only reads them, and takes no lock.
     enterprises = scope.enterprises()
-    restricted = not is_system(user)
+    restricted = not _sees_whole_scope(scope, user)
     in_scope = enterprises.count() if industry or restricted else None
     if industry:
         enterprises = enterprises.filter(industry=industry)
@@ -316,7 +347,16 @@ def placement_report(
     # Children and the key that puts each enterprise under one of them.
     region = scope.region
     children: dict[str, Figures] = {}
-    if region is not None and region.level != Region.Level.COUNTY:
+    children_are_enterprises = not scope.national and (
+        region is None or region.level == Region.Level.COUNTY
+    )
+    if scope.national:
+        for child in Region.objects.filter(level=Region.Level.PROVINCE).order_by("code"):
+            children[child.code] = Figures(key=child.code, name=child.name, kind="region")
+
+        def child_key(row):
+            return row["region_code"][:2] + "0000"
+    elif region is not None and region.level != Region.Level.COUNTY:
         for child in Region.objects.filter(parent=region).order_by("code"):
             children[child.code] = Figures(key=child.code, name=child.name, kind="region")
         prefix = 4 if region.level == Region.Level.PROVINCE else 6
@@ -346,7 +386,7 @@ def placement_report(
             months=list(line.get("months", [])),
         )
         per_enterprise[figures.key] = figures
-        if region is None or region.level == Region.Level.COUNTY:
+        if children_are_enterprises:
             group_itself = scope.enterprise is not None and row["pk"] == scope.enterprise.pk
             if group_itself and not figures.to_place and len(rows) > 1:
                 continue  # a group's head office without workers of its own is not a line
@@ -357,6 +397,10 @@ def placement_report(
     target_filter = Q(enterprise__in=enterprises)
     if region is not None:
         target_filter |= Q(region=region) | Q(region__parent=region)
+    elif scope.national:
+        # The provinces' own rows. There is no national target row: the nation's target is
+        # left blank ("—"), never the sum of the provinces' (the rule for every scope).
+        target_filter |= Q(region__level=Region.Level.PROVINCE)
     target_rows = AnnualTarget.objects.filter(target_filter, year=year).values_list(
         "region__code", "enterprise_id", "workers"
     )
@@ -377,16 +421,22 @@ def placement_report(
             else enterprise_targets.get(child.key)
         )
 
-    totals = Figures(
-        key=region.code if region else str(scope.enterprise.pk),
-        name=scope.name,
-        kind="region" if region else "enterprise",
-    )
+    if scope.national:
+        totals = Figures(key="national", name=scope.name)
+    else:
+        totals = Figures(
+            key=region.code if region else str(scope.enterprise.pk),
+            name=scope.name,
+            kind="region" if region else "enterprise",
+        )
     for child in children.values():
         totals.add(child)
-    totals.target = (
-        region_targets.get(region.code) if region else enterprise_targets.get(totals.key)
-    )
+    if scope.national:
+        totals.target = None
+    else:
+        totals.target = (
+            region_targets.get(region.code) if region else enterprise_targets.get(totals.key)
+        )
     if partial:
         totals.target = None
 
@@ -403,7 +453,7 @@ def placement_report(
         totals=totals,
         elapsed_share=rates.elapsed_share(year=year, as_of=as_of),
         children=list(children.values()),
-        children_are_enterprises=region is None or region.level == Region.Level.COUNTY,
+        children_are_enterprises=children_are_enterprises,
         channels=totals.channel_rows(),
         categories=totals.category_rows(),
         relations=totals.relation_rows(),

@@ -9,6 +9,8 @@ app_name = "reports"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("national/", views.national_dashboard, name="national"),
+    path("national/<str:table>.xlsx", views.national_export, name="national_export"),
     path("region/<str:code>/", views.region_dashboard, name="region"),
     path("region/<str:code>/<str:table>.xlsx", views.region_export, name="region_export"),
     path("enterprise/<int:pk>/", views.enterprise_dashboard, name="enterprise"),

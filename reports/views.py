@@ -17,6 +17,7 @@ from placement.channels import Channel
 from placement.models import AccessLog
 
 from . import charts, exports, rates
+from .cache import placement_report_cached
 from .forms import ReportFilterForm
 from .returns.views import published_panel
 from .selectors import Scope, placement_report, report_default_year, worker_list
@@ -58,10 +59,12 @@ def home(request):
     scope = user_scope(request.user)
     query = ("?" + request.GET.urlencode()) if request.GET else ""
     if sees_everything(request.user):
-        province = Region.objects.filter(level=Region.Level.PROVINCE).order_by("code").first()
-        if province is None:
+        provinces = list(Region.objects.filter(level=Region.Level.PROVINCE).order_by("code")[:2])
+        if not provinces:
             raise Http404
-        return redirect(reverse("reports:region", args=[province.code]) + query)
+        if len(provinces) > 1:
+            return redirect(reverse("reports:national") + query)
+        return redirect(reverse("reports:region", args=[provinces[0].code]) + query)
     if scope is not None and scope.enterprise_id:
         return redirect(reverse("reports:enterprise", args=[scope.enterprise_id]) + query)
     if scope is not None and scope.region_id:
@@ -71,6 +74,8 @@ def home(request):
 
 def _breadcrumbs(scope: Scope, user) -> list[tuple[str, str | None]]:
     """Links up the tree to the regions the user may see (one query)."""
+    if scope.national:
+        return [(scope.name, None)]
     region = scope.region or scope.enterprise.region
     codes = [region.code[:2] + "0000", region.code[:4] + "00", region.code]
     visible = {
@@ -99,9 +104,10 @@ def _breadcrumbs(scope: Scope, user) -> list[tuple[str, str | None]]:
     return crumbs
 
 
-def _dashboard(request, scope: Scope, export_name: str, export_args):
+def _dashboard(request, scope: Scope, export_name: str, export_args: list):
     form, filters = _filters(request)
-    report = placement_report(scope=scope, user=request.user, **filters)
+    # Cached until the ledger changes (reports/cache.py); exports compute afresh.
+    report = placement_report_cached(scope=scope, user=request.user, **filters)
     query = _query(filters)
     children = [
         {
@@ -135,7 +141,7 @@ def _dashboard(request, scope: Scope, export_name: str, export_args):
             title=_("年内累计安置与年度目标"),
         ),
         "exports": {
-            table: reverse(export_name, args=[export_args, table]) + "?" + query
+            table: reverse(export_name, args=[*export_args, table]) + "?" + query
             for table in exports.TABLES
         },
         "workers_url": (
@@ -160,14 +166,34 @@ def _dashboard(request, scope: Scope, export_name: str, export_args):
 def region_dashboard(request, code):
     """The dashboard of a province, city or county: every figure of its whole subtree."""
     region = _region(request, code)
-    return _dashboard(request, Scope(region=region), "reports:region_export", region.code)
+    return _dashboard(request, Scope(region=region), "reports:region_export", [region.code])
+
+
+def _national(request) -> Scope:
+    """The whole country, for those who see everything; "not found" for anyone else, like a
+    region outside their scope."""
+    if not sees_everything(request.user):
+        raise Http404
+    return Scope(national=True)
+
+
+@login_required
+def national_dashboard(request):
+    """The national dashboard: every province's figures (when the ledger holds several)."""
+    return _dashboard(request, _national(request), "reports:national_export", [])
+
+
+@login_required
+def national_export(request, table):
+    """One table of the national dashboard as .xlsx."""
+    return _export(request, _national(request), table)
 
 
 @login_required
 def enterprise_dashboard(request, pk):
     """The dashboard of an enterprise, or of a group with its member enterprises."""
     enterprise = _enterprise(request, pk)
-    return _dashboard(request, Scope(enterprise=enterprise), "reports:enterprise_export", pk)
+    return _dashboard(request, Scope(enterprise=enterprise), "reports:enterprise_export", [pk])
 
 
 def _export(request, scope: Scope, table: str):
@@ -185,8 +211,7 @@ def _export(request, scope: Scope, table: str):
         content_type=exports.XLSX_CONTENT_TYPE,
     )
     # An ASCII file name: the scope is in the title row; names stay out of headers and logs.
-    key = scope.region.code if scope.region else f"enterprise-{scope.enterprise.pk}"
-    filename = f"placement-{key}-{report.year}-{report.as_of:%Y%m%d}-{table}.xlsx"
+    filename = f"placement-{scope.key}-{report.year}-{report.as_of:%Y%m%d}-{table}.xlsx"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -70,3 +70,39 @@ def test_every_city_has_workers_a_target_and_someone_waiting_in_every_demo_year(
             assert city.target, (city.name, year)
             assert city.pending > 0, (city.name, year)
             assert city.placed_in_year > 0, (city.name, year)
+
+
+def test_seed_demo_national_spreads_workers_over_the_31_provinces_and_five_years(db):
+    from reports.facts import report_facts_rebuild
+    from reports.models import PlacementFact
+
+    call_command("seed_demo", national=True, workers=1500, enterprises=200, stdout=StringIO())
+
+    provinces = Region.objects.filter(level=Region.Level.PROVINCE)
+    assert provinces.count() == 31
+    assert Region.objects.filter(code="650000", name="新疆维吾尔自治区").exists()
+    assert Enterprise.objects.count() == 200 + 3  # and the three groups' head offices
+    assert Worker.objects.count() == 1500
+    with_workers = {
+        code[:2] for code in Worker.objects.values_list("enterprise__region__code", flat=True)
+    }
+    assert len(with_workers) == 31
+    assert set(Worker.objects.values_list("diversion_year", flat=True)) == {
+        2016,
+        2017,
+        2018,
+        2019,
+        2020,
+    }
+    # Each province's target per year, also for municipalities (no city between).
+    assert AnnualTarget.objects.filter(region__code="110000", year=2020).exists()
+    assert UserScope.objects.get(user__username="demo-province").region.code == "140000"
+    # The facts the write path kept equal a rebuild from the ledger.
+    kept = sorted(PlacementFact.objects.values_list("worker_id", "kind", "channel", "start", "end"))
+    report_facts_rebuild()
+    rebuilt = sorted(
+        PlacementFact.objects.values_list("worker_id", "kind", "channel", "start", "end")
+    )
+    assert kept == rebuilt
+    for worker in Worker.objects.order_by("?")[:100]:
+        worker.full_clean()

@@ -321,6 +321,13 @@ ACCESS: dict[str, Rule | None] = {
     # The home page sends each role to its own scope (an HR officer to their enterprise).
     "reports:home": Rule(ALL, lambda w, o: reverse("reports:home"), ok=302),
     # An HR officer has no region: every region page is "not found" for them.
+    # The nation: only for those who see everything; "not found" for the others.
+    "reports:national": Rule(ADMINISTRATORS, lambda w, o: reverse("reports:national"), denied=404),
+    "reports:national_export": Rule(
+        ADMINISTRATORS,
+        lambda w, o: reverse("reports:national_export", args=["children"]),
+        denied=404,
+    ),
     "reports:region": Rule(
         ALL - {"hr"}, lambda w, o: reverse("reports:region", args=[o.code]), region_of, denied=404
     ),
