@@ -276,6 +276,10 @@ ACCESS: dict[str, Rule | None] = {
     "admin:placement_worker_import#template": Rule(
         RECORD_EDITORS, lambda w, o: reverse("admin:placement_worker_import") + "?template=1"
     ),
+    # The import history (imports run as jobs): editors of the records, each within scope.
+    "admin:placement_worker_import#history": Rule(
+        RECORD_EDITORS, lambda w, o: reverse("admin:placement_worker_import") + "?history=1"
+    ),
     "admin:placement_worker_process_import": Rule(
         RECORD_EDITORS, admin_url("placement_worker_process_import"), ok=302
     ),
