@@ -301,7 +301,7 @@ def _by_outcome(channels: dict[str, int], position: int) -> dict[str, int]:
     return grouped
 
 
-def _sees_whole_scope(scope: Scope, user) -> bool:
+def sees_whole_scope(scope: Scope, user) -> bool:
     """Whether every enterprise of the scope is visible to the user, known without a query: the
     server's own actors and administrators see all, region staff every region below theirs. Then
     the report needs no visibility condition, which would nest a second region subquery inside
@@ -327,7 +327,7 @@ def placement_report(
     # The facts are kept by the write path (placement.services), in the writing transaction:
     # a report only reads them, and takes no lock.
     enterprises = scope.enterprises()
-    restricted = not _sees_whole_scope(scope, user)
+    restricted = not sees_whole_scope(scope, user)
     in_scope = enterprises.count() if industry or restricted else None
     if industry:
         enterprises = enterprises.filter(industry=industry)
