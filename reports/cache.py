@@ -47,12 +47,13 @@ import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
-from access.actors import is_system
+from access.actors import SYSTEM, is_system
 from enterprises.models import Enterprise, Region
 from enterprises.querysets import user_scope
 from placement.models import AnnualTarget, Worker
@@ -62,6 +63,8 @@ from .selectors import Report, Scope, placement_report, sees_whole_scope
 GENERATION_KEY = "reports:generation"
 SCOPE_GENERATION_KEY = "reports:generation:{part}"
 NATIONAL = "national"
+WHOLE = "whole"  # the visibility of everyone who sees the whole scope
+REFRESH_PENDING_KEY = "reports:refresh-pending:{part}"
 # Worker ids looked up per query at commit (an import's are a few contiguous runs).
 LOOKUP_TERMS = 500
 
@@ -101,7 +104,7 @@ def _visibility(scope: Scope, user) -> str:
     visible_to): all of them (administrators, staff of a region above), shared by every such
     user; otherwise the role and the one region or enterprise of the user's scope."""
     if sees_whole_scope(scope, user):
-        return "whole"
+        return WHOLE
     own = user_scope(user)
     if own is None:
         return "none"
@@ -109,7 +112,7 @@ def _visibility(scope: Scope, user) -> str:
 
 
 def report_cache_key(
-    *, scope: Scope, year: int, as_of, industry, user, generations: tuple[str, str]
+    *, scope: Scope, year: int, as_of, industry, visibility: str, generations: tuple[str, str]
 ) -> str:
     return ":".join(
         [
@@ -119,7 +122,7 @@ def report_cache_key(
             str(year),
             as_of.isoformat(),
             industry or "",
-            _visibility(scope, user),
+            visibility,
         ]
     )
 
@@ -132,13 +135,55 @@ def placement_report_cached(
     if generations is None:  # a command's actor, or no cache at all (DummyCache)
         return placement_report(scope=scope, year=year, as_of=as_of, industry=industry, user=user)
     key = report_cache_key(
-        scope=scope, year=year, as_of=as_of, industry=industry, user=user, generations=generations
+        scope=scope,
+        year=year,
+        as_of=as_of,
+        industry=industry,
+        visibility=_visibility(scope, user),
+        generations=generations,
     )
     report = cache.get(key)
     if report is None:
         report = placement_report(scope=scope, year=year, as_of=as_of, industry=industry, user=user)
         cache.set(key, report, timeout=settings.LEDGER_REPORT_CACHE_SECONDS)
     return report
+
+
+def report_cache_fill(*, scope: Scope, year: int, as_of) -> Report | None:
+    """Compute a report of the whole scope and keep it for everyone who sees the whole scope
+    (the refresh job, reports.tasks); None without a cache."""
+    generations = _generations(scope_part(scope))  # read before counting, as a page does
+    if generations is None:
+        return None
+    report = placement_report(scope=scope, year=year, as_of=as_of, user=SYSTEM)
+    key = report_cache_key(
+        scope=scope,
+        year=year,
+        as_of=as_of,
+        industry=None,
+        visibility=WHOLE,
+        generations=generations,
+    )
+    cache.set(key, report, timeout=settings.LEDGER_REPORT_CACHE_SECONDS)
+    return report
+
+
+def scope_from_part(part: str) -> Scope | None:
+    """The scope whose reports are kept under this part (`scope_part`), if it still exists and is
+    shown: a region's code prefix, an enterprise, or the nation when there are several
+    provinces (with one, the home page shows the province)."""
+    kind, _sep, value = part.partition(":")
+    if kind == NATIONAL:
+        provinces = Region.objects.filter(level=Region.Level.PROVINCE)[:2].count()
+        return Scope(national=True) if provinces > 1 else None
+    if kind == "region":
+        region = Region.objects.filter(code=value.ljust(6, "0")).first()
+        # A county's code is also a prefix of the city's parts: only the region's own part.
+        return Scope(region=region) if region and region.code_prefix == value else None
+    if kind == "enterprise":
+        enterprise = Enterprise.objects.filter(pk=int(value)).first()
+        return Scope(enterprise=enterprise) if enterprise else None
+    return None
 
 
 def report_cache_invalidate(parts: Iterable[str] | None = None) -> None:
@@ -234,15 +279,42 @@ def _targets_parts(target_ids: Iterable[int]) -> set[str]:
 
 
 def _caching() -> bool:
-    return not isinstance(cache, DummyCache)
+    # The backend itself: `cache` is a proxy, never an instance of the backend's class.
+    return not isinstance(caches["default"], DummyCache)
+
+
+def _refresh_later(parts: set[str]) -> None:
+    """Enqueue the job that recomputes these scopes' default views (reports.tasks), unless one
+    is already waiting for a scope (its marker in the cache)."""
+    from .tasks import REFRESH_DELAY, reports_refresh
+
+    waiting = REFRESH_PENDING_KEY.format
+    new = sorted(
+        part
+        for part in parts
+        if cache.add(waiting(part=part), 1, timeout=settings.LEDGER_REPORT_CACHE_SECONDS)
+    )
+    if new:
+        reports_refresh.using(run_after=timezone.now() + REFRESH_DELAY).enqueue(new)
+
+
+def report_refresh_done(parts: Iterable[str]) -> None:
+    """The refresh of these scopes has started: a change from now on enqueues another."""
+    cache.delete_many([REFRESH_PENDING_KEY.format(part=part) for part in parts])
+
+
+def _committed(resolve) -> None:
+    parts = resolve()
+    report_cache_invalidate(parts)
+    _refresh_later(parts)
 
 
 def _on_commit(resolve) -> None:
-    """Replace the generations `resolve()` names once the current transaction commits.
-    Robust: a cache that is down (or a look-up that fails) must not undo or fail a committed
-    write."""
+    """Replace the generations `resolve()` names once the current transaction commits, and have
+    their dashboards recomputed by a job. Robust: a cache that is down (or a look-up that fails)
+    must not undo or fail a committed write."""
     if _caching():
-        transaction.on_commit(lambda: report_cache_invalidate(resolve()), robust=True)
+        transaction.on_commit(lambda: _committed(resolve), robust=True)
 
 
 # --- Receivers (connected in reports.apps) -------------------------------------------------

@@ -10,6 +10,7 @@ from django.core.cache import caches
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from access.actors import SYSTEM
 from enterprises.models import Region
@@ -18,7 +19,9 @@ from placement.channels import Channel
 from placement.models import AnnualTarget, Placement
 from placement.services import target_set, targets_bulk_set, worker_delete, worker_save
 from reports import cache as report_cache
+from reports import tasks as report_tasks
 from reports.selectors import Scope, placement_report
+from tests.job_queue import run_jobs
 from tests.reports.conftest import bulk_workers
 
 FILTERS = {"year": 2016, "as_of": "2016-12-31"}
@@ -46,6 +49,7 @@ def computed(monkeypatch):
         calls.append(kwargs["scope"].key)
         return placement_report(**kwargs)
 
+    counting.calls = calls
     monkeypatch.setattr(report_cache, "placement_report", counting)
     return calls
 
@@ -401,13 +405,15 @@ def test_what_an_import_touched_is_looked_up_in_queries_that_do_not_grow_with_it
                 registered_on=datetime.date(2016, 3, 1),
                 start=start,
             )
+        caches["default"].clear()  # no refresh waiting from the import before
         with CaptureQueriesContext(connection) as queries:
             for callback in callbacks:
                 callback()
         return len(queries)
 
-    # The workers' enterprises (now and in their history), the enterprises' groups and regions.
-    assert commit_queries(5, start=100) == commit_queries(300, start=200) == 2
+    # The workers' enterprises (now and in their history), the enterprises' groups and regions,
+    # and the refresh job enqueued.
+    assert commit_queries(5, start=100) == commit_queries(300, start=200) == 3
 
 
 def test_the_write_itself_runs_no_query_more_with_the_cache_on(
@@ -448,3 +454,45 @@ def test_everyone_who_sees_the_whole_scope_shares_its_cached_figures(
     client_as("city").get(url, FILTERS)
 
     assert computed == ["140100"]
+
+
+# --- The refresh job: the dashboards a write made stale recomputed outside any request -------
+
+
+@pytest.fixture
+def refresh_at_once(monkeypatch):
+    """The refresh job runnable as soon as it is enqueued (it waits REFRESH_DELAY otherwise)."""
+    monkeypatch.setattr(report_tasks, "REFRESH_DELAY", datetime.timedelta(0))
+
+
+def test_after_a_write_a_job_recomputes_the_stale_dashboards_and_officers_meet_them_cached(
+    viewed, refresh_at_once, country, place, client_as, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        place(country["workers"]["a"], datetime.date(2016, 8, 1), Channel.SELF_EMPLOYMENT)
+    computed = report_cache.placement_report.calls  # the `computed` fixture's list
+    assert computed == []  # nothing computed at commit, in the request that wrote
+
+    run_jobs()
+    mine = country["mines"]["a"]
+    assert set(computed) == A_AND_ABOVE | {f"enterprise-{mine.pk}"}
+
+    # The county officer's dashboard as it opens (no filters: the year with a target, today).
+    page = client_as("county").get(reverse("reports:region", args=["140105"]))
+    assert page.context["report"].totals.placed == 1
+    assert len(computed) == len(A_AND_ABOVE) + 1  # served from what the job kept
+
+
+def test_many_writes_before_the_refresh_runs_enqueue_one_job(
+    viewed, refresh_at_once, country, place, make_worker, django_capture_on_commit_callbacks
+):
+    worker = make_worker(enterprise=country["mines"]["a"])
+    for when, who in [(datetime.date(2016, 8, 1), "a"), (datetime.date(2016, 9, 1), None)]:
+        with django_capture_on_commit_callbacks(execute=True):
+            place(country["workers"][who] if who else worker, when, Channel.SELF_EMPLOYMENT)
+    assert DBTaskResult.objects.count() == 1
+
+    run_jobs()
+    with django_capture_on_commit_callbacks(execute=True):
+        place(country["workers"]["b"], datetime.date(2016, 10, 1), Channel.SELF_EMPLOYMENT)
+    assert DBTaskResult.objects.count() == 2  # the next change after the refresh started
