@@ -496,3 +496,29 @@ def test_many_writes_before_the_refresh_runs_enqueue_one_job(
     with django_capture_on_commit_callbacks(execute=True):
         place(country["workers"]["b"], datetime.date(2016, 10, 1), Channel.SELF_EMPLOYMENT)
     assert DBTaskResult.objects.count() == 2  # the next change after the refresh started
+
+
+def test_the_national_dashboard_of_one_industry_counts_only_its_enterprises(
+    root_client, ledger, make_enterprise, make_worker, two_provinces
+):
+    steel = make_enterprise(
+        name="河北测试钢铁厂", region=Region.objects.get(code="130102"), industry="steel"
+    )
+    make_worker(enterprise=steel)
+
+    url = reverse("reports:national")
+    everything = root_client.get(url, FILTERS).context["report"]
+    only_steel = root_client.get(url, {**FILTERS, "industry": "steel"}).context["report"]
+
+    assert (everything.totals.to_place, only_steel.totals.to_place) == (3, 1)
+
+
+def test_an_hr_officer_and_the_administrator_share_the_enterprise_cached_report(
+    report_cache_on, computed, client_as, make_user, ledger
+):
+    url = reverse("reports:enterprise", args=[ledger["mine"].pk])
+
+    client_as("administrator").get(url, FILTERS)
+    client_as(make_user("hr", enterprise=ledger["mine"], username="hr-mine")).get(url, FILTERS)
+
+    assert computed == [f"enterprise-{ledger['mine'].pk}"]
