@@ -354,8 +354,9 @@ def placement_report(
             "pk", "name", "parent_id", region_code=F("region__code")
         )
     )
-    # The whole country: every fact counts, so no condition on the enterprises (a semi-join of
-    # every fact with every enterprise cost ... ms of the national dashboard's ... ms).
+    # The whole country: every fact counts, so no condition on the enterprises. The semi-join
+    # of every fact with every enterprise roughly doubled each count at 2,000,000 workers
+    # (benchmarks/README.md, "National dashboard computed").
     everything = scope.national and not industry and not restricted
     counts = enterprise_figures(
         enterprises=None if everything else enterprises, year=year, as_of=as_of
