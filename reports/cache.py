@@ -23,7 +23,9 @@ What changed is told by
 Which enterprises the workers belong to, and where an enterprise or a target was before a change
 (an enterprise moved to another county or group; a worker moved to another enterprise), is read
 once the write has committed, from the rows and their audit history: the old and the new place
-are both refreshed, and the write itself runs no query more.
+are both refreshed, and the write itself runs no query more. A worker written without history
+(the demo's bulk load) and then moved to another enterprise: the old enterprise's scopes are
+refreshed only when their entries expire or change again.
 
 At commit, not before: a report computed between an early change of generation and the commit
 would read the old rows and be kept under the new generation. After the commit a reader that sees
