@@ -6,6 +6,7 @@
     … benchmarks/national.py plans                         # EXPLAIN ANALYZE of each page's
                                                            # slowest query
     … benchmarks/national.py import --rows 50000           # import_roster, whole process
+    … benchmarks/national.py dashboards --runs 5           # dashboards computed, each run
 
 `seed` drops and creates the database named in DATABASE_URL. `pages` requests every page through
 Django's test client in this process (server time: middleware, views, queries and templates, no
@@ -18,6 +19,7 @@ synthetic workers (none of whose ID numbers is in the database) into a new enter
 """
 
 import argparse
+import datetime
 import os
 import statistics
 import subprocess
@@ -285,6 +287,64 @@ def plans(args) -> None:
             print("```")
 
 
+def dashboards(args) -> None:
+    """The dashboards computed (the cache emptied before every request): median of --runs, the
+    report alone (`placement_report`, no page) and the slowest queries of the last run."""
+    _django()
+    from django.core.cache import cache
+    from django.test.utils import setup_test_environment
+
+    from access.actors import SYSTEM
+    from enterprises.models import Region
+    from reports.selectors import Scope, placement_report
+
+    setup_test_environment()
+    clients = {}
+    print(f"load before: {load()}")
+    print("| page | computed, median ms (runs) | report alone, median ms | queries | load |")
+    print("|---|---:|---:|---:|---|")
+    from django.urls import reverse
+
+    measured = [
+        ("national dashboard", reverse("reports:national")),
+        ("province dashboard (山西省)", reverse("reports:region", args=["140000"])),
+    ]
+    for label, url in measured:
+        if args.only and args.only not in label:
+            continue
+        user, method, data = "demo-admin", "get", FILTERS
+        client = clients.setdefault(user, _client(user))
+        client.get(url, data)  # warm: sessions, templates, the process's first queries
+        times, captured = [], []
+        for _ in range(args.runs):
+            cache.clear()
+            median, queries, _status, captured = _timed(client, method, url, data, runs=1)
+            times.append(median)
+        scope = Scope(national=True) if "national" in label else None
+        if scope is None and "province" in label:
+            scope = Scope(region=Region.objects.get(code="140000"))
+        alone = []
+        if scope is not None:
+            for _ in range(args.runs):
+                started = time.perf_counter()
+                placement_report(
+                    scope=scope,
+                    year=FILTERS["year"],
+                    as_of=datetime.date.fromisoformat(FILTERS["as_of"]),
+                    user=SYSTEM,
+                )
+                alone.append((time.perf_counter() - started) * 1000)
+        runs = ", ".join(f"{t:.0f}" for t in times)
+        report = f"{statistics.median(alone):.0f}" if alone else ""
+        print(
+            f"| {label} | {statistics.median(times):.0f} ({runs}) | {report} | {queries} "
+            f"| {load()} |"
+        )
+        slowest = sorted(captured, key=lambda q: float(q["time"]), reverse=True)[: args.top]
+        for query in slowest:
+            print(f"    {float(query['time']) * 1000:6.0f} ms  {query['sql'][:160]}")
+
+
 def import_(args) -> None:
     _django()
     from enterprises.models import Enterprise, Region
@@ -352,6 +412,11 @@ def main() -> None:
     planning.add_argument("--only", default="")
     planning.add_argument("--top", type=int, default=1)
     planning.set_defaults(run=plans)
+    computing = sub.add_parser("dashboards")
+    computing.add_argument("--runs", type=int, default=5)
+    computing.add_argument("--only", default="")
+    computing.add_argument("--top", type=int, default=4)
+    computing.set_defaults(run=dashboards)
     importing = sub.add_parser("import")
     importing.add_argument("--rows", type=int, default=50_000)
     importing.set_defaults(run=import_)

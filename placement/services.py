@@ -521,8 +521,13 @@ def targets_bulk_set(
     tables_analyze(
         models=[AnnualTarget, AnnualTarget.history.model], rows=len(creates) + len(updates)
     )
-    # No worker changed, but every report with these targets did (their cached figures).
-    ledger_changed.send(sender=AnnualTarget, worker_ids=set())
+    # No worker changed, but the reports of these regions and enterprises did (cached figures).
+    ledger_changed.send(
+        sender=AnnualTarget,
+        worker_ids=set(),
+        enterprise_ids={t.enterprise_id for t in (*creates, *updates)},
+        region_ids={t.region_id for t in (*creates, *updates)},
+    )
 
 
 def _analyze_ledger(*, rows: int, history: bool = True) -> None:

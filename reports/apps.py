@@ -10,15 +10,23 @@ class ReportsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from enterprises.models import Enterprise, Region
-        from placement.models import AnnualTarget
+        from placement.models import AnnualTarget, Worker
         from placement.signals import ledger_changed
 
         from . import cache
         from .facts import _ledger_changed
 
         ledger_changed.connect(_ledger_changed, dispatch_uid="reports_facts_ledger_changed")
-        # Cached dashboard figures: a new generation once any of this has committed.
-        ledger_changed.connect(cache._changed, dispatch_uid="reports_cache_ledger_changed")
-        for model in (Enterprise, Region, AnnualTarget):
+        # Cached dashboard figures: fresh generations for the scopes a change touched, once it
+        # has committed.
+        ledger_changed.connect(cache._ledger_changed, dispatch_uid="reports_cache_ledger_changed")
+        post_delete.connect(
+            cache._worker_deleted, sender=Worker, dispatch_uid="reports_cache_worker"
+        )
+        for model, receiver in (
+            (Enterprise, cache._enterprise_changed),
+            (AnnualTarget, cache._target_changed),
+            (Region, cache._region_changed),
+        ):
             for signal in (post_save, post_delete):
-                signal.connect(cache._changed, sender=model, dispatch_uid=f"reports_cache_{model}")
+                signal.connect(receiver, sender=model, dispatch_uid=f"reports_cache_{model}")

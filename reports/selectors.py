@@ -206,7 +206,9 @@ def report_fact_sets(*, enterprises, year: int, as_of: datetime.date) -> dict:
     `enterprise_figures` and the workers a monthly return keeps are read from these, so both
     follow the definitions above."""
     start, end = _year_window(year, as_of)
-    facts = PlacementFact.objects.filter(enterprise__in=enterprises)
+    facts = PlacementFact.objects.all()
+    if enterprises is not None:  # None: every enterprise (the nation), no condition at all
+        facts = facts.filter(enterprise__in=enterprises)
     return {
         "to_place": facts.filter(kind=PlacementFact.Kind.REGISTERED, start__lte=as_of),
         # The facts' current spans (one per worker at any date, already limited to registered
@@ -244,11 +246,24 @@ def enterprise_figures(*, enterprises, year: int, as_of: datetime.date) -> dict[
     registered = facts["to_place"].values("enterprise_id").annotate(n=Count("*")).order_by()
     for row in registered:
         counts[row["enterprise_id"]]["to_place"] = row["n"]
-    current = facts["placed"].values("enterprise_id", "channel").annotate(n=Count("*")).order_by()
+    # One count per channel, grouped by the enterprise alone: hashing (enterprise, channel) took
+    # most of the count's time at 2,000,000 workers, more than reading the index
+    # (benchmarks/README.md, "National dashboard computed").
+    channels = {f"c{i}": code for i, code in enumerate(Channel.values)}
+    current = (
+        facts["placed"]
+        .values("enterprise_id")
+        .annotate(
+            **{name: Count("start", filter=Q(channel=code)) for name, code in channels.items()}
+        )
+        .order_by()
+    )
     for row in current:
         line = counts[row["enterprise_id"]]
-        line["placed"] += row["n"]
-        line["channels"][row["channel"]] = row["n"]
+        for name, code in channels.items():
+            if row[name]:
+                line["channels"][code] = row[name]
+                line["placed"] += row[name]
     if month_ends:
         during = (
             facts["placed_in_year"]
@@ -301,18 +316,28 @@ def _by_outcome(channels: dict[str, int], position: int) -> dict[str, int]:
     return grouped
 
 
-def _sees_whole_scope(scope: Scope, user) -> bool:
+def sees_whole_scope(scope: Scope, user) -> bool:
     """Whether every enterprise of the scope is visible to the user, known without a query: the
-    server's own actors and administrators see all, region staff every region below theirs. Then
+    server's own actors and administrators see all, region staff every region below theirs, an
+    HR officer their enterprise (with its members) and a member of their group. Then
     the report needs no visibility condition, which would nest a second region subquery inside
     the first: PostgreSQL then expected 5 of a province's 268 enterprises and counted their facts
     row by row (1.7 s instead of 0.2 s at 2,000,000 workers)."""
     if is_system(user) or sees_everything(user):
         return True
-    if scope.region is None:
-        return False  # a group may have members outside the user's region
     own = user_scope(user)
-    return bool(own and own.region_id and scope.region.code.startswith(own.region.code_prefix))
+    if own is None:
+        return False
+    if scope.enterprise is not None:
+        # An HR officer sees their enterprise with its members (a group's officer also each
+        # member's); a region's staff may not see every member of a group.
+        return own.enterprise_id is not None and own.enterprise_id in {
+            scope.enterprise.pk,
+            scope.enterprise.parent_id,
+        }
+    if scope.region is None:
+        return False
+    return bool(own.region_id and scope.region.code.startswith(own.region.code_prefix))
 
 
 def placement_report(
@@ -327,7 +352,7 @@ def placement_report(
     # The facts are kept by the write path (placement.services), in the writing transaction:
     # a report only reads them, and takes no lock.
     enterprises = scope.enterprises()
-    restricted = not _sees_whole_scope(scope, user)
+    restricted = not sees_whole_scope(scope, user)
     in_scope = enterprises.count() if industry or restricted else None
     if industry:
         enterprises = enterprises.filter(industry=industry)
@@ -342,7 +367,13 @@ def placement_report(
             "pk", "name", "parent_id", region_code=F("region__code")
         )
     )
-    counts = enterprise_figures(enterprises=enterprises, year=year, as_of=as_of)
+    # The whole country: every fact counts, so no condition on the enterprises. The semi-join
+    # of every fact with every enterprise roughly doubled each count at 2,000,000 workers
+    # (benchmarks/README.md, "National dashboard computed").
+    everything = scope.national and not industry and not restricted
+    counts = enterprise_figures(
+        enterprises=None if everything else enterprises, year=year, as_of=as_of
+    )
 
     # Children and the key that puts each enterprise under one of them.
     region = scope.region

@@ -1,0 +1,38 @@
+"""Report refreshes as jobs: once a write has committed, a job worker (`manage.py db_worker`)
+recomputes the default view (the year a dashboard opens on, as of today) of every dashboard
+whose figures the write made stale, so that the officers who open it next meet cached figures
+instead of computing them inside their request (the national dashboard takes most of a second at
+2,000,000 workers).
+
+A refresh is enqueued by reports.cache at commit, REFRESH_DELAY after the write, and at most one
+is waiting per scope (a marker in the cache): the edits of many officers in one minute cost one
+refresh of the province and the nation, not one each. The job removes its markers before it
+reads anything, so a write committed while it computes enqueues the next refresh.
+"""
+
+import datetime
+
+from django.utils import timezone
+from django_tasks import task
+
+REFRESH_DELAY = datetime.timedelta(seconds=10)
+
+
+@task()
+def reports_refresh(parts: list[str]) -> int:
+    """Recompute and cache the default view of the dashboards of these scopes (reports.cache's
+    scope parts); returns how many were computed."""
+    from .cache import report_cache_fill, report_refresh_done, scope_from_part
+    from .selectors import report_as_of, report_default_year
+
+    report_refresh_done(parts)
+    today = timezone.localdate()
+    year = report_default_year(today=today)
+    as_of = report_as_of(year=year, today=today)
+    computed = 0
+    for part in parts:
+        scope = scope_from_part(part)
+        if scope is not None:
+            report_cache_fill(scope=scope, year=year, as_of=as_of)
+            computed += 1
+    return computed
