@@ -266,8 +266,9 @@ def pages(args) -> None:
     clients = {}
     print(f"load before: {load()}")
     print("| page | median ms | queries | status | load |\n|---|---:|---:|---:|---|")
+    wanted = [part for part in args.only.split(",") if part]
     for label, user, method, url, data in _pages():
-        if args.only and args.only not in label:
+        if wanted and not any(part in label for part in wanted):
             continue
         client = clients.setdefault(user, _client(user))
         if "dashboard" in label:
@@ -368,7 +369,11 @@ def main() -> None:
     seeding.set_defaults(run=seed)
     paging = sub.add_parser("pages")
     paging.add_argument("--runs", type=int, default=5)
-    paging.add_argument("--only", default="", help="only the pages whose label contains this")
+    paging.add_argument(
+        "--only",
+        default="",
+        help="only the pages whose label contains one of these (comma-separated)",
+    )
     paging.set_defaults(run=pages)
     planning = sub.add_parser("plans")
     planning.add_argument("--only", default="")
