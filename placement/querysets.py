@@ -29,7 +29,8 @@ class WorkerQuerySet(models.QuerySet):
             # No condition at all, rather than "in every enterprise": the admin's unfiltered
             # list then counts from the statistics (database/paginator.py).
             return self
-        # The ids written out, not the rule's subquery: see visible_enterprise_ids.
+        # For region staff the ids written out, not the rule's subquery: see
+        # visible_enterprise_ids.
         return self.filter(enterprise_id__in=ids)
 
     def placed_on(self, day: datetime.date):
