@@ -151,6 +151,25 @@ def _pages():
             {"status": "pending"},
         ),
         (
+            "workers, pending (filter), one enterprise",
+            "demo-hr",
+            "get",
+            admin_url("placement_worker_changelist"),
+            {"status": "pending"},
+        ),
+        # Region staff: every list is scoped to their region's enterprises.
+        *[
+            (f"{what}, {who}", user, "get", admin_url(page), data)
+            for who, user in (("province staff", "demo-province"), ("city staff", "demo-city"))
+            for what, page, data in (
+                ("workers", "placement_worker_changelist", {}),
+                ("workers, name search", "placement_worker_changelist", {"q": worker.name}),
+                ("workers, pending (filter)", "placement_worker_changelist", {"status": "pending"}),
+                ("placements", "placement_placement_changelist", {}),
+                ("targets", "placement_annualtarget_changelist", {}),
+            )
+        ],
+        (
             "placements, unfiltered",
             "demo-admin",
             "get",
@@ -249,7 +268,10 @@ def pages(args) -> None:
     clients = {}
     print(f"load before: {load()}")
     print("| page | median ms | queries | status | load |\n|---|---:|---:|---:|---|")
+    wanted = [part for part in args.only.split(",") if part]
     for label, user, method, url, data in _pages():
+        if wanted and not any(part in label for part in wanted):
+            continue
         client = clients.setdefault(user, _client(user))
         if "dashboard" in label:
             cache.clear()
@@ -407,6 +429,11 @@ def main() -> None:
     seeding.set_defaults(run=seed)
     paging = sub.add_parser("pages")
     paging.add_argument("--runs", type=int, default=5)
+    paging.add_argument(
+        "--only",
+        default="",
+        help="only the pages whose label contains one of these (comma-separated)",
+    )
     paging.set_defaults(run=pages)
     planning = sub.add_parser("plans")
     planning.add_argument("--only", default="")

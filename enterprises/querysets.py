@@ -30,6 +30,46 @@ def sees_everything(user) -> bool:
     )
 
 
+def visible_enterprise_ids(user):
+    """The enterprises the user sees (`EnterpriseQuerySet.visible_to`, the one rule), as a value
+    for an `enterprise__in` filter; None for a user who sees everything (no condition at all).
+
+    For region staff the ids are written out, resolved by one small query and kept on the user
+    object for the request: filtering workers or placements by `enterprise IN (SELECT … region
+    code LIKE '14%')` leaves PostgreSQL to guess how many enterprises the subquery yields, and it
+    guesses a handful (5 for a province's 268), then scans where an index would do. For an HR
+    officer (one enterprise, or a group and its members) the rule's subquery stays: a handful is
+    right there, and a written-out id made PostgreSQL walk the whole date index of placements
+    hoping to meet that enterprise's rows early (7.8 s for one mine's placement list at 500,000
+    workers; benchmarks/README.md).
+
+    Cached like `user_scope` and forgotten with it (`forget_scope`); keyed by the scope, so a
+    changed role, region or enterprise recomputes it."""
+    if sees_everything(user):
+        return None
+    scope = user_scope(user)
+    if scope is None:
+        return []
+    from .models import Enterprise
+
+    if scope.role == scope.Role.ENTERPRISE_HR:
+        return Enterprise.objects.visible_to(user).values("pk")
+    key = (scope.pk, scope.role, scope.region_id, scope.enterprise_id)
+    cached = getattr(user, "_ledger_enterprise_ids", None)
+    if cached is None or cached[0] != key:
+        ids = list(Enterprise.objects.visible_to(user).order_by("pk").values_list("pk", flat=True))
+        user._ledger_enterprise_ids = cached = (key, ids)
+    return cached[1]
+
+
+def forget_scope(user) -> None:
+    """Drop what `user_scope` and `visible_enterprise_ids` keep on the user object (after the
+    user's scope or the enterprises changed within the object's lifetime)."""
+    for attribute in ("_ledger_scope", "_ledger_enterprise_ids"):
+        if hasattr(user, attribute):
+            delattr(user, attribute)
+
+
 class RegionQuerySet(models.QuerySet):
     def subtree_of(self, region):
         """The region and every region below it (GB/T 2260 codes nest by prefix)."""

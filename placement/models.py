@@ -260,6 +260,18 @@ class Placement(models.Model):
         indexes = [
             models.Index(fields=["worker", "placed_on"], name="placement_worker_date"),
             models.Index(fields=["placed_on"], name="placement_placed_on"),
+            # Whether a worker has a placement in force (WorkerQuerySet.pending_on): the open
+            # placements by worker, index-only, and the few that have an end date.
+            models.Index(
+                fields=["worker", "placed_on"],
+                condition=models.Q(ended_on__isnull=True),
+                name="placement_open_by_worker",
+            ),
+            models.Index(
+                fields=["ended_on", "worker", "placed_on"],
+                condition=models.Q(ended_on__isnull=False),
+                name="placement_ended",
+            ),
         ]
 
     def __str__(self):

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from enterprises.models import UserScope
+from enterprises.querysets import forget_scope
 
 Role = UserScope.Role
 
@@ -86,5 +87,4 @@ def user_role_sync(*, user) -> None:
         if not user.is_staff:
             user.is_staff = True
             user.save(update_fields=["is_staff"])
-    if hasattr(user, "_ledger_scope"):
-        del user._ledger_scope
+    forget_scope(user)

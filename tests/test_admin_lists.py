@@ -136,3 +136,34 @@ def test_the_years_and_diversion_years_offered_are_those_of_the_workers(root_cli
         if getattr(spec, "field_path", "") == "diversion_year"
     )
     assert diversion.lookup_choices == [2016, 2018, None]
+
+
+def test_a_scoped_placement_list_offers_the_years_of_its_own_placements(
+    make_enterprise, make_worker, place, client_as, taiyuan
+):
+    import datetime
+
+    from enterprises.models import Region
+
+    outside = make_enterprise(region=Region.objects.get(code="140200"))
+    for year in (2016, 2018):
+        place(make_worker(), datetime.date(year, 5, 1))
+    place(make_worker(enterprise=outside), datetime.date(2017, 5, 1))
+    place(make_worker(enterprise=outside), datetime.date(2020, 5, 1))
+
+    body = client_as("city").get(reverse("admin:placement_placement_changelist")).content
+    body = body.decode()
+
+    assert "?placed_on__year=2016" in body and "?placed_on__year=2018" in body
+    assert "?placed_on__year=2017" not in body and "?placed_on__year=2020" not in body
+
+
+def test_a_scoped_list_of_one_year_opens_at_its_months(make_worker, place, client_as):
+    import datetime
+
+    place(make_worker(), datetime.date(2018, 5, 1))
+    place(make_worker(), datetime.date(2018, 9, 1))
+
+    body = client_as("city").get(reverse("admin:placement_placement_changelist")).content
+
+    assert "placed_on__month=5" in body.decode() and "placed_on__month=9" in body.decode()

@@ -238,3 +238,21 @@ def test_the_database_refuses_a_target_over_the_cap_written_around_the_model(tai
 
     with pytest.raises(IntegrityError), transaction.atomic():
         AnnualTarget.objects.create(year=2017, region=taiyuan, workers=TARGET_MAX + 1)
+
+
+def test_pending_means_no_placement_in_force_on_the_day(make_worker, place):
+    day = datetime.date(2018, 6, 30)
+    open_placement = make_worker()
+    place(open_placement, datetime.date(2018, 1, 1))
+    ends_after = make_worker()
+    place(ends_after, datetime.date(2018, 1, 1), ended_on=datetime.date(2018, 7, 1))
+    ended_that_day = make_worker()
+    place(ended_that_day, datetime.date(2018, 1, 1), ended_on=day)
+    placed_later = make_worker()
+    place(placed_later, datetime.date(2018, 7, 1))
+    never = make_worker()
+
+    pending = set(Worker.objects.pending_on(day))
+
+    assert pending == {ended_that_day, placed_later, never}
+    assert set(Worker.objects.placed_on(day)) == {open_placement, ends_after}

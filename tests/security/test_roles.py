@@ -84,6 +84,18 @@ def test_a_role_change_moves_the_user_to_the_new_group_only(world):
     assert list(user.groups.values_list("name", flat=True)) == ["province_staff"]
 
 
+def test_a_scope_change_is_seen_by_the_same_user_object_once_synced(world):
+    user = world.users["county"]
+    before = set(Worker.objects.visible_to(user))  # the visible enterprises now kept on `user`
+    UserScope.objects.filter(user=user).update(region=Region.objects.get(code="140000"))
+    user_role_sync(user=user)
+
+    after = set(Worker.objects.visible_to(user))
+
+    assert before < after
+    assert after == set(Worker.objects.filter(enterprise__region__code__startswith="14"))
+
+
 def test_a_forged_enterprise_field_cannot_move_a_worker_out_of_scope(world, login, client):
     worker = world.a.worker
     response = login(world.users["hr"]).post(
