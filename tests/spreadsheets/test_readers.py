@@ -230,3 +230,32 @@ def test_a_second_sheet_holding_the_roster_is_found_and_sparse_cells_keep_their_
     workbook.save(buffer)
     _table, rows = read(buffer.getvalue())
     assert rows == [(3, ["李四", None, "1970.05"])]
+
+
+def test_a_roster_below_empty_rows_and_right_of_empty_columns_keeps_the_sheets_rows_and_columns():
+    # calamine's iter_rows starts at the first row but at the first column holding a cell: the
+    # reader puts the empty columns back, so a row number and a column are the sheet's.
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet["C4"] = "样例煤矿分流职工花名册"
+    sheet.merge_cells("C4:E4")
+    for column, header in zip("CDE", ["姓名", "身份证号码", 2017], strict=True):
+        sheet[f"{column}6"] = header
+    sheet["C7"], sheet["D7"], sheet["E7"] = "张三", "110101199003070015", 3.0
+    sheet["C8"] = "合 计"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    table, rows = read(buffer.getvalue())
+    assert (table.header_row, table.columns, table.unused) == (
+        6,
+        {"name": (2, "姓名"), "number": (3, "身份证号码")},
+        ["2017"],
+    )
+    assert rows == [(7, [None, None, "张三", "110101199003070015", 3])]
+    assert table.total == 2
+
+
+@pytest.mark.parametrize("marker", ["合计", "合 计", " 总计 ", "小\u3000计", "合  计"])
+def test_a_total_row_is_skipped_however_its_marker_is_spaced(marker):
+    _table, rows = read(xlsx([["姓名", "身份证号码"], ["张三", "1"], [marker, "100"]]))
+    assert rows == [(2, ["张三", "1"])]
