@@ -38,7 +38,7 @@ def main():
     total = Worker.objects.count()
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--queue-name", "*", "--no-reload"]
-        + ["--interval", "1", "--verbosity", "0"],
+        + ["--interval", "0.25", "--verbosity", "0"],
         cwd=ROOT,
     )
     time.sleep(4)  # the worker is up, as it is beside a running server

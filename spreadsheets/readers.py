@@ -193,6 +193,12 @@ def read_table(
 # Who wants to know of each table read in this context (a background import job: the number of
 # rows for its progress bar). The import services call read_table deep down and need not pass it.
 table_observer: contextvars.ContextVar = contextvars.ContextVar("table_observer", default=None)
+# Who wants to know, before the sheet is read, how many rows it says it has: a .xlsx names its
+# extent (<dimension ref="A1:M100004"/>) in its first bytes, so a progress bar has its total
+# within a fraction of a second instead of after the zip checks and calamine (about 3 s for
+# 100,000 rows). Only an estimate, for the bar: the table's own count replaces it, and the
+# extent that bounds what calamine builds is measured from the cells, never taken from here.
+rows_observer: contextvars.ContextVar = contextvars.ContextVar("rows_observer", default=None)
 
 
 @contextlib.contextmanager
@@ -481,9 +487,9 @@ def _references(text: bytes) -> tuple[list[bytes], set[bytes]]:
     return _PLAIN_REF_LETTERS.findall(text), set(_PLAIN_REF_NUMBERS.findall(text))
 
 
-def _measure_sheet(archive, name: str) -> None:
+def _measure_sheet(archive, name: str) -> int:
     """Bound a worksheet before calamine builds it: no row beyond 1,048,576, no cell beyond XFD,
-    and rows × columns within MAX_CELLS."""
+    and rows × columns within MAX_CELLS. Returns the sheet's rows."""
     extent = _Extent()
     row_tags = 0
     tail = b""
@@ -518,6 +524,7 @@ def _measure_sheet(archive, name: str) -> None:
     if extent.unreferenced > MAX_COLUMNS:
         _find_wide_row(archive, name)
     extent.check()
+    return extent.rows
 
 
 def _find_wide_row(archive, name: str) -> None:
@@ -556,6 +563,39 @@ def _measure_ods(archive, name: str) -> None:
                     )
 
 
+_DIMENSION = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?dimension\s[^>]*?\bref\s*=\s*[\"']\s*[A-Za-z]*\d*(?::[A-Za-z]*(\d+))?"
+)
+
+
+def _is_worksheet(name: str) -> bool:
+    return name.startswith("xl/worksheets/") and name.endswith(".xml")
+
+
+def _announce_rows(archive, sheets: list[str]) -> None:
+    """Tell rows_observer how many rows the worksheets hold, before they are measured: the most a
+    sheet declares in its <dimension> (Excel and WPS write it), else an estimate from the zip's
+    uncompressed size of the sheet and the bytes per row in its first 64 KiB (openpyxl's
+    write-only mode writes no dimension). Regular expressions over bytes: nothing is parsed."""
+    observer = rows_observer.get()
+    if observer is None:
+        return
+    rows = 0
+    for name in sheets:
+        with archive.open(name) as part:
+            head = part.read(_HEAD_BYTES)
+        match = _DIMENSION.search(head)
+        if match and match.group(1):
+            rows = max(rows, int(match.group(1)))
+            continue
+        first, last, count = head.find(b"<row"), head.rfind(b"<row"), head.count(b"<row")
+        if count >= 2 and last > first >= 0:
+            size = archive.getinfo(name).file_size
+            rows = max(rows, round((size - first) * (count - 1) / (last - first)))
+    if 0 < rows <= MAX_ROWS:
+        observer(rows)
+
+
 def check_zip(data: bytes) -> str:
     """Check a zipped workbook before calamine opens it and return its kind ("xlsx" or "ods"):
     the declared uncompressed size (a 0.2 MB file declaring 200 MB took 600 MB of memory,
@@ -580,17 +620,23 @@ def check_zip(data: bytes) -> str:
     strings = names.get("xl/sharedStrings.xml")
     if strings is not None and strings.file_size > SHARED_STRINGS_MAX_BYTES:
         raise ReadError(SHARED_STRINGS_TOO_LARGE % {"limit": SHARED_STRINGS_MAX_BYTES >> 20})
+    measured = 0
+    if kind == "xlsx":
+        _announce_rows(archive, [name for name in names if _is_worksheet(name)])
     for name in names:
         if not name.endswith((".xml", ".rels")):
             continue
         if kind == "xlsx" and name.startswith("xl/worksheets/"):
-            _measure_sheet(archive, name)
+            measured = max(measured, _measure_sheet(archive, name))
         elif kind == "ods" and name == "content.xml":
             _measure_ods(archive, name)
         else:
             with _GuardedPart(archive.open(name)) as part:
                 while part.read(_CHUNK):
                     pass
+    observer = rows_observer.get()
+    if measured and observer is not None:
+        observer(measured)  # the rows as measured: exact where the estimate above was not
     return kind
 
 

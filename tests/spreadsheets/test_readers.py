@@ -3,6 +3,7 @@ the guard rails against oversized, zip-bomb, XML-entity, corrupt and encrypted f
 
 import datetime
 import io
+import re
 import zipfile
 
 import pytest
@@ -259,3 +260,36 @@ def test_a_roster_below_empty_rows_and_right_of_empty_columns_keeps_the_sheets_r
 def test_a_total_row_is_skipped_however_its_marker_is_spaced(marker):
     _table, rows = read(xlsx([["姓名", "身份证号码"], ["张三", "1"], [marker, "100"]]))
     assert rows == [(2, ["张三", "1"])]
+
+
+def announced_rows(data: bytes) -> list[int]:
+    from spreadsheets import readers
+
+    seen = []
+    token = readers.rows_observer.set(seen.append)
+    try:
+        read(data)
+    finally:
+        readers.rows_observer.reset(token)
+    return seen
+
+
+def test_the_rows_a_sheet_declares_are_announced_before_it_is_read_then_the_rows_measured():
+    data = xlsx([["姓名", "身份证号码"]] + [["张三", str(number)] for number in range(500)])
+    assert announced_rows(data) == [501, 501]
+
+
+def test_a_sheet_without_a_dimension_has_its_rows_estimated_from_its_size_then_measured():
+    data = xlsx([["姓名", "身份证号码"]] + [["张三", str(number)] for number in range(5000)])
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in source.namelist():
+            content = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                assert b"<dimension" in content
+                content = re.sub(rb"<dimension[^>]*/>", b"", content)
+            archive.writestr(name, content)
+    estimate, measured = announced_rows(buffer.getvalue())
+    assert measured == 5001
+    assert 4500 < estimate < 5500
