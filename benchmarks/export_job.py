@@ -1,12 +1,14 @@
 """The province-wide worker export as the admin runs it: an export job (jobs.tasks.export_write,
 the change list's rows for a superuser, no filter) taken by one `db_worker`; prints the seconds
-to done, the worker's peak memory (VmHWM) and the file's size. Seed first:
+to done, the worker's peak memory (VmHWM) and the file's size; the worker polls as `make run`
+starts it (--interval 0.25). Seed first:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ledger_bench \\
         .venv/bin/python manage.py seed_demo --workers 500000
     DATABASE_URL=… .venv/bin/python benchmarks/export_job.py
 """
 
+import os
 import subprocess
 import sys
 import time
@@ -74,8 +76,15 @@ def main():
     print(f"{total} workers; status {job.status}, {job.rows_done} rows")
     for name, seconds in seen.items():
         print(f"{name}: {seconds:.1f} s")
-    size = len(job.file) / 1e6
-    print(f"worker peak RSS (VmHWM): {peak / 1024:.0f} MB; file (sealed) {size:.1f} MB")
+    from django.db.models import Sum
+    from django.db.models.functions import Length
+
+    sealed = job.parts.aggregate(size=Sum(Length("data")))["size"] or 0
+    print(
+        f"worker peak RSS (VmHWM): {peak / 1024:.0f} MB; file {job.size / 1e6:.1f} MB, "
+        f"sealed in {job.parts.count()} parts {sealed / 1e6:.1f} MB"
+    )
+    print("load average:", os.getloadavg())
 
 
 if __name__ == "__main__":
