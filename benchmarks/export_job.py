@@ -5,9 +5,10 @@ starts it (--interval 0.25). Seed first:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ledger_bench \\
         .venv/bin/python manage.py seed_demo --workers 500000
-    DATABASE_URL=… .venv/bin/python benchmarks/export_job.py
+    DATABASE_URL=… .venv/bin/python benchmarks/export_job.py [--query status=cadre]
 """
 
+import argparse
 import os
 import subprocess
 import sys
@@ -28,6 +29,11 @@ def _peak_kb(pid: int) -> int:
 
 
 def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--query", default="", help="the change list's query string, e.g. status=cadre"
+    )
+    args = parser.parse_args()
     import_roster._django()
     from django.contrib.auth.models import User
     from django.db import transaction
@@ -37,7 +43,9 @@ def main():
     from placement.models import Worker
 
     user, _ = User.objects.get_or_create(username="bench-admin", is_superuser=True, is_staff=True)
-    total = Worker.objects.count()
+    # The rows the change list's filter selects (a field=value filter of the worker's own).
+    total = Worker.objects.filter(**dict(pair.split("=") for pair in args.query.split("&") if pair))
+    total = total.count()
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "db_worker", "--queue-name", "*", "--no-reload"]
         + ["--interval", "0.25", "--verbosity", "0"],
@@ -50,7 +58,7 @@ def main():
         job = ExportJob.objects.create(
             model="placement.worker",
             user=user,
-            query="",
+            query=args.query,
             filename="workers.xlsx",
             rows_total=total,
         )
