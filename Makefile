@@ -29,9 +29,10 @@ demo: install .env
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo --workers $(WORKERS) --if-empty --address http://$(HOST)/
 
-# The job worker (imports, large exports) runs beside the web server and stops with it.
+# The job worker (imports, large exports) runs beside the web server and stops with it; it looks
+# for a new job four times a second, so that an upload's progress shows within its first second.
 run: demo
-	$(PY) manage.py db_worker --queue-name '*' --no-reload & WORKER=$$!; \
+	$(PY) manage.py db_worker --queue-name '*' --no-reload --interval 0.25 & WORKER=$$!; \
 	trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST)
 

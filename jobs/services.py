@@ -14,7 +14,7 @@ from django.utils import timezone
 from spreadsheets.results import ImportResult
 from spreadsheets.uploads import seal, unseal
 
-from .models import FAILED_WORKER, ExportJob, ImportJob
+from .models import FAILED_WORKER, ExportJob, ExportPart, ImportJob
 
 logger = logging.getLogger(__name__)
 
@@ -118,10 +118,13 @@ def jobs_expire(now=None) -> tuple[int, int]:
             job.save(update_fields=["status", "data", "result"])
             imports += 1
     keep = datetime.timedelta(hours=settings.LEDGER_EXPORT_KEEP_HOURS)
-    exports = ExportJob.objects.filter(
-        status=ExportJob.Status.DONE, finished_at__lt=now - keep
-    ).update(status=ExportJob.Status.EXPIRED, file=b"")
-    return imports, exports
+    done = ExportJob.objects.filter(status=ExportJob.Status.DONE, finished_at__lt=now - keep)
+    exports = list(done.values_list("pk", flat=True))
+    if exports:
+        with transaction.atomic():
+            ExportPart.objects.filter(job_id__in=exports).delete()
+            ExportJob.objects.filter(pk__in=exports).update(status=ExportJob.Status.EXPIRED, size=0)
+    return imports, len(exports)
 
 
 def jobs_recover(now=None) -> int:

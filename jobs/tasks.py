@@ -4,6 +4,7 @@ slow) does its work once."""
 
 import datetime
 import logging
+import tempfile
 
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
@@ -13,7 +14,7 @@ from spreadsheets import readers
 from spreadsheets.results import ImportResult
 from spreadsheets.uploads import seal, unseal
 
-from .models import FAILED_DATABASE, FAILED_INTERNAL, ExportJob, ImportJob
+from .models import FAILED_DATABASE, FAILED_INTERNAL, ExportJob, ExportPart, ImportJob
 from .services import job_admin, job_claim
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,8 @@ logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 PERMANENT_ERRORS = (IntegrityError,)
 RETRY_DELAY = datetime.timedelta(seconds=5)
+# How much of an exported file each ExportPart holds (encrypted, about a third more).
+EXPORT_PART_BYTES = 1 << 20
 
 
 class Progress:
@@ -36,6 +39,10 @@ class Progress:
     def table(self, table) -> None:
         if table.total is not None:
             self._save(rows_total=table.total)
+
+    def rows_expected(self, rows: int) -> None:
+        """The rows the sheet declares, before it is read: the bar's total until the table's."""
+        self._save(rows_total=rows)
 
     def __call__(self, rows: int) -> None:
         self._save(rows_done=rows)
@@ -110,6 +117,7 @@ def _import_check(job_pk: int) -> None:
 def _run_import(job: ImportJob, *, progress: Progress, dry_run: bool) -> ImportResult:
     model_admin = job_admin(job.model)
     token = readers.table_observer.set(progress.table)
+    rows_token = readers.rows_observer.set(progress.rows_expected)
     try:
         return model_admin.import_job_run(
             user=job.user,
@@ -120,6 +128,7 @@ def _run_import(job: ImportJob, *, progress: Progress, dry_run: bool) -> ImportR
             stored=job.options,
         )
     finally:
+        readers.rows_observer.reset(rows_token)
         readers.table_observer.reset(token)
 
 
@@ -165,16 +174,39 @@ def export_write(job_pk: int) -> None:
     try:
         job = ExportJob.objects.select_related("user").get(pk=job_pk)
         attempt = job.attempts
-        content = job_admin(job.model).export_job_run(job, progress=Progress(ExportJob, job_pk))
-        ExportJob.objects.filter(pk=job_pk, status="running", attempts=attempt).update(
-            status=ExportJob.Status.DONE,
-            file=seal(content),
-            finished_at=timezone.now(),
-            heartbeat_at=timezone.now(),
-        )
+        # The workbook is written to a file of the worker's that has no name (unlinked at once,
+        # gone with the process even if it is killed), then stored a part at a time: memory
+        # holds a part, never the file (openpyxl's write-only sheet already kept its rows in a
+        # temporary file the same way).
+        with tempfile.TemporaryFile() as file:
+            admin = job_admin(job.model)
+            admin.export_job_run(job, progress=Progress(ExportJob, job_pk), out=file)
+            file.seek(0)
+            _export_store(job_pk, attempt, file)
     except PERMANENT_ERRORS as exc:
         _failed(ExportJob, job_pk, exc)
     except TRANSIENT_ERRORS:
         _retry_later(ExportJob, job_pk, running="running", queued="queued", again=export_write)
     except Exception as exc:  # noqa: BLE001
         _failed(ExportJob, job_pk, exc)
+
+
+def _export_store(job_pk: int, attempt: int, file) -> None:
+    """The finished file into the job's parts, each encrypted on its own, in one transaction with
+    the job's DONE: only the attempt that is still the job's own keeps what it wrote."""
+    with transaction.atomic():
+        ExportPart.objects.filter(job_id=job_pk).delete()
+        size = 0
+        number = 0
+        while chunk := file.read(EXPORT_PART_BYTES):
+            ExportPart.objects.create(job_id=job_pk, number=number, data=seal(chunk))
+            size += len(chunk)
+            number += 1
+        done = ExportJob.objects.filter(pk=job_pk, status="running", attempts=attempt).update(
+            status=ExportJob.Status.DONE,
+            size=size,
+            finished_at=timezone.now(),
+            heartbeat_at=timezone.now(),
+        )
+        if not done:
+            transaction.set_rollback(True)

@@ -209,7 +209,8 @@ def test_a_large_export_is_a_job_whose_file_only_its_owner_gets(
     run_jobs()
     job.refresh_from_db()
     assert (job.status, job.rows_done) == ("done", 3)
-    assert b"\xe6\xb5\x8b" not in bytes(job.file)  # encrypted at rest (no "测" of a name)
+    stored = b"".join(bytes(data) for data in job.parts.values_list("data", flat=True))
+    assert b"\xe6\xb5\x8b" not in stored  # encrypted at rest (no "测" of a name)
 
     other = User.objects.create_superuser("another-admin", password="x" * 16)
     stranger = client.__class__()
@@ -218,22 +219,61 @@ def test_a_large_export_is_a_job_whose_file_only_its_owner_gets(
     assert stranger.get(EXPORT_URL, {"export_job": job.token}).status_code == 404
 
     download = officer.get(EXPORT_URL, {"download": job.token})
-    rows = list(load_workbook(io.BytesIO(download.content)).active.iter_rows(values_only=True))
+    content = b"".join(download.streaming_content)
+    assert int(download["Content-Length"]) == len(content) == job.size
+    rows = list(load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
     assert len(rows) == 4
     log = AccessLog.objects.get(target="placement.worker:roster-export")
     assert (log.username, log.rows) == ("officer", 3)
 
 
+def test_a_large_export_is_stored_and_downloaded_a_part_at_a_time(
+    officer, make_worker, settings, monkeypatch
+):
+    settings.LEDGER_EXPORT_JOB_ROWS = 2
+    monkeypatch.setattr(jobs.tasks, "EXPORT_PART_BYTES", 1000)
+    for _ in range(3):
+        make_worker()
+    officer.post(EXPORT_URL, {"format": "0", "resource": "0"})
+    run_jobs()
+    job = ExportJob.objects.get()
+    parts = list(job.parts.values_list("number", "data"))
+    assert job.size > 5000
+    assert [number for number, _data in parts] == list(range(-(-job.size // 1000)))
+    assert all(bytes(data).startswith(b"gAAAAA") for _number, data in parts)  # Fernet tokens
+    content = b"".join(officer.get(EXPORT_URL, {"download": job.token}).streaming_content)
+    assert len(content) == job.size
+    rows = list(load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
+    assert len(rows) == 4
+
+
+def test_an_export_run_again_keeps_only_the_parts_of_its_last_run(officer, make_worker, settings):
+    settings.LEDGER_EXPORT_JOB_ROWS = 2
+    for _ in range(3):
+        make_worker()
+    officer.post(EXPORT_URL, {"format": "0", "resource": "0"})
+    run_jobs()
+    job = ExportJob.objects.get()
+    first = job.parts.count()
+    ExportJob.objects.filter(pk=job.pk).update(status="queued")
+    jobs.tasks.export_write.enqueue(job.pk)
+    run_jobs()
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.parts.count()) == ("done", 2, first)
+
+
 def test_an_export_is_removed_after_its_day(db, settings):
+    from jobs.models import ExportPart
     from jobs.services import jobs_expire
 
     job = ExportJob.objects.create(model="placement.worker", filename="w.xlsx", status="done")
+    ExportPart.objects.create(job=job, number=0, data=b"x")
     ExportJob.objects.filter(pk=job.pk).update(
-        file=b"x", finished_at=timezone.now() - datetime.timedelta(hours=25)
+        size=1, finished_at=timezone.now() - datetime.timedelta(hours=25)
     )
     assert jobs_expire() == (0, 1)
     job.refresh_from_db()
-    assert (job.status, bytes(job.file)) == ("expired", b"")
+    assert (job.status, job.size, job.parts.count()) == ("expired", 0, 0)
 
 
 # --- Workers in processes of their own (PostgreSQL) -----------------------------------------------

@@ -377,6 +377,25 @@ def test_attack_column_just_beyond_xfd():
     assert refusal(data) == COLUMN_BEYOND_SHEET % {"row": 2, "limit": MAX_COLUMNS}
 
 
+@pytest.mark.parametrize(
+    "reference",
+    [b'r = "XFE2"', b"r='XFE2'", b'r=" XFE2"', b'\n r="XFE2"', b'\tr="XFE2"', b'r=\n"XFE2"'],
+)
+def test_attack_column_beyond_xfd_in_a_reference_written_another_way(reference):
+    # The usual ` r="…"` is measured by a quicker pattern; every other way XML allows to write
+    # the attribute is still measured, by the thorough one.
+    row = b'<row r="2"><c ' + reference + b' t="inlineStr"><is><t>x</t></is></c></row>'
+    data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})
+    assert refusal(data) == COLUMN_BEYOND_SHEET % {"row": 2, "limit": MAX_COLUMNS}
+
+
+@pytest.mark.parametrize("reference", [b'r="A1048577"', b"r = 'A1048577'"])
+def test_attack_cell_reference_in_a_row_beyond_the_sheet(reference):
+    row = b'<row r="2"><c ' + reference + b' t="inlineStr"><is><t>x</t></is></c></row>'
+    data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})
+    assert refusal(data) == ROW_BEYOND_SHEET % {"limit": MAX_ROWS}
+
+
 def test_a_cell_in_the_last_column_xfd_is_read():
     row = b'<row r="2"><c r="A2" t="inlineStr"><is><t>\xe5\xbc\xa0\xe4\xb8\x89</t></is></c>'
     row += b'<c r="XFD2" t="inlineStr"><is><t>x</t></is></c></row>'

@@ -3,6 +3,7 @@ the guard rails against oversized, zip-bomb, XML-entity, corrupt and encrypted f
 
 import datetime
 import io
+import re
 import zipfile
 
 import pytest
@@ -230,3 +231,65 @@ def test_a_second_sheet_holding_the_roster_is_found_and_sparse_cells_keep_their_
     workbook.save(buffer)
     _table, rows = read(buffer.getvalue())
     assert rows == [(3, ["李四", None, "1970.05"])]
+
+
+def test_a_roster_below_empty_rows_and_right_of_empty_columns_keeps_the_sheets_rows_and_columns():
+    # calamine's iter_rows starts at the first row but at the first column holding a cell: the
+    # reader puts the empty columns back, so a row number and a column are the sheet's.
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet["C4"] = "样例煤矿分流职工花名册"
+    sheet.merge_cells("C4:E4")
+    for column, header in zip("CDE", ["姓名", "身份证号码", 2017], strict=True):
+        sheet[f"{column}6"] = header
+    sheet["C7"], sheet["D7"], sheet["E7"] = "张三", "110101199003070015", 3.0
+    sheet["C8"] = "合 计"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    table, rows = read(buffer.getvalue())
+    assert (table.header_row, table.columns, table.unused) == (
+        6,
+        {"name": (2, "姓名"), "number": (3, "身份证号码")},
+        ["2017"],
+    )
+    assert rows == [(7, [None, None, "张三", "110101199003070015", 3])]
+    assert table.total == 2
+
+
+@pytest.mark.parametrize("marker", ["合计", "合 计", " 总计 ", "小\u3000计", "合  计"])
+def test_a_total_row_is_skipped_however_its_marker_is_spaced(marker):
+    _table, rows = read(xlsx([["姓名", "身份证号码"], ["张三", "1"], [marker, "100"]]))
+    assert rows == [(2, ["张三", "1"])]
+
+
+def announced_rows(data: bytes) -> list[int]:
+    from spreadsheets import readers
+
+    seen = []
+    token = readers.rows_observer.set(seen.append)
+    try:
+        read(data)
+    finally:
+        readers.rows_observer.reset(token)
+    return seen
+
+
+def test_the_rows_a_sheet_declares_are_announced_before_it_is_read_then_the_rows_measured():
+    data = xlsx([["姓名", "身份证号码"]] + [["张三", str(number)] for number in range(500)])
+    assert announced_rows(data) == [501, 501]
+
+
+def test_a_sheet_without_a_dimension_has_its_rows_estimated_from_its_size_then_measured():
+    data = xlsx([["姓名", "身份证号码"]] + [["张三", str(number)] for number in range(5000)])
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in source.namelist():
+            content = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                assert b"<dimension" in content
+                content = re.sub(rb"<dimension[^>]*/>", b"", content)
+            archive.writestr(name, content)
+    estimate, measured = announced_rows(buffer.getvalue())
+    assert measured == 5001
+    assert 4500 < estimate < 5500
