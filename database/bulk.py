@@ -109,3 +109,51 @@ def bulk_insert(model, objs: list, *, returning: bool = True) -> None:
         obj.pk = pk
         obj._state.adding = False
         obj._state.db = "default"
+
+
+def insert_rows(model, fields: list[str], rows: list[tuple]) -> list[int]:
+    """Insert rows given as plain tuples of the values of `fields` (attnames, e.g.
+    "enterprise_id"), without a model instance per row; returns their primary keys in order.
+    A field not named takes its model default (worked out once for all the rows), an auto_now
+    field the current time. On PostgreSQL one INSERT … SELECT FROM unnest(…) RETURNING, as
+    `bulk_insert`: building 180,000 model instances took 5.2 s of a 100,000-row first import
+    under cProfile, for values that are already clean."""
+    if not rows:
+        return []
+    by_name = {field.attname: field for field in model._meta.concrete_fields}
+    named = [by_name[name] for name in fields]
+    now = timezone.now()
+    constants = []
+    for field in model._meta.concrete_fields:
+        if field.primary_key or field.attname in fields:
+            continue
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            constants.append((field, now))
+        else:
+            constants.append((field, field.get_default()))
+    if connection.vendor != "postgresql":
+        objs = [
+            model(**dict(zip(fields, row, strict=True)), **{f.attname: v for f, v in constants})
+            for row in rows
+        ]
+        model.objects.bulk_create(objs)
+        return [obj.pk for obj in objs]
+    quote = connection.ops.quote_name
+    columns = [quote(field.column) for field in named + [field for field, _v in constants]]
+    names = [f"c{index}" for index in range(len(named))]
+    selected = names + [f"%s::{field.db_type(connection)}" for field, _v in constants]
+    sql = "INSERT INTO {} ({}) SELECT {} FROM unnest({}) AS t({}) RETURNING {}".format(
+        quote(model._meta.db_table),
+        ", ".join(columns),
+        ", ".join(selected),
+        ", ".join(f"%s::{field.db_type(connection)}[]" for field in named),
+        ", ".join(names),
+        quote(model._meta.pk.column),
+    )
+    # The constants come after the arrays in the statement's text: SELECT's list precedes
+    # FROM, so their parameters go first.
+    params = [field.get_db_prep_value(value, connection) for field, value in constants]
+    params += [_array_literal(values) for values in zip(*rows, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [pk for (pk,) in cursor.fetchall()]

@@ -702,23 +702,22 @@ def _roster_write(
     (placement.services), which write the audit history and keep the report facts."""
 
     def new_batches():
-        # Built a batch at a time: 100,000 model instances never sit in memory together.
+        # A batch at a time: the tuples and ciphertexts of 100,000 rows never sit in memory
+        # together.
         for start in range(0, len(new_rows), BATCH):
             batch = new_rows[start : start + BATCH]
-            workers = [_new_worker(row, enterprise) for row in batch]
-            placements = [
-                Placement(
-                    worker=worker,
-                    channel=row.channel,
-                    placed_on=row.placed_on,
-                    destination_unit=row.destination_unit or "",
+            ciphers = idnumbers.encrypt_many([row.parsed.number for row in batch])
+            yield [
+                (
+                    _new_worker(row, enterprise, cipher),
+                    (row.channel, row.placed_on, row.destination_unit or "")
+                    if row.channel
+                    else None,
                 )
-                for worker, row in zip(workers, batch, strict=True)
-                if row.channel
+                for row, cipher in zip(batch, ciphers, strict=True)
             ]
-            yield workers, placements
 
-    services.workers_bulk_register(batches=new_batches(), actor=user, source=source)
+    services.workers_bulk_add(batches=new_batches(), actor=user, source=source)
     services.workers_bulk_correct(changes=changed_workers, actor=user, source=source)
     services.placements_bulk_add(placements=new_placements, actor=user, source=source)
     services.placements_bulk_correct(
@@ -729,21 +728,36 @@ def _roster_write(
     )
 
 
-def _new_worker(row: _RosterRow, enterprise: Enterprise) -> Worker:
-    worker = Worker(
-        enterprise=enterprise,
-        registered_on=row.registered_on,
-        registered_on_source=row.registered_on_source,
-        diversion_year=row.registered_on.year
-        if row.registered_on_source in BINDING_SOURCES
-        else None,
-        **row.values,
+# What a new worker's row holds when the roster leaves a column out (the models' defaults).
+_NEW_WORKER_DEFAULTS = {
+    "name": "",
+    "post": "",
+    "status": Worker.Status.WORKER,
+    "special_work_type": False,
+    "hire_date": None,
+    "phone": "",
+}
+
+
+def _new_worker(row: _RosterRow, enterprise: Enterprise, cipher: str) -> tuple:
+    """A new worker's values in services.NEW_WORKER_FIELDS' order."""
+    values = {**_NEW_WORKER_DEFAULTS, **row.values}
+    return (
+        enterprise.pk,
+        row.digest,
+        cipher,
+        values["name"],
+        row.parsed.sex,
+        row.parsed.birth_date,
+        values["post"],
+        values["status"],
+        values["special_work_type"],
+        values["hire_date"],
+        values["phone"],
+        row.registered_on.year if row.registered_on_source in BINDING_SOURCES else None,
+        row.registered_on,
+        row.registered_on_source,
     )
-    worker.id_number_digest = row.digest
-    worker.id_number_cipher = idnumbers.encrypt(row.parsed.number)
-    worker.birth_date = row.parsed.birth_date
-    worker.sex = row.parsed.sex
-    return worker
 
 
 # --- Annual targets --------------------------------------------------------------------------

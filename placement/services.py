@@ -10,7 +10,8 @@ with the change and a report only ever reads (reports/facts.py).
 
 Single rows: `worker_register`, `worker_correct`, `worker_delete`, `worker_place`,
 `placement_end`, `placement_save` and `placement_delete` (the admin's placement forms),
-`target_set`, `target_delete`. In bulk (the imports and the demo): `workers_bulk_register`,
+`target_set`, `target_delete`. In bulk (the imports and the demo): `workers_bulk_add` (the
+roster import's new workers, as tuples), `workers_bulk_register`,
 `workers_bulk_correct`, `placements_bulk_add`, `placements_bulk_correct`, `targets_bulk_set`.
 """
 
@@ -33,9 +34,10 @@ from audit.history import (
     history_bulk_create,
     history_bulk_update,
     history_record_bulk,
+    history_record_ids,
 )
 from database.analyze import tables_analyze
-from database.bulk import bulk_insert
+from database.bulk import bulk_insert, insert_rows
 from enterprises.models import Enterprise, Region
 
 from . import idnumbers, rules
@@ -425,6 +427,72 @@ def workers_bulk_register(
         written[1] += len(placements)
     _ledger_changed(new_ids)
     _analyze_ledger(rows=sum(written), history=history)
+    return written[0], written[1]
+
+
+# The columns of a new worker and of their placement in `workers_bulk_add`'s rows.
+NEW_WORKER_FIELDS = [
+    "enterprise_id",
+    "id_number_digest",
+    "id_number_cipher",
+    "name",
+    "sex",
+    "birth_date",
+    "post",
+    "status",
+    "special_work_type",
+    "hire_date",
+    "phone",
+    "diversion_year",
+    "registered_on",
+    "registered_on_source",
+]
+NEW_PLACEMENT_FIELDS = ["channel", "placed_on", "destination_unit"]
+
+
+@transaction.atomic(savepoint=False)
+def workers_bulk_add(
+    *, batches: Iterable[list[tuple[tuple, tuple | None]]], actor, source: str
+) -> tuple[int, int]:
+    """Insert new workers and their placements given as plain tuples, already checked row by
+    row by the caller (the roster import): each batch a list of (the worker's values in
+    NEW_WORKER_FIELDS' order, their placement's in NEW_PLACEMENT_FIELDS' order or None). No
+    model instance is built (`database.bulk.insert_rows`); one history row each; the new
+    workers' report facts are computed from these values (`ledger_changed`'s `new_workers`)
+    instead of being read back. Returns (workers, placements) written."""
+    user_id = getattr(history_user(actor), "pk", None)
+    enterprise_at = NEW_WORKER_FIELDS.index("enterprise_id")
+    registered_at = NEW_WORKER_FIELDS.index("registered_on")
+    channel_at = NEW_PLACEMENT_FIELDS.index("channel")
+    placed_at = NEW_PLACEMENT_FIELDS.index("placed_on")
+    placement_fields = [*NEW_PLACEMENT_FIELDS, "worker_id", "created_by_id", "updated_by_id"]
+    new_workers: list[tuple] = []
+    written = [0, 0]
+    for batch in batches:
+        worker_ids = insert_rows(Worker, NEW_WORKER_FIELDS, [worker for worker, _p in batch])
+        placed = [
+            (*placement, worker_id, user_id, user_id)
+            for worker_id, (_w, placement) in zip(worker_ids, batch, strict=True)
+            if placement is not None
+        ]
+        placement_ids = insert_rows(Placement, placement_fields, placed)
+        history_record_ids(worker_ids, model=Worker, user=actor, source=source)
+        history_record_ids(placement_ids, model=Placement, user=actor, source=source)
+        next_placement_id = iter(placement_ids).__next__
+        for worker_id, (worker, placement) in zip(worker_ids, batch, strict=True):
+            placements = []
+            if placement is not None:
+                placements.append(
+                    (next_placement_id(), placement[channel_at], placement[placed_at], None)
+                )
+            new_workers.append(
+                (worker_id, worker[enterprise_at], worker[registered_at], placements)
+            )
+        written[0] += len(worker_ids)
+        written[1] += len(placed)
+    if new_workers:
+        ledger_changed.send(sender=Worker, worker_ids=set(), new_workers=new_workers)
+    _analyze_ledger(rows=sum(written))
     return written[0], written[1]
 
 

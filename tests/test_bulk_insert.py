@@ -55,3 +55,33 @@ def test_bulk_registration_stores_awkward_text_exactly_and_keys_in_order(enterpr
     assert facts.filter(kind="current", end__isnull=True, channel="internal_transfer").count() == (
         len(AWKWARD)
     )
+
+
+def test_rows_inserted_as_tuples_store_text_exactly_take_defaults_and_keys_in_order(enterprise):
+    from database.bulk import insert_rows
+
+    fields = ["enterprise_id", "id_number_digest", "id_number_cipher", "name", "sex"]
+    fields += ["birth_date", "post", "registered_on"]
+    numbers = [synthetic_id(seq=i * 2 + 1) for i in range(len(AWKWARD))]
+    rows = [
+        (enterprise.pk, idnumbers.digest(number), idnumbers.encrypt(number), f"职工{i}", "M")
+        + (datetime.date(1970, 5, 1), text, datetime.date(2016, 7, 1))
+        for i, (number, text) in enumerate(zip(numbers, AWKWARD, strict=True))
+    ]
+    ids = insert_rows(Worker, fields, rows)
+
+    stored = {worker.pk: worker for worker in Worker.objects.all()}
+    assert [stored[pk].post for pk in ids] == AWKWARD
+    assert [stored[pk].name for pk in ids] == [f"职工{i}" for i in range(len(AWKWARD))]
+    assert [stored[pk].id_number for pk in ids] == numbers
+    first = stored[ids[0]]
+    # The fields not named: the models' defaults, the times of the insert.
+    assert (first.status, first.phone, first.hire_date, first.diversion_year) == (
+        "worker",
+        "",
+        None,
+        None,
+    )
+    assert first.special_work_type is False and first.employment_difficulty is False
+    assert first.created_at is not None and first.updated_at is not None
+    assert insert_rows(Worker, fields, []) == []
