@@ -10,6 +10,7 @@ file changes nothing.
 
 import datetime
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -127,6 +128,13 @@ class _RosterRow:
     registered_on_source: str = ""
 
 
+# The model's phone rule, searched directly: the validator reaches its pattern through a lazy
+# object, twice a call (6.4 s of 139 s for 100,000 phones under cProfile). It still gives the
+# error of a phone that does not match.
+assert not phone_validator.inverse_match
+_phone_valid = re.compile(phone_validator.regex.pattern, phone_validator.regex.flags).search
+
+
 def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> list[_RosterRow]:
     """Every cell through its resource widget; the identity rules on every row."""
     header = table.header
@@ -165,7 +173,7 @@ def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> 
             values["hire_date"] = hire = datetime.date(hire.year, hire.month, 1)
         contradictions |= rules.hire_date_errors(birth_date=parsed.birth_date, hire_date=hire)
         phone = values.get("phone")
-        if phone:
+        if phone and not _phone_valid(phone):
             try:
                 phone_validator(phone)
             except ValidationError as exc:
@@ -215,6 +223,12 @@ _COMPARED = ["id", "enterprise_id", *ROSTER_WORKER_FIELDS, "registered_on", "reg
 def _existing_workers(digests: list[str]) -> dict[str, tuple]:
     """Stored workers by ID digest (the _COMPARED columns): one query per batch."""
     found = {}
+    if connection.vendor == "postgresql":
+        for row in _select_any(
+            Worker, ["id_number_digest", *_COMPARED], "id_number_digest", digests
+        ):
+            found[row[0]] = row[1:]
+        return found
     for start in range(0, len(digests), BATCH):
         batch = digests[start : start + BATCH]
         for row in Worker.objects.filter(id_number_digest__in=batch).values_list(
@@ -224,21 +238,48 @@ def _existing_workers(digests: list[str]) -> dict[str, tuple]:
     return found
 
 
+_PLACEMENT_COMPARED = ["id", "worker_id", "placed_on", "channel", "destination_unit"]
+
+
 def _existing_placements(worker_ids: list[int]) -> dict[tuple, dict]:
     """Stored placements by (worker, date), the latest per date, and by (worker, year, month),
     the latest per month (for rows that give the month only): one query per batch."""
     found = {}
-    for start in range(0, len(worker_ids), BATCH):
-        batch = worker_ids[start : start + BATCH]
-        for row in (
-            Placement.objects.filter(worker_id__in=batch)
+    if connection.vendor == "postgresql":
+        rows = (
+            dict(zip(_PLACEMENT_COMPARED, row, strict=True))
+            for row in _select_any(Placement, _PLACEMENT_COMPARED, "worker_id", worker_ids)
+        )
+    else:
+        rows = (
+            row
+            for start in range(0, len(worker_ids), BATCH)
+            for row in Placement.objects.filter(worker_id__in=worker_ids[start : start + BATCH])
             .order_by("id")
-            .values("id", "worker_id", "placed_on", "channel", "destination_unit")
-        ):
-            found[(row["worker_id"], row["placed_on"])] = row
-            day = row["placed_on"]
-            found[(row["worker_id"], day.year, day.month)] = row
+            .values(*_PLACEMENT_COMPARED)
+        )
+    for row in rows:
+        found[(row["worker_id"], row["placed_on"])] = row
+        day = row["placed_on"]
+        found[(row["worker_id"], day.year, day.month)] = row
     return found
+
+
+def _select_any(model, fields: list[str], key: str, values: list):
+    """PostgreSQL: the rows (tuples of `fields`, ordered by id) whose `key` is one of `values`,
+    one query per batch with the batch as one array parameter. The ORM's `__in` of 2,000
+    values prepares each value in Python and sends 2,000 parameters (3.4 s of a 100,000-row
+    re-import under cProfile); the columns come back as the database adapter gives them (str,
+    int, bool, date), as values_list would."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(field).column) for field in fields)
+    table = quote(model._meta.db_table)
+    column = quote(model._meta.get_field(key).column)
+    sql = f"SELECT {columns} FROM {table} WHERE {column} = ANY(%s) ORDER BY {quote('id')}"
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), BATCH):
+            cursor.execute(sql, [values[start : start + BATCH]])
+            yield from cursor.fetchall()
 
 
 def _display(field: str, value, *, full: bool = True) -> str:

@@ -331,3 +331,17 @@ def test_the_facts_a_first_import_writes_are_those_a_rebuild_computes(enterprise
     report_facts_rebuild()
 
     assert sorted(PlacementFact.objects.values_list(*columns)) == written
+
+
+def test_a_phone_that_is_neither_a_mobile_nor_a_landline_is_refused_naming_its_row(enterprise):
+    from placement.models import PHONE_INVALID
+
+    numbers = [synthetic_id(seq=seq) for seq in (11, 13, 15)]
+    rows = [
+        row(numbers[0], 联系电话="0351-1234567"),
+        row(numbers[1], 联系电话="12345"),
+        row(numbers[2], 联系电话="13812345678"),
+    ]
+    result = run(enterprise, rows)
+    assert errors(result) == [(FIRST + 1, "联系电话", str(PHONE_INVALID))]
+    assert Worker.objects.count() == 0
