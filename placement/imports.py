@@ -522,6 +522,7 @@ def _roster_import(
     # (the operator at the command line, without --user, may).
     full = can_see_full_id(user)
     labels = {name: str(field.column_name) for name, field in resource.fields.items()}
+    language = get_language()
     field_index = {field: index for index, field in enumerate(_COMPARED)}
     new_rows: list[_RosterRow] = []
     changed_workers: dict[int, dict] = {}
@@ -583,11 +584,19 @@ def _roster_import(
         if stored is None:
             new_rows.append(row)
             result.created += 1
-            fields = [(labels["diverted_on"], "", _display_diversion(row))]
+            # A new row's values shown directly (as _display shows them), with the language
+            # looked up once for the file: a first import builds 100,000 of these.
+            fields = [
+                (
+                    labels["diverted_on"],
+                    "",
+                    _diversion_shown(row.registered_on, row.registered_on_source, language),
+                )
+            ]
             if row.channel:
                 fields += [
-                    (labels["channel"], "", _display("channel", row.channel)),
-                    (labels["placed_on"], "", _display("placed_on", row.placed_on)),
+                    (labels["channel"], "", _choice_label(Channel, row.channel, language)),
+                    (labels["placed_on"], "", row.placed_on.isoformat()),
                 ]
             result.changes.append(
                 Change(row.row, "new", _label(values.get("name"), row.parsed.number), fields)
