@@ -55,6 +55,14 @@ def copy_lines(table: str, columns: list[str], lines) -> None:
         cursor.copy_expert(sql, buffer)
 
 
+def column_type(field) -> str:
+    """The type to cast a column's array (or value) to: the column's own, but text for varchar.
+    An explicit cast to varchar(n) cuts a longer value silently; assigned to the column as
+    text, a value too long is an error, as in an ordinary INSERT."""
+    db_type = field.db_type(connection)
+    return "text" if db_type.startswith("varchar") else db_type
+
+
 def _array_literal(values) -> str:
     """A PostgreSQL array literal ('{"a","b",NULL}') of one column's values."""
     out = []
@@ -100,7 +108,7 @@ def bulk_insert(model, objs: list, *, returning: bool = True) -> None:
     sql = "INSERT INTO {} ({}) SELECT * FROM unnest({})".format(
         quote(model._meta.db_table),
         ", ".join(quote(field.column) for field in fields),
-        ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields),
+        ", ".join(f"%s::{column_type(field)}[]" for field in fields),
     )
     if returning:
         sql += " RETURNING " + quote(model._meta.pk.column)
@@ -146,12 +154,12 @@ def insert_rows(model, fields: list[str], rows: list[tuple]) -> list[int]:
     quote = connection.ops.quote_name
     columns = [quote(field.column) for field in named + [field for field, _v in constants]]
     names = [f"c{index}" for index in range(len(named))]
-    selected = names + [f"%s::{field.db_type(connection)}" for field, _v in constants]
+    selected = names + [f"%s::{column_type(field)}" for field, _v in constants]
     sql = "INSERT INTO {} ({}) SELECT {} FROM unnest({}) AS t({}) RETURNING {}".format(
         quote(model._meta.db_table),
         ", ".join(columns),
         ", ".join(selected),
-        ", ".join(f"%s::{field.db_type(connection)}[]" for field in named),
+        ", ".join(f"%s::{column_type(field)}[]" for field in named),
         ", ".join(names),
         quote(model._meta.pk.column),
     )

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Min
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext_lazy as _
@@ -37,7 +37,7 @@ from audit.history import (
     history_record_ids,
 )
 from database.analyze import tables_analyze
-from database.bulk import bulk_insert, insert_rows
+from database.bulk import bulk_insert, column_type, insert_rows
 from enterprises.models import Enterprise, Region
 
 from . import idnumbers, rules
@@ -506,6 +506,9 @@ def workers_bulk_correct(
     ids = list(changes)
     if not ids:
         return
+    if connection.vendor == "postgresql":
+        _workers_update(changes=changes, actor=actor, source=source, batch_size=batch_size)
+        return
     moved = []
     for start in range(0, len(ids), batch_size):
         workers = list(Worker.objects.filter(pk__in=ids[start : start + batch_size]))
@@ -524,6 +527,45 @@ def workers_bulk_correct(
         if "registered_on" in fields:
             # A new diversion date moves the worker in the reports.
             moved += [worker.pk for worker in workers]
+    _ledger_changed(moved)
+    _analyze_ledger(rows=len(ids))
+
+
+def _workers_update(*, changes: dict[int, dict], actor, source: str, batch_size: int) -> None:
+    """PostgreSQL: `workers_bulk_correct` as one UPDATE … FROM unnest(…) a batch, each changed
+    column sent as an array of values beside an array of flags saying whose value it is (a
+    worker keeps the columns that did not change for them). Loading the workers as model
+    instances and upserting every column took 11 s of a 10%-changed 100,000-row re-import under
+    cProfile."""
+    ids = list(changes)
+    moved = []
+    quote = connection.ops.quote_name
+    now = timezone.now()
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start : start + batch_size]
+        fields = sorted({field for worker_id in batch for field in changes[worker_id]})
+        sets, arrays, names, params = [], ["%s::bigint[]"], ["id"], [batch]
+        for index, name in enumerate(fields):
+            field = Worker._meta.get_field(name)
+            column = quote(field.column)
+            sets.append(f"{column} = CASE WHEN t.s{index} THEN t.v{index} ELSE w.{column} END")
+            arrays += [f"%s::{column_type(field)}[]", "%s::boolean[]"]
+            names += [f"v{index}", f"s{index}"]
+            params.append([changes[worker_id].get(name) for worker_id in batch])
+            params.append([name in changes[worker_id] for worker_id in batch])
+        sql = "UPDATE {} AS w SET {}, {} = %s FROM unnest({}) AS t({}) WHERE w.{} = t.id".format(
+            quote(Worker._meta.db_table),
+            ", ".join(sets),
+            quote("updated_at"),
+            ", ".join(arrays),
+            ", ".join(names),
+            quote("id"),
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [now, *params])
+        history_record_ids(batch, model=Worker, user=actor, source=source, update=True)
+        # A new diversion date moves the worker in the reports.
+        moved += [worker_id for worker_id in batch if "registered_on" in changes[worker_id]]
     _ledger_changed(moved)
     _analyze_ledger(rows=len(ids))
 

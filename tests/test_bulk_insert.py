@@ -4,6 +4,9 @@ their keys in order."""
 
 import datetime
 
+import pytest
+from django.db import connection
+
 from access.actors import SYSTEM
 from placement import idnumbers
 from placement.models import Placement, Worker
@@ -85,3 +88,19 @@ def test_rows_inserted_as_tuples_store_text_exactly_take_defaults_and_keys_in_or
     assert first.special_work_type is False and first.employment_difficulty is False
     assert first.created_at is not None and first.updated_at is not None
     assert insert_rows(Worker, fields, []) == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite ignores varchar lengths")
+def test_text_too_long_for_its_column_is_refused_not_cut(enterprise):
+    from django.db import DatabaseError, transaction
+
+    from database.bulk import insert_rows
+
+    number = synthetic_id(seq=3)
+    row = (enterprise.pk, idnumbers.digest(number), idnumbers.encrypt(number), "名" * 51, "M")
+    row += (datetime.date(1970, 5, 1), datetime.date(2016, 7, 1))
+    fields = ["enterprise_id", "id_number_digest", "id_number_cipher", "name", "sex"]
+    fields += ["birth_date", "registered_on"]
+    with pytest.raises(DatabaseError), transaction.atomic():
+        insert_rows(Worker, fields, [row])
+    assert not Worker.objects.exists()
