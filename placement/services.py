@@ -458,8 +458,10 @@ def workers_bulk_add(
     row by the caller (the roster import): each batch a list of (the worker's values in
     NEW_WORKER_FIELDS' order, their placement's in NEW_PLACEMENT_FIELDS' order or None). No
     model instance is built (`database.bulk.insert_rows`); one history row each; the new
-    workers' report facts are computed from these values (`ledger_changed`'s `new_workers`)
-    instead of being read back. Returns (workers, placements) written."""
+    workers' report facts are computed from these values instead of being read back:
+    `ledger_changed` is sent with no `worker_ids` and with `new_workers`, each as (id,
+    enterprise id, diversion date, placements as (pk, channel, placed_on, ended_on)), which
+    is all data derived from a new worker depends on. Returns (workers, placements) written."""
     user_id = getattr(history_user(actor), "pk", None)
     enterprise_at = NEW_WORKER_FIELDS.index("enterprise_id")
     registered_at = NEW_WORKER_FIELDS.index("registered_on")

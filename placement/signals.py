@@ -5,11 +5,6 @@ workers whose own row or placements were written (one row, or thousands in bulk)
 data derived from workers and placements (the reports' facts) recomputes it there, so that it
 commits or rolls back with the change. The sender is Worker; AnnualTarget (with no worker ids)
 when targets were written in bulk, so that cached report figures are dropped (reports.cache).
-
-A bulk registration also sends `new_workers`: workers created in the same transaction, each as
-(worker id, enterprise id, diversion date, placements as (pk, channel, placed_on, ended_on)),
-which is all their derived data depends on; their ids are not in `worker_ids`, since nothing
-stored about them needs reading or replacing.
 """
 
 from django.dispatch import Signal

@@ -216,7 +216,10 @@ def report_facts_rebuild() -> int:
 
 
 def _ledger_changed(sender, worker_ids, new_workers=(), **kwargs) -> None:
-    """Receiver of placement.signals.ledger_changed (connected in reports.apps)."""
+    """Receiver of placement.signals.ledger_changed (connected in reports.apps). A bulk
+    registration (placement.services.workers_bulk_add) also sends `new_workers`: workers created
+    in the same transaction as (id, enterprise id, diversion date, placements as (pk, channel,
+    placed_on, ended_on)), all their facts depend on; their ids are not in `worker_ids`."""
     if new_workers:
         report_facts_add(new_workers=new_workers)
     if worker_ids:
