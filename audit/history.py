@@ -112,13 +112,21 @@ def history_record_bulk(objs, *, model, user=None, source: str, update: bool = F
     instance per row and sends every value back to the server, which took 40% of a 100,000-row
     roster import. The rows are the same as bulk_history_create's (same columns, type "+" or
     "~", the current time, the user and the source)."""
-    if not objs:
+    history_record_ids(
+        [obj.pk for obj in objs], model=model, user=user, source=source, update=update
+    )
+
+
+def history_record_ids(ids, *, model, user=None, source: str, update: bool = False) -> None:
+    """`history_record_bulk` of the rows with these primary keys (rows written from tuples, with
+    no model instance to hand)."""
+    if not ids:
         return
     source = source[:SOURCE_MAX_LENGTH]
     user = history_user(user)
     if connection.vendor not in ("postgresql", "sqlite"):
         # The rows as stored (an upsert's objects may carry only the columns it changed).
-        stored = model._default_manager.filter(pk__in=[obj.pk for obj in objs])
+        stored = model._default_manager.filter(pk__in=ids)
         model.history.bulk_history_create(
             list(stored),
             update=update,
@@ -141,7 +149,7 @@ def history_record_bulk(objs, *, model, user=None, source: str, update: bool = F
     )
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     params = [now, "", "~" if update else "+", getattr(user, "pk", None), source]
-    ids = [obj.pk for obj in objs]
+    ids = list(ids)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(sql + "= ANY(%s)", [*params, ids])

@@ -38,16 +38,29 @@ def copy_rows(table: str, columns: list[str], rows) -> None:
     """PostgreSQL only: write `rows` (tuples in the order of `columns`) with one COPY … FROM
     STDIN. COPY takes about 90,000 rows/s here against 37,000 for bulk_create (PITFALLS.md); a
     multi-row INSERT of 2,000 rows is a statement the server parses and plans whole."""
+    copy_lines(table, columns, (_copy_line(row) for row in rows))
+
+
+def copy_lines(table: str, columns: list[str], lines) -> None:
+    """`copy_rows` of rows already formatted as COPY text lines (without their line break)."""
     buffer = io.StringIO()
     write = buffer.write
-    for row in rows:
-        write(_copy_line(row))
+    for line in lines:
+        write(line)
         write("\n")
     buffer.seek(0)
     quote = connection.ops.quote_name
     sql = "COPY {} ({}) FROM STDIN".format(quote(table), ", ".join(quote(c) for c in columns))
     with connection.cursor() as cursor:
         cursor.copy_expert(sql, buffer)
+
+
+def column_type(field) -> str:
+    """The type to cast a column's array (or value) to: the column's own, but text for varchar.
+    An explicit cast to varchar(n) cuts a longer value silently; assigned to the column as
+    text, a value too long is an error, as in an ordinary INSERT."""
+    db_type = field.db_type(connection)
+    return "text" if db_type.startswith("varchar") else db_type
 
 
 def _array_literal(values) -> str:
@@ -95,7 +108,7 @@ def bulk_insert(model, objs: list, *, returning: bool = True) -> None:
     sql = "INSERT INTO {} ({}) SELECT * FROM unnest({})".format(
         quote(model._meta.db_table),
         ", ".join(quote(field.column) for field in fields),
-        ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields),
+        ", ".join(f"%s::{column_type(field)}[]" for field in fields),
     )
     if returning:
         sql += " RETURNING " + quote(model._meta.pk.column)
@@ -109,3 +122,51 @@ def bulk_insert(model, objs: list, *, returning: bool = True) -> None:
         obj.pk = pk
         obj._state.adding = False
         obj._state.db = "default"
+
+
+def insert_rows(model, fields: list[str], rows: list[tuple]) -> list[int]:
+    """Insert rows given as plain tuples of the values of `fields` (attnames, e.g.
+    "enterprise_id"), without a model instance per row; returns their primary keys in order.
+    A field not named takes its model default (worked out once for all the rows), an auto_now
+    field the current time. On PostgreSQL one INSERT … SELECT FROM unnest(…) RETURNING, as
+    `bulk_insert`: building 180,000 model instances took 5.2 s of a 100,000-row first import
+    under cProfile, for values that are already clean."""
+    if not rows:
+        return []
+    by_name = {field.attname: field for field in model._meta.concrete_fields}
+    named = [by_name[name] for name in fields]
+    now = timezone.now()
+    constants = []
+    for field in model._meta.concrete_fields:
+        if field.primary_key or field.attname in fields:
+            continue
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            constants.append((field, now))
+        else:
+            constants.append((field, field.get_default()))
+    if connection.vendor != "postgresql":
+        objs = [
+            model(**dict(zip(fields, row, strict=True)), **{f.attname: v for f, v in constants})
+            for row in rows
+        ]
+        model.objects.bulk_create(objs)
+        return [obj.pk for obj in objs]
+    quote = connection.ops.quote_name
+    columns = [quote(field.column) for field in named + [field for field, _v in constants]]
+    names = [f"c{index}" for index in range(len(named))]
+    selected = names + [f"%s::{column_type(field)}" for field, _v in constants]
+    sql = "INSERT INTO {} ({}) SELECT {} FROM unnest({}) AS t({}) RETURNING {}".format(
+        quote(model._meta.db_table),
+        ", ".join(columns),
+        ", ".join(selected),
+        ", ".join(f"%s::{column_type(field)}[]" for field in named),
+        ", ".join(names),
+        quote(model._meta.pk.column),
+    )
+    # The constants come after the arrays in the statement's text: SELECT's list precedes
+    # FROM, so their parameters go first.
+    params = [field.get_db_prep_value(value, connection) for field, value in constants]
+    params += [_array_literal(values) for values in zip(*rows, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [pk for (pk,) in cursor.fetchall()]

@@ -6,15 +6,19 @@ demands that the region existed in the birth year, which refuses real people who
 created after they were born (PITFALLS.md). The region is checked against the table of any period.
 """
 
+import base64
 import datetime
 import functools
 import hashlib
-import hmac
+import os
 import re
+import struct
+import time
 import unicodedata
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils import timezone
@@ -92,20 +96,44 @@ def parse(value) -> ParsedIdNumber:
     number = normalize(value)
     if ric.calc_check_digit(number) != number[17]:
         raise ValidationError(ID_NUMBER_BAD_CHECK_DIGIT, code="bad_check_digit")
-    try:
-        birth_date = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        raise ValidationError(ID_NUMBER_BAD_BIRTH_DATE, code="bad_birth_date") from None
+    birth = number[6:14]
+    birth_date = _birth_date(birth)
     # timezone.localdate() costs more than the rest of the check (imports parse 100,000
     # numbers): only a birth date within a day or two of now needs the exact local date.
-    recent = birth_date >= datetime.datetime.now(datetime.UTC).date() - datetime.timedelta(days=2)
-    if birth_date < _EARLIEST_BIRTH or (recent and birth_date > timezone.localdate()):
+    if (
+        birth_date is None
+        or birth_date < _EARLIEST_BIRTH
+        or (birth >= _recent_from() and birth_date > timezone.localdate())
+    ):
         raise ValidationError(ID_NUMBER_BAD_BIRTH_DATE, code="bad_birth_date")
     if not region_code_known(number[:6]):
         raise ValidationError(ID_NUMBER_UNKNOWN_REGION, code="unknown_region")
     return ParsedIdNumber(
         number=number, birth_date=birth_date, sex="M" if int(number[16]) % 2 else "F"
     )
+
+
+@functools.lru_cache(maxsize=32768)
+def _birth_date(digits: str) -> datetime.date | None:
+    """The date of YYYYMMDD digits, or None if there is no such day. A roster's birth dates
+    repeat (some 25,000 days in 70 years): each is worked out once."""
+    try:
+        return datetime.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return None
+
+
+def _recent_from() -> str:
+    """The day before yesterday in UTC as YYYYMMDD: birth dates from then on are compared with
+    the local date. Worked out once an hour: within the hour it is at most an hour early,
+    which only sends a few more numbers to the exact comparison."""
+    return _two_days_before(int(time.time() // 3600))
+
+
+@functools.lru_cache(maxsize=1)
+def _two_days_before(hour: int) -> str:
+    day = datetime.datetime.fromtimestamp(hour * 3600, datetime.UTC).date()
+    return (day - datetime.timedelta(days=2)).strftime("%Y%m%d")
 
 
 @functools.lru_cache(maxsize=8192)
@@ -138,7 +166,12 @@ def _hmac_key() -> bytes:
 def digest(number: str) -> str:
     """HMAC-SHA256 of the canonical number: equal numbers have equal digests, and without the key
     the digest cannot be reversed by trying all the (few) possible numbers."""
-    return hmac.new(_hmac_key(), number.encode(), hashlib.sha256).hexdigest()
+    inner, outer = _hmac_states(_hmac_key())
+    inner = inner.copy()
+    inner.update(number.encode())
+    outer = outer.copy()
+    outer.update(inner.digest())
+    return outer.hexdigest()
 
 
 @functools.lru_cache(maxsize=4)
@@ -155,6 +188,76 @@ def _cipher() -> MultiFernet:
 
 def encrypt(number: str) -> str:
     return _cipher().encrypt(number.encode()).decode()
+
+
+def encrypt_many(numbers: list[str]) -> list[str]:
+    """`encrypt` of each number: the same Fernet tokens (the first key; version, time, a random
+    IV each, AES-128-CBC, HMAC-SHA256; `decrypt` and `cryptography`'s Fernet read them), made a
+    list at a time. Fernet sets up a cipher, a padder and an HMAC per token (40 µs a number on
+    the busy machine; 5 s of a 100,000-row first import); here one AES context encrypts the
+    first block of every number, then the second, each chained to its own IV and first block
+    exactly as CBC does, and the HMAC is computed from the key's two precomputed states."""
+    keys = tuple(settings.LEDGER_ID_ENCRYPTION_KEYS)
+    if not keys:
+        raise ImproperlyConfigured("LEDGER_ID_ENCRYPTION_KEYS is not set")
+    key = base64.urlsafe_b64decode(keys[0])
+    return _fernet_tokens(
+        [number.encode() for number in numbers],
+        key=key,
+        now=int(time.time()),
+        ivs=os.urandom(16 * len(numbers)),
+    )
+
+
+def _fernet_tokens(plaintexts: list[bytes], *, key: bytes, now: int, ivs: bytes) -> list[str]:
+    """Fernet tokens (https://github.com/fernet/spec) of `plaintexts` with the 32-byte `key`, the
+    time `now` and the IVs `ivs` (16 bytes each, in order)."""
+    signing, encryption = key[:16], key[16:]
+    tokens: list[str | None] = [None] * len(plaintexts)
+    # PKCS7: 1 to 16 bytes of padding. Numbers of one length (all of them, once normalised)
+    # are encrypted together, one block position at a time.
+    by_length: dict[int, list[int]] = {}
+    for index, data in enumerate(plaintexts):
+        by_length.setdefault(len(data), []).append(index)
+    encryptor = Cipher(algorithms.AES(encryption), modes.ECB()).encryptor()
+    inner, outer = _hmac_states(signing)
+    head = b"\x80" + struct.pack(">Q", now)
+    for length, indexes in by_length.items():
+        pad = 16 - length % 16
+        padded = [plaintexts[i] + bytes([pad]) * pad for i in indexes]
+        size = 16 * len(indexes)
+        chain = b"".join(ivs[16 * i : 16 * i + 16] for i in indexes)
+        blocks = []
+        for start in range(0, length + pad, 16):
+            plain = b"".join(data[start : start + 16] for data in padded)
+            # CBC: each block is XORed with the previous ciphertext block (the IV for the first).
+            mixed = int.from_bytes(plain, "big") ^ int.from_bytes(chain, "big")
+            chain = encryptor.update(mixed.to_bytes(size, "big"))
+            blocks.append(chain)
+        for position, i in enumerate(indexes):
+            at = 16 * position
+            body = head + ivs[16 * i : 16 * i + 16]
+            body += b"".join(block[at : at + 16] for block in blocks)
+            mac = inner.copy()
+            mac.update(body)
+            signed = outer.copy()
+            signed.update(mac.digest())
+            tokens[i] = base64.urlsafe_b64encode(body + signed.digest()).decode()
+    return tokens
+
+
+@functools.lru_cache(maxsize=4)
+def _hmac_states(key: bytes):
+    """The two SHA-256 states of HMAC (RFC 2104) with `key` absorbed. `hmac.new` sets the key
+    up again for every message (11 µs a number on the busy machine, against 4.5 µs for copying
+    these two states, and an import hashes every number of its file); the digest is the same."""
+    if len(key) > 64:  # SHA-256's block size: a longer key is hashed first
+        key = hashlib.sha256(key).digest()
+    block = key.ljust(64, b"\0")
+    return (
+        hashlib.sha256(bytes(byte ^ 0x36 for byte in block)),
+        hashlib.sha256(bytes(byte ^ 0x5C for byte in block)),
+    )
 
 
 def decrypt(token: str) -> str:

@@ -10,7 +10,8 @@ with the change and a report only ever reads (reports/facts.py).
 
 Single rows: `worker_register`, `worker_correct`, `worker_delete`, `worker_place`,
 `placement_end`, `placement_save` and `placement_delete` (the admin's placement forms),
-`target_set`, `target_delete`. In bulk (the imports and the demo): `workers_bulk_register`,
+`target_set`, `target_delete`. In bulk (the imports and the demo): `workers_bulk_add` (the
+roster import's new workers, as tuples), `workers_bulk_register`,
 `workers_bulk_correct`, `placements_bulk_add`, `placements_bulk_correct`, `targets_bulk_set`.
 """
 
@@ -20,7 +21,7 @@ from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Min
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext_lazy as _
@@ -33,9 +34,10 @@ from audit.history import (
     history_bulk_create,
     history_bulk_update,
     history_record_bulk,
+    history_record_ids,
 )
 from database.analyze import tables_analyze
-from database.bulk import bulk_insert
+from database.bulk import bulk_insert, column_type, insert_rows
 from enterprises.models import Enterprise, Region
 
 from . import idnumbers, rules
@@ -428,6 +430,74 @@ def workers_bulk_register(
     return written[0], written[1]
 
 
+# The columns of a new worker and of their placement in `workers_bulk_add`'s rows.
+NEW_WORKER_FIELDS = [
+    "enterprise_id",
+    "id_number_digest",
+    "id_number_cipher",
+    "name",
+    "sex",
+    "birth_date",
+    "post",
+    "status",
+    "special_work_type",
+    "hire_date",
+    "phone",
+    "diversion_year",
+    "registered_on",
+    "registered_on_source",
+]
+NEW_PLACEMENT_FIELDS = ["channel", "placed_on", "destination_unit"]
+
+
+@transaction.atomic(savepoint=False)
+def workers_bulk_add(
+    *, batches: Iterable[list[tuple[tuple, tuple | None]]], actor, source: str
+) -> tuple[int, int]:
+    """Insert new workers and their placements given as plain tuples, already checked row by
+    row by the caller (the roster import): each batch a list of (the worker's values in
+    NEW_WORKER_FIELDS' order, their placement's in NEW_PLACEMENT_FIELDS' order or None). No
+    model instance is built (`database.bulk.insert_rows`); one history row each; the new
+    workers' report facts are computed from these values instead of being read back:
+    `ledger_changed` is sent with no `worker_ids` and with `new_workers`, each as (id,
+    enterprise id, diversion date, placements as (pk, channel, placed_on, ended_on)), which
+    is all data derived from a new worker depends on. Returns (workers, placements) written."""
+    user_id = getattr(history_user(actor), "pk", None)
+    enterprise_at = NEW_WORKER_FIELDS.index("enterprise_id")
+    registered_at = NEW_WORKER_FIELDS.index("registered_on")
+    channel_at = NEW_PLACEMENT_FIELDS.index("channel")
+    placed_at = NEW_PLACEMENT_FIELDS.index("placed_on")
+    placement_fields = [*NEW_PLACEMENT_FIELDS, "worker_id", "created_by_id", "updated_by_id"]
+    new_workers: list[tuple] = []
+    written = [0, 0]
+    for batch in batches:
+        worker_ids = insert_rows(Worker, NEW_WORKER_FIELDS, [worker for worker, _p in batch])
+        placed = [
+            (*placement, worker_id, user_id, user_id)
+            for worker_id, (_w, placement) in zip(worker_ids, batch, strict=True)
+            if placement is not None
+        ]
+        placement_ids = insert_rows(Placement, placement_fields, placed)
+        history_record_ids(worker_ids, model=Worker, user=actor, source=source)
+        history_record_ids(placement_ids, model=Placement, user=actor, source=source)
+        next_placement_id = iter(placement_ids).__next__
+        for worker_id, (worker, placement) in zip(worker_ids, batch, strict=True):
+            placements = []
+            if placement is not None:
+                placements.append(
+                    (next_placement_id(), placement[channel_at], placement[placed_at], None)
+                )
+            new_workers.append(
+                (worker_id, worker[enterprise_at], worker[registered_at], placements)
+            )
+        written[0] += len(worker_ids)
+        written[1] += len(placed)
+    if new_workers:
+        ledger_changed.send(sender=Worker, worker_ids=set(), new_workers=new_workers)
+    _analyze_ledger(rows=sum(written))
+    return written[0], written[1]
+
+
 @transaction.atomic(savepoint=False)
 def workers_bulk_correct(
     *, changes: dict[int, dict], actor, source: str, batch_size: int = BATCH
@@ -437,6 +507,9 @@ def workers_bulk_correct(
     so an unchanged worker's ciphertext is never rewritten; one history row each."""
     ids = list(changes)
     if not ids:
+        return
+    if connection.vendor == "postgresql":
+        _workers_update(changes=changes, actor=actor, source=source, batch_size=batch_size)
         return
     moved = []
     for start in range(0, len(ids), batch_size):
@@ -456,6 +529,45 @@ def workers_bulk_correct(
         if "registered_on" in fields:
             # A new diversion date moves the worker in the reports.
             moved += [worker.pk for worker in workers]
+    _ledger_changed(moved)
+    _analyze_ledger(rows=len(ids))
+
+
+def _workers_update(*, changes: dict[int, dict], actor, source: str, batch_size: int) -> None:
+    """PostgreSQL: `workers_bulk_correct` as one UPDATE … FROM unnest(…) a batch, each changed
+    column sent as an array of values beside an array of flags saying whose value it is (a
+    worker keeps the columns that did not change for them). Loading the workers as model
+    instances and upserting every column took 11 s of a 10%-changed 100,000-row re-import under
+    cProfile."""
+    ids = list(changes)
+    moved = []
+    quote = connection.ops.quote_name
+    now = timezone.now()
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start : start + batch_size]
+        fields = sorted({field for worker_id in batch for field in changes[worker_id]})
+        sets, arrays, names, params = [], ["%s::bigint[]"], ["id"], [batch]
+        for index, name in enumerate(fields):
+            field = Worker._meta.get_field(name)
+            column = quote(field.column)
+            sets.append(f"{column} = CASE WHEN t.s{index} THEN t.v{index} ELSE w.{column} END")
+            arrays += [f"%s::{column_type(field)}[]", "%s::boolean[]"]
+            names += [f"v{index}", f"s{index}"]
+            params.append([changes[worker_id].get(name) for worker_id in batch])
+            params.append([name in changes[worker_id] for worker_id in batch])
+        sql = "UPDATE {} AS w SET {}, {} = %s FROM unnest({}) AS t({}) WHERE w.{} = t.id".format(
+            quote(Worker._meta.db_table),
+            ", ".join(sets),
+            quote("updated_at"),
+            ", ".join(arrays),
+            ", ".join(names),
+            quote("id"),
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [now, *params])
+        history_record_ids(batch, model=Worker, user=actor, source=source, update=True)
+        # A new diversion date moves the worker in the reports.
+        moved += [worker_id for worker_id in batch if "registered_on" in changes[worker_id]]
     _ledger_changed(moved)
     _analyze_ledger(rows=len(ids))
 

@@ -4,6 +4,9 @@ their keys in order."""
 
 import datetime
 
+import pytest
+from django.db import connection
+
 from access.actors import SYSTEM
 from placement import idnumbers
 from placement.models import Placement, Worker
@@ -55,3 +58,49 @@ def test_bulk_registration_stores_awkward_text_exactly_and_keys_in_order(enterpr
     assert facts.filter(kind="current", end__isnull=True, channel="internal_transfer").count() == (
         len(AWKWARD)
     )
+
+
+def test_rows_inserted_as_tuples_store_text_exactly_take_defaults_and_keys_in_order(enterprise):
+    from database.bulk import insert_rows
+
+    fields = ["enterprise_id", "id_number_digest", "id_number_cipher", "name", "sex"]
+    fields += ["birth_date", "post", "registered_on"]
+    numbers = [synthetic_id(seq=i * 2 + 1) for i in range(len(AWKWARD))]
+    rows = [
+        (enterprise.pk, idnumbers.digest(number), idnumbers.encrypt(number), f"职工{i}", "M")
+        + (datetime.date(1970, 5, 1), text, datetime.date(2016, 7, 1))
+        for i, (number, text) in enumerate(zip(numbers, AWKWARD, strict=True))
+    ]
+    ids = insert_rows(Worker, fields, rows)
+
+    stored = {worker.pk: worker for worker in Worker.objects.all()}
+    assert [stored[pk].post for pk in ids] == AWKWARD
+    assert [stored[pk].name for pk in ids] == [f"职工{i}" for i in range(len(AWKWARD))]
+    assert [stored[pk].id_number for pk in ids] == numbers
+    first = stored[ids[0]]
+    # The fields not named: the models' defaults, the times of the insert.
+    assert (first.status, first.phone, first.hire_date, first.diversion_year) == (
+        "worker",
+        "",
+        None,
+        None,
+    )
+    assert first.special_work_type is False and first.employment_difficulty is False
+    assert first.created_at is not None and first.updated_at is not None
+    assert insert_rows(Worker, fields, []) == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite ignores varchar lengths")
+def test_text_too_long_for_its_column_is_refused_not_cut(enterprise):
+    from django.db import DatabaseError, transaction
+
+    from database.bulk import insert_rows
+
+    number = synthetic_id(seq=3)
+    row = (enterprise.pk, idnumbers.digest(number), idnumbers.encrypt(number), "名" * 51, "M")
+    row += (datetime.date(1970, 5, 1), datetime.date(2016, 7, 1))
+    fields = ["enterprise_id", "id_number_digest", "id_number_cipher", "name", "sex"]
+    fields += ["birth_date", "registered_on"]
+    with pytest.raises(DatabaseError), transaction.atomic():
+        insert_rows(Worker, fields, [row])
+    assert not Worker.objects.exists()

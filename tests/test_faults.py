@@ -535,17 +535,18 @@ def test_an_import_whose_connection_is_killed_halfway_stores_nothing_and_a_retry
     # import the job runs.
     data = roster_xlsx(roster_rows(12, seed=13))
     monkeypatch.setattr(imports, "BATCH", 5)  # new workers written in three batches
-    insert = services.bulk_insert
+    insert = services.insert_rows
     written = []
 
-    def insert_then_lose_the_connection(model, objs, **kwargs):
-        insert(model, objs, **kwargs)
+    def insert_then_lose_the_connection(model, fields, rows):
+        ids = insert(model, fields, rows)
         if model is Worker and not written:
             # Seen inside the import's transaction: the first batch is in the table.
             written.append(Worker.objects.filter(enterprise=enterprise).count())
             _terminate(_backend_pid())
+        return ids
 
-    monkeypatch.setattr(services, "bulk_insert", insert_then_lose_the_connection)
+    monkeypatch.setattr(services, "insert_rows", insert_then_lose_the_connection)
     with pytest.raises((OperationalError, InterfaceError)):
         _import(enterprise, data)
 
@@ -553,7 +554,7 @@ def test_an_import_whose_connection_is_killed_halfway_stores_nothing_and_a_retry
     assert Worker.objects.count() == Placement.objects.count() == 0
     assert Worker.history.count() == Placement.history.count() == 0
     assert PlacementFact.objects.count() == 0
-    monkeypatch.setattr(services, "bulk_insert", insert)
+    monkeypatch.setattr(services, "insert_rows", insert)
     retried = _import(enterprise, data)
     assert [error.message for error in retried.errors] == []
     assert retried.created == Worker.objects.filter(enterprise=enterprise).count() == 12

@@ -297,3 +297,18 @@ def test_a_deletion_of_many_placements_refreshes_the_facts_once(make_worker, pla
 
     assert len(calls) == 1 and len(calls[0]) == 20
     assert not PlacementFact.objects.filter(kind="current").exists()
+
+
+def test_the_facts_of_one_open_placement_are_those_of_the_general_rule():
+    from reports.facts import _fact_rows, fact_rows
+
+    days = [D(2016, 12, 31), D(2017, 1, 1), D(2017, 1, 2), D(2018, 6, 30)]
+    for registered_on in days:
+        assert fact_rows(registered_on=registered_on, placements=[]) == _fact_rows(
+            registered_on=registered_on, placements=[]
+        )
+        for placed_on in days:
+            placements = [(7, Channel.SELF_EMPLOYMENT, placed_on, None)]
+            assert fact_rows(registered_on=registered_on, placements=placements) == _fact_rows(
+                registered_on=registered_on, placements=placements
+            ), (registered_on, placed_on)
