@@ -102,23 +102,6 @@ def test_the_digest_is_hmac_sha256_of_the_number_with_the_key(settings):
         assert idnumbers.digest(number) == expected
 
 
-def test_numbers_encrypted_together_are_the_tokens_fernet_makes():
-    import base64
-    import os
-
-    from cryptography.fernet import Fernet
-
-    key = base64.urlsafe_b64decode(Fernet.generate_key())
-    # Two lengths: PKCS7 pads a 16-byte text with a whole block.
-    texts = [synthetic_id(seq=seq).encode() for seq in range(5)] + [b"0123456789abcdef", b""]
-    ivs = os.urandom(16 * len(texts))
-    tokens = idnumbers._fernet_tokens(texts, key=key, now=1_700_000_000, ivs=ivs)
-    fernet = Fernet(base64.urlsafe_b64encode(key))
-    for index, (text, token) in enumerate(zip(texts, tokens, strict=True)):
-        iv = ivs[16 * index : 16 * index + 16]
-        assert token.encode() == fernet._encrypt_from_parts(text, 1_700_000_000, iv)
-
-
 def test_encrypt_many_is_read_back_by_decrypt_with_a_fresh_iv_each():
     numbers = [synthetic_id(seq=seq) for seq in range(50)]
     tokens = idnumbers.encrypt_many(numbers)
