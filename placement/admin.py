@@ -335,9 +335,9 @@ class PlacementAdmin(
         "destination_unit",
         "destination_region",
     ]
-    list_filter = ["channel", "worker__enterprise__industry", "employed_elsewhere_insured_at_home"]
+    list_filter = ["channel", "enterprise__industry", "employed_elsewhere_insured_at_home"]
     search_fields = ["worker__name", "destination_unit"]
-    list_select_related = ["worker__enterprise", "destination_region"]
+    list_select_related = ["worker", "enterprise", "destination_region"]
     autocomplete_fields = ["worker", "destination_region"]
     unscoped_foreign_keys = ("destination_region",)
     service_argument = "placement"
@@ -347,10 +347,6 @@ class PlacementAdmin(
     readonly_fields = ["created_by", "created_at", "updated_by", "updated_at"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
-
-    @admin.display(description=_("所在企业"), ordering="worker__enterprise__name")
-    def enterprise(self, obj):
-        return obj.worker.enterprise
 
     def delete_queryset(self, request, queryset):
         # One refresh of the facts for all the placements, not one each.

@@ -767,6 +767,9 @@ def _roster_write(
                 for row, cipher in zip(batch, ciphers, strict=True)
             ]
 
+    # Every worker an import writes is of its enterprise (others' rows are refused).
+    for placement in (*new_placements, *changed_placements):
+        placement.enterprise_id = enterprise.pk
     services.workers_bulk_add(batches=new_batches(), actor=user, source=source)
     services.workers_bulk_correct(changes=changed_workers, actor=user, source=source)
     services.placements_bulk_add(placements=new_placements, actor=user, source=source)

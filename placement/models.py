@@ -109,10 +109,23 @@ class Worker(models.Model):
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    # Derived, kept by the write path (placement.services, with every placement written or
+    # deleted): the earliest date of the worker's placements that never ended. From that day on
+    # the worker is placed for good, so "still waiting on a day" needs no look at the open
+    # placements (WorkerQuerySet.pending_on), only at the few that ended.
+    placed_open_since = models.DateField(
+        _("持续安置起始日期"),
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=True,
+        help_text=_("最早一条未终止的安置的安置日期，由系统维护"),
+    )
 
     objects = WorkerQuerySet.as_manager()
-    # The history copies the ciphertext and the keyed hash, never the number in the clear.
-    history = HistoricalRecords(bases=[HistorySource])
+    # The history copies the ciphertext and the keyed hash, never the number in the clear; it
+    # leaves out what is derived from the placements (their own history records them).
+    history = HistoricalRecords(bases=[HistorySource], excluded_fields=["placed_open_since"])
 
     class Meta:
         verbose_name = _("职工")
@@ -205,6 +218,17 @@ class Placement(models.Model):
     worker = models.ForeignKey(
         Worker, verbose_name=_("职工"), on_delete=models.PROTECT, related_name="placements"
     )
+    # Derived, kept by the write path (placement.services): the worker's enterprise, so that the
+    # lists of region staff filter, count and order a scope's placements by one index instead
+    # of through every worker of the scope (6.5 s for a province's list at 2,000,000 workers).
+    enterprise = models.ForeignKey(
+        Enterprise,
+        verbose_name=_("所在企业"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        db_index=False,  # the first column of placement_enterprise_date
+    )
     channel = models.CharField(_("安置渠道"), max_length=30, choices=Channel.choices)
     placed_on = models.DateField(_("安置日期"))
     destination_unit = models.CharField(_("安置单位"), max_length=200, blank=True)
@@ -243,7 +267,8 @@ class Placement(models.Model):
     )
 
     objects = PlacementQuerySet.as_manager()
-    history = HistoricalRecords(bases=[HistorySource])
+    # The worker's history records their enterprise; the placement's leaves the copy out.
+    history = HistoricalRecords(bases=[HistorySource], excluded_fields=["enterprise"])
 
     class Meta:
         verbose_name = _("安置记录")
@@ -259,6 +284,7 @@ class Placement(models.Model):
         ]
         indexes = [
             models.Index(fields=["worker", "placed_on"], name="placement_worker_date"),
+            models.Index(fields=["enterprise", "placed_on"], name="placement_enterprise_date"),
             models.Index(fields=["placed_on"], name="placement_placed_on"),
             # Whether a worker has a placement in force (WorkerQuerySet.pending_on): the open
             # placements by worker, index-only, and the few that have an end date.
@@ -276,6 +302,12 @@ class Placement(models.Model):
 
     def __str__(self):
         return f"{self.get_channel_display()} {self.placed_on}"
+
+    def save(self, *args, **kwargs):
+        # The copy of the worker's enterprise follows the worker on every save (the services'
+        # bulk writes set it themselves; placement.services.worker_derived_refresh after a move).
+        self.enterprise_id = self.worker.enterprise_id
+        super().save(*args, **kwargs)
 
     @property
     def category(self) -> str:

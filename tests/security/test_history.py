@@ -50,7 +50,10 @@ def test_an_import_batch_records_each_row_through_services_and_bulk_writes(world
     assert (created.history_type, created.history_source) == ("+", "import:batch-7")
     rows = [
         Placement(
-            worker=worker, channel=Channel.SELF_EMPLOYMENT, placed_on=datetime.date(2016, 8, 1)
+            worker=worker,
+            enterprise=worker.enterprise,
+            channel=Channel.SELF_EMPLOYMENT,
+            placed_on=datetime.date(2016, 8, 1),
         )
     ]
     history_bulk_create(rows, model=Placement, user=world.users["hr"], source="import:batch-7")

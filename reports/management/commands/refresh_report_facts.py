@@ -1,9 +1,11 @@
-"""Rebuild the report facts from the ledger (after seeding or raw SQL changes)."""
+"""Rebuild the report facts, and the workers' placed_open_since, from the ledger (after seeding
+or raw SQL changes)."""
 
 import time
 
 from django.core.management.base import BaseCommand
 
+from placement.services import worker_derived_refresh
 from reports.facts import report_facts_rebuild
 
 
@@ -12,6 +14,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         started = time.perf_counter()
+        # What the write path keeps beside the facts on the ledger's own rows.
+        worker_derived_refresh()
         workers = report_facts_rebuild()
         self.stdout.write(
             f"report facts rebuilt for {workers} workers in {time.perf_counter() - started:.1f} s"
