@@ -156,6 +156,24 @@ def test_a_deleted_placement_leaves_no_fact_behind(province, make_worker, place)
     assert (report.totals.placed, report.totals.placed_in_year) == (0, 0)
 
 
+def test_deleting_a_worker_or_an_enterprise_deletes_their_facts(make_enterprise, make_worker):
+    """The facts' keys have no constraint in the database: Django's on_delete removes them."""
+    from enterprises.models import Enterprise
+    from placement.services import worker_delete
+
+    kept, deleted = make_worker(), make_worker()
+    closed = make_enterprise(name="关闭测试矿")
+    make_worker(enterprise=closed)
+    assert PlacementFact.objects.filter(worker=deleted).exists()
+
+    worker_delete(worker=deleted, actor=SYSTEM)
+    Worker.objects.filter(enterprise=closed).delete()
+    Enterprise.objects.filter(pk=closed.pk).delete()
+
+    assert set(PlacementFact.objects.values_list("worker_id", flat=True)) == {kept.pk}
+    assert not PlacementFact.objects.filter(enterprise_id=closed.pk).exists()
+
+
 def test_a_report_reads_the_facts_without_a_lock_or_a_write(
     province, make_worker, place, django_assert_num_queries
 ):
