@@ -489,8 +489,10 @@ def workers_bulk_register(
                 worker.placed_open_since = placement.placed_on
         bulk_insert(Worker, workers)
         for placement in placements:
-            placement.worker_id = placement.worker.pk
-            placement.enterprise_id = placement.worker.enterprise_id
+            worker = placement.worker
+            # Setting worker_id drops the cached worker object (Django): read it first.
+            placement.enterprise_id = worker.enterprise_id
+            placement.worker_id = worker.pk
             placement.created_by = placement.updated_by = user
         bulk_insert(Placement, placements)
         if history:

@@ -161,3 +161,39 @@ def test_the_pending_count_is_one_query_whatever_the_size(make_worker, place, si
         count = Worker.objects.pending_on(D(2020, 1, 1)).count()
     assert count == len(range(0, size, 3))
     assert len(queries) == 1
+
+
+def _register(enterprise, count: int, first_seq: int) -> None:
+    from placement import idnumbers
+    from tests.conftest import synthetic_id
+
+    workers, placements = [], []
+    for i in range(count):
+        number = synthetic_id(seq=first_seq + i)
+        worker = Worker(
+            enterprise=enterprise,
+            name=f"批量{i}",
+            sex="M",
+            birth_date=D(1970, 5, 1),
+            registered_on=D(2016, 7, 1),
+            id_number_digest=idnumbers.digest(number),
+            id_number_cipher=idnumbers.encrypt(number),
+        )
+        workers.append(worker)
+        placements.append(
+            Placement(worker=worker, channel="internal_transfer", placed_on=D(2017, 3, 1))
+        )
+    services.workers_bulk_register(batches=[(workers, placements)], actor=SYSTEM, source="test")
+
+
+def test_bulk_registration_writes_the_copies_without_reading_a_worker_back(enterprise):
+    """The demo's path: the placements' enterprise comes from the worker objects in hand (a
+    query per placement made the 100,000-worker seed three times slower)."""
+    counts = []
+    for count, first_seq in ((3, 100), (30, 200)):
+        with CaptureQueriesContext(connection) as queries:
+            _register(enterprise, count, first_seq)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert_derived()
+    assert set(stored_since().values()) == {D(2017, 3, 1)}
