@@ -14,6 +14,8 @@ _NO_DEFAULT = object()
 # Rows between two progress reports: about a tenth of a second of checking, so that the import
 # page's bar moves within its first seconds (one UPDATE of the job each, 50 for 100,000 rows).
 PROGRESS_EVERY = 2_000
+# Cleaned values a column keeps for cells that repeat (`LedgerResource.clean_rows`).
+CLEANED_KEPT = 5_000
 
 
 def error_text(error) -> str:
@@ -75,8 +77,12 @@ class LedgerResource(resources.ModelResource):
         written, and makes the row bad; a blank cell of a `keep_when_blank` column is left out
         (it says nothing). `progress(rows)` is called every PROGRESS_EVERY rows and at the end."""
         # An empty cell means the same in every row: its value is worked out once per column.
+        # So does any cell that repeats (a sex, a channel, a post, a date): each column keeps
+        # the values it cleaned, up to CLEANED_KEPT of them, keyed by the cell's type and value
+        # (1, 1.0 and True are equal in Python but not to a widget). A cell a widget refuses is
+        # not kept: its error is reported on every row that has it.
         present = [
-            (name, index, column, self.fields[name].widget, _empty(self.fields[name].widget))
+            (name, index, column, self.fields[name].widget, _empty(self.fields[name].widget), {})
             for name, (index, column) in table.columns.items()
         ]
         count = 0
@@ -87,18 +93,26 @@ class LedgerResource(resources.ModelResource):
             values = {}
             bad = False
             width = len(cells)
-            for name, index, column, widget, empty in present:
+            for name, index, column, widget, empty, cleaned in present:
                 cell = cells[index] if index < width else None
                 if cell is None and name in keep_when_blank:
                     continue
                 if cell is None and empty is not _NO_DEFAULT:
                     values[name] = empty
                     continue
+                key = (type(cell), cell)
+                value = cleaned.get(key, _NO_DEFAULT)
+                if value is not _NO_DEFAULT:
+                    values[name] = value
+                    continue
                 try:
-                    values[name] = widget.clean(cell)
+                    values[name] = value = widget.clean(cell)
                 except (ValueError, ValidationError) as exc:
                     result.add_error(row_number, column, error_text(exc))
                     bad = True
+                    continue
+                if len(cleaned) < CLEANED_KEPT:
+                    cleaned[key] = value
             yield row_number, values, bad
         if progress and count >= PROGRESS_EVERY:
             progress(count)

@@ -147,6 +147,24 @@ def test_every_bad_row_is_listed_with_row_column_and_reason_and_nothing_is_writt
     assert Worker.objects.filter(enterprise=enterprise).count() == 0
 
 
+def test_a_bad_value_repeated_is_refused_on_every_row_and_a_good_one_kept_on_every_row(enterprise):
+    """Cells that repeat are cleaned once per column (LedgerResource.clean_rows): a refused
+    value is not kept, so each of its rows has its error."""
+    rows = [
+        row(synthetic_id(seq=1), channel="去外地", placed=datetime.date(2017, 1, 1)),
+        row(synthetic_id(seq=13), channel="去外地", placed=datetime.date(2017, 1, 1)),
+        row(synthetic_id(seq=15), channel="灵活就业", placed=datetime.date(2017, 1, 1)),
+        row(synthetic_id(seq=17), channel="灵活就业", placed=datetime.date(2017, 1, 1)),
+    ]
+    result = run(enterprise, rows, dry_run=True)
+    refused = CHANNEL_UNKNOWN % {"value": "去外地", "choices": CHANNELS}
+    assert errors(result) == [(FIRST, "安置方式", refused), (FIRST + 1, "安置方式", refused)]
+
+    kept = run(enterprise, rows[2:])
+    assert kept.created == 2
+    assert set(Placement.objects.values_list("channel", flat=True)) == {"flexible_employment"}
+
+
 CHANNELS = (
     "内部安置、培训转岗、内部退养、外部分流、转移就业、自主择业、灵活就业、创新创业、"
     "公益性岗位托底安置"
