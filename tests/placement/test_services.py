@@ -256,3 +256,53 @@ def test_pending_means_no_placement_in_force_on_the_day(make_worker, place):
 
     assert pending == {ended_that_day, placed_later, never}
     assert set(Worker.objects.placed_on(day)) == {open_placement, ends_after}
+
+
+def _new_worker_row(enterprise, seq: int) -> tuple:
+    """A new worker in services.NEW_WORKER_FIELDS' order, and their placement."""
+    from placement import idnumbers
+
+    number = synthetic_id(seq=seq)
+    worker = (
+        enterprise.pk,
+        idnumbers.digest(number),
+        idnumbers.encrypt(number),
+        f"批量{seq}",
+        "M",
+        datetime.date(1970, 5, 1),
+        "",
+        Worker.Status.WORKER,
+        False,
+        None,
+        "",
+        None,
+        datetime.date(2016, 7, 1),
+        "import",
+    )
+    return worker, ("internal_transfer", datetime.date(2017, 3, 1), "")
+
+
+def test_bulk_add_writes_batches_built_ahead_in_order_and_a_failing_batch_writes_nothing(
+    enterprise,
+):
+    """workers_bulk_add builds the next batch in a second thread while it writes the current
+    one: every batch is written once, in order; an error while building one reaches the caller
+    and the transaction writes nothing."""
+    from placement.services import workers_bulk_add
+
+    def batches(fail_at=None):
+        for index in range(3):
+            if index == fail_at:
+                raise ValueError("构建失败")
+            yield [_new_worker_row(enterprise, seq=index * 10 + i + 1) for i in range(4)]
+
+    from django.db import transaction
+
+    # The import's own transaction (imports.roster_import): here a savepoint in the test's.
+    with pytest.raises(ValueError, match="构建失败"), transaction.atomic():
+        workers_bulk_add(batches=batches(fail_at=2), actor=SYSTEM, source="test")
+    assert not Worker.objects.exists() and not Placement.objects.exists()
+
+    assert workers_bulk_add(batches=batches(), actor=SYSTEM, source="test") == (12, 12)
+    names = list(Worker.objects.order_by("pk").values_list("name", flat=True))
+    assert names == [f"批量{index * 10 + i + 1}" for index in range(3) for i in range(4)]
