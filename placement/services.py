@@ -18,7 +18,6 @@ roster import's new workers, as tuples), `workers_bulk_register`,
 import datetime
 import uuid
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -507,21 +506,6 @@ def workers_bulk_register(
     return written[0], written[1]
 
 
-def _built_ahead(batches: Iterable):
-    """The batches of `batches`, each next one built in a second thread while the caller writes
-    the current one. Building a roster's batch is Python (encrypting 2,000 ID numbers, making
-    the tuples); writing it is mostly waiting for the database, during which the driver lets
-    other Python run: one after the other they took ~3 s and ~7 s of a 100,000-row first
-    import. Only one batch is built ahead, and only by pure Python (no database access);
-    an exception raised while building reaches the caller at that batch."""
-    iterator = iter(batches)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="batches") as builder:
-        following = builder.submit(next, iterator, None)
-        while (batch := following.result()) is not None:
-            following = builder.submit(next, iterator, None)
-            yield batch
-
-
 # The columns of a new worker and of their placement in `workers_bulk_add`'s rows.
 NEW_WORKER_FIELDS = [
     "enterprise_id",
@@ -568,7 +552,7 @@ def workers_bulk_add(
     ]
     new_workers: list[tuple] = []
     written = [0, 0]
-    for batch in _built_ahead(batches):
+    for batch in batches:
         # A new worker's one placement never ended: their Worker.placed_open_since is its date.
         worker_ids = insert_rows(
             Worker,
