@@ -167,3 +167,34 @@ def test_a_scoped_list_of_one_year_opens_at_its_months(make_worker, place, clien
     body = client_as("city").get(reverse("admin:placement_placement_changelist")).content
 
     assert "placed_on__month=5" in body.decode() and "placed_on__month=9" in body.decode()
+
+
+@pytest.mark.parametrize("distinct_scan_rows", [0, 50_000])
+def test_a_small_list_reads_its_years_in_one_query_a_large_one_by_probes(
+    root_client, make_worker, monkeypatch, distinct_scan_rows
+):
+    """The date hierarchy's years: Django's one DISTINCT for a list counted at no more than
+    DISTINCT_SCAN_ROWS rows, one index probe per year above it; the same years either way."""
+    import datetime
+
+    from django.test.utils import CaptureQueriesContext
+
+    from placement.templatetags import ledger_admin
+
+    monkeypatch.setattr(ledger_admin, "DISTINCT_SCAN_ROWS", distinct_scan_rows)
+    for year in (2016, 2017, 2019):
+        make_worker(registered_on=datetime.date(year, 3, 1))
+
+    with CaptureQueriesContext(connection) as queries:
+        body = root_client.get(WORKERS, {"status": "pending"}).content.decode()
+
+    for year in ("2016", "2017", "2019"):
+        assert f"registered_on__year={year}" in body
+    probes = [
+        q for q in queries if 'MIN("placement_worker"."registered_on") AS "value"' in q["sql"]
+    ]
+    distinct = [q for q in queries if "DISTINCT" in q["sql"] and "registered_on" in q["sql"]]
+    if distinct_scan_rows:
+        assert (len(probes), len(distinct)) == (0, 1)
+    else:
+        assert (len(probes), len(distinct)) == (4, 0)  # three years, then none left
