@@ -227,6 +227,8 @@ class Placement(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         editable=False,
+        # Not typed in and never left empty: save() sets it, so validation need not ask for it.
+        blank=True,
         db_index=False,  # the first column of placement_enterprise_date
     )
     channel = models.CharField(_("安置渠道"), max_length=30, choices=Channel.choices)
@@ -305,7 +307,7 @@ class Placement(models.Model):
 
     def save(self, *args, **kwargs):
         # The copy of the worker's enterprise follows the worker on every save (the services'
-        # bulk writes set it themselves; placement.services.worker_derived_refresh after a move).
+        # bulk writes set it themselves; placement.services.worker_save moves it with a worker).
         self.enterprise_id = self.worker.enterprise_id
         super().save(*args, **kwargs)
 

@@ -80,50 +80,49 @@ BATCH = 2000
 
 
 def _ledger_changed(worker_ids: Iterable[int], *, derived_written: bool = False) -> None:
-    """Bring what is kept on the workers' own rows up to date (`worker_derived_refresh`, unless
-    the caller wrote it with new rows), then tell whoever keeps data derived from the ledger
-    (the report facts) which workers changed, inside the writing transaction."""
+    """Bring the workers' Worker.placed_open_since up to date (`placed_open_since_refresh`,
+    unless the caller wrote it with new rows), then tell whoever keeps data derived from the
+    ledger (the report facts) which workers changed, inside the writing transaction."""
     ids = {worker_id for worker_id in worker_ids if worker_id is not None}
     if ids:
         if not derived_written:
-            worker_derived_refresh(worker_ids=ids)
+            placed_open_since_refresh(worker_ids=ids)
         ledger_changed.send(sender=Worker, worker_ids=ids)
 
 
-# Workers per UPDATE of `worker_derived_refresh`.
+# Workers per UPDATE of `placed_open_since_refresh`.
 REFRESH_BATCH = 5000
 
 
-def worker_derived_refresh(*, worker_ids: Iterable[int] | None = None) -> None:
-    """Recompute the columns derived from the workers' placements, for the given workers or for
-    everyone: Worker.placed_open_since (the earliest date of their placements that never ended)
-    and Placement.enterprise (the worker's enterprise, changed only when the worker moved).
-    Two UPDATEs per 5,000 workers. The write path calls it after every write of a worker or a
-    placement; `manage.py refresh_report_facts` for everyone after writes that went around it."""
+def placed_open_since_refresh(*, worker_ids: Iterable[int] | None = None) -> None:
+    """Recompute Worker.placed_open_since (the earliest date of the worker's placements that
+    never ended) for the given workers, or for everyone: one UPDATE per 5,000 workers. The
+    write path runs it after every write of a worker or a placement; `manage.py
+    refresh_report_facts` for everyone after writes that went around it."""
     earliest_open = Subquery(
         Placement.objects.filter(worker=OuterRef("pk"), ended_on__isnull=True)
         .order_by("placed_on")
         .values("placed_on")[:1]
     )
-    their_enterprise = Subquery(
-        Worker.objects.filter(pk=OuterRef("worker_id")).values("enterprise_id")[:1]
-    )
     if worker_ids is None:
-        batches = [None]
-    else:
-        ids = sorted(worker_ids)
-        batches = [
-            ids[start : start + REFRESH_BATCH] for start in range(0, len(ids), REFRESH_BATCH)
-        ]
-    for batch in batches:
-        workers, placements = Worker.objects.all(), Placement.objects.all()
-        if batch is not None:
-            workers = workers.filter(pk__in=batch)
-            placements = placements.filter(worker_id__in=batch)
-        workers.update(placed_open_since=earliest_open)
-        placements.exclude(enterprise_id=F("worker__enterprise_id")).update(
-            enterprise_id=their_enterprise
+        Worker.objects.update(placed_open_since=earliest_open)
+        return
+    ids = sorted(worker_ids)
+    for start in range(0, len(ids), REFRESH_BATCH):
+        Worker.objects.filter(pk__in=ids[start : start + REFRESH_BATCH]).update(
+            placed_open_since=earliest_open
         )
+
+
+def placement_enterprises_refresh() -> None:
+    """Give every placement whose copy of its worker's enterprise (Placement.enterprise) is
+    stale the worker's: after writes that went around the services (`manage.py
+    refresh_report_facts`). The services keep it themselves (`worker_save` when a worker moves)."""
+    Placement.objects.exclude(enterprise_id=F("worker__enterprise_id")).update(
+        enterprise_id=Subquery(
+            Worker.objects.filter(pk=OuterRef("worker_id")).values("enterprise_id")[:1]
+        )
+    )
 
 
 def _enterprise_filled(placements: list[Placement]) -> list[Placement]:
@@ -343,7 +342,13 @@ def worker_save(*, worker: Worker, actor, version: int | None = None) -> Worker:
     if not edit_check(obj=worker, version=version):
         return worker
     worker.full_clean()
+    stored = not worker._state.adding
     _attributed(worker, actor).save()
+    if stored:
+        # A worker moved to another enterprise takes their placements' copy of it along.
+        Placement.objects.filter(worker=worker).exclude(enterprise_id=worker.enterprise_id).update(
+            enterprise_id=worker.enterprise_id
+        )
     _ledger_changed([worker.pk])
     return worker
 
@@ -398,7 +403,6 @@ def placement_save(*, placement: Placement, actor, version: int | None = None) -
     if placement.pk is None:
         placement.created_by = user
     placement.updated_by = user
-    placement.enterprise_id = placement.worker.enterprise_id
     placement.full_clean()
     _attributed(placement, actor).save()
     _ledger_changed([placement.worker_id])

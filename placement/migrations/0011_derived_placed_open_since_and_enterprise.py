@@ -1,5 +1,5 @@
-# Two columns derived from the placements and kept by the write path (placement.services
-# .worker_derived_refresh): Worker.placed_open_since and Placement.enterprise.
+# Two columns derived from the ledger and kept by the write path (placement.services):
+# Worker.placed_open_since and Placement.enterprise.
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -7,7 +7,7 @@ from django.db.models import OuterRef, Subquery
 
 
 def fill(apps, schema_editor):
-    """Every stored row's value, as worker_derived_refresh computes it."""
+    """Every stored row's value, as placement.services' refreshes compute it."""
     Worker = apps.get_model("placement", "Worker")
     Placement = apps.get_model("placement", "Placement")
     earliest_open = (
@@ -57,6 +57,7 @@ class Migration(migrations.Migration):
             model_name="placement",
             name="enterprise",
             field=models.ForeignKey(
+                blank=True,
                 db_index=False,
                 editable=False,
                 on_delete=django.db.models.deletion.PROTECT,

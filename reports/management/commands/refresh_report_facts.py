@@ -5,7 +5,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from placement.services import worker_derived_refresh
+from placement.services import placed_open_since_refresh, placement_enterprises_refresh
 from reports.facts import report_facts_rebuild
 
 
@@ -15,7 +15,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         started = time.perf_counter()
         # What the write path keeps beside the facts on the ledger's own rows.
-        worker_derived_refresh()
+        placed_open_since_refresh()
+        placement_enterprises_refresh()
         workers = report_facts_rebuild()
         self.stdout.write(
             f"report facts rebuilt for {workers} workers in {time.perf_counter() - started:.1f} s"
