@@ -7,16 +7,19 @@ class ReportsConfig(AppConfig):
     verbose_name = _("统计报表")
 
     def ready(self):
-        from django.db.models.signals import post_delete, post_save
+        from django.db.models.signals import post_delete, post_save, pre_delete
 
         from enterprises.models import Enterprise, Region
         from placement.models import AnnualTarget, Worker
         from placement.signals import ledger_changed
 
         from . import cache
-        from .facts import _ledger_changed
+        from .facts import _ledger_changed, _worker_deleting
 
         ledger_changed.connect(_ledger_changed, dispatch_uid="reports_facts_ledger_changed")
+        # A deleted worker's facts go first, with their share of the monthly sums (the facts'
+        # CASCADE alone would leave the sums counting them).
+        pre_delete.connect(_worker_deleting, sender=Worker, dispatch_uid="reports_facts_worker")
         # Cached dashboard figures: fresh generations for the scopes a change touched, once it
         # has committed.
         ledger_changed.connect(cache._ledger_changed, dispatch_uid="reports_cache_ledger_changed")

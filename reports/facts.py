@@ -6,6 +6,9 @@ placement.signals.ledger_changed inside its transaction, and `report_facts_refre
 those workers' facts there and then. So the facts commit or roll back with the change, and a
 report only reads them: no lock, no write, no check on a read path.
 
+The same refresh keeps the facts' monthly sums (reports.models.FactMonth): what the facts it
+deleted and wrote change in each (enterprise, kind, channel, month), added in one upsert.
+
 A write that goes around the services (QuerySet.update(), bulk_update(), raw SQL) must be
 followed by `manage.py refresh_report_facts`.
 A refresh that writes many facts has them analysed (enterprises.analyze), so that the counts
@@ -13,18 +16,18 @@ after a bulk load are planned with statistics.
 """
 
 import datetime
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from django.db import connection, transaction
 
 from database.analyze import tables_analyze
-from database.bulk import copy_lines
+from database.bulk import copy_lines, copy_rows
 from enterprises.models import Enterprise, Region
 from placement.models import Placement, Worker
 from placement.querysets import latest_in_force
 
-from .models import PlacementFact
+from .models import FactMonth, PlacementFact
 
 CHUNK = 5000
 
@@ -132,7 +135,7 @@ def report_facts_refresh(*, worker_ids: Iterable[int]) -> int:
             .order_by("pk")
             .values_list("pk", "enterprise_id", "registered_on")
         )
-        PlacementFact.objects.filter(worker_id__in=ids).delete()
+        removed = _facts_delete(ids)
         by_worker = defaultdict(list)
         for worker_id, *placement in (
             Placement.objects.filter(worker_id__in=ids)
@@ -148,13 +151,14 @@ def report_facts_refresh(*, worker_ids: Iterable[int]) -> int:
             )
         ]
         _facts_insert(facts)
+        _months_change(added=facts, removed=removed)
         written += len(facts)
     # Many new facts (the first report after a large import, a rebuild): fresh statistics
     # before the counts that follow, also of the small tables they join. Without statistics
     # for the regions (loaded by a migration, never analysed where autovacuum is off) the
     # planner expected 2 of 129 regions and counted 500,000 facts through a nested loop:
     # 1.5 s instead of 0.3 s.
-    tables_analyze(models=[PlacementFact, Enterprise, Region], rows=written)
+    tables_analyze(models=[PlacementFact, FactMonth, Enterprise, Region], rows=written)
     return written
 
 
@@ -174,9 +178,116 @@ def report_facts_add(*, new_workers: list[tuple]) -> int:
             for fact in fact_rows(registered_on=registered_on, placements=placements)
         ]
         _facts_insert(facts)
+        _months_change(added=facts)
         written += len(facts)
-    tables_analyze(models=[PlacementFact, Enterprise, Region], rows=written)
+    tables_analyze(models=[PlacementFact, FactMonth, Enterprise, Region], rows=written)
     return written
+
+
+def report_facts_drop(*, worker_ids: list[int]) -> None:
+    """Delete the facts of workers about to be deleted, with their share of the monthly sums
+    (a receiver of Worker's pre_delete, connected in reports.apps: whatever deletes a worker)."""
+    for ids in _chunks(sorted(set(worker_ids))):
+        _months_change(added=[], removed=_facts_delete(ids))
+
+
+def _facts_delete(worker_ids: list[int]) -> list[tuple]:
+    """Delete the facts of the given workers; returns them as (worker id, enterprise id, kind,
+    channel, start, end) tuples, for the monthly sums (one DELETE … RETURNING)."""
+    table = connection.ops.quote_name(PlacementFact._meta.db_table)
+    columns = ", ".join(
+        connection.ops.quote_name(PlacementFact._meta.get_field(name).column)
+        for name in _FACT_COLUMNS
+    )
+    worker = connection.ops.quote_name(PlacementFact._meta.get_field("worker").column)
+    if connection.vendor == "postgresql":
+        condition, params = f"{worker} = ANY(%s)", [list(worker_ids)]
+    else:
+        condition, params = f"{worker} IN ({', '.join(['%s'] * len(worker_ids))})", worker_ids
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE {condition} RETURNING {columns}", params)
+        rows = cursor.fetchall()
+    return rows
+
+
+def month_changes(facts: Iterable[tuple], *, sign: int = 1, into: Counter | None = None) -> Counter:
+    """What facts given as (worker id, enterprise id, kind, channel, start, end) tuples add to the
+    monthly sums (FactMonth), keyed by (enterprise id, kind, channel, first day of the month):
+    one per fact in the month it starts, and for a current span that ended, minus one in the
+    month of its end."""
+    changes = Counter() if into is None else into
+    months: dict[datetime.date, datetime.date] = {}
+    for _worker, enterprise, kind, channel, start, end in facts:
+        month = months.get(start)
+        if month is None:
+            month = months[start] = start.replace(day=1)
+        changes[(enterprise, kind, channel, month)] += sign
+        if end is not None and kind == CURRENT:
+            changes[(enterprise, kind, channel, end.replace(day=1))] -= sign
+    return changes
+
+
+def _months_change(*, added: list[tuple], removed: list[tuple] = ()) -> None:
+    """Add the facts written and subtract those deleted to the monthly sums: their nonzero
+    changes as new rows (one COPY on PostgreSQL), no row updated (FactMonth)."""
+    changes = month_changes(added)
+    month_changes(removed, sign=-1, into=changes)
+    rows = [(*key, net) for key, net in changes.items() if net]
+    _months_insert(rows)
+
+
+_MONTH_COLUMNS = ["enterprise_id", "kind", "channel", "month", "net"]
+
+
+def _months_insert(rows: list[tuple]) -> None:
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        copy_rows(FactMonth._meta.db_table, _MONTH_COLUMNS, rows)
+        return
+    FactMonth.objects.bulk_create(
+        [FactMonth(**dict(zip(_MONTH_COLUMNS, row, strict=True))) for row in rows],
+        batch_size=CHUNK,
+    )
+
+
+def fact_months_compact() -> int:
+    """Merge the monthly sums' rows of each key into one (FactMonth is append-only for the
+    writes); returns the number of rows removed. Run by the report refresh job after writes
+    (reports.tasks) and by `refresh_report_facts`.
+
+    Per enterprise: DELETE … RETURNING its rows, then insert their sum per key, in one
+    transaction. A write committing meanwhile only inserts rows, which this DELETE neither sees
+    nor removes, so no change is lost or counted twice; a second compaction of the same
+    enterprise waits for the first and then finds only the rows it did not delete."""
+    quote = connection.ops.quote_name
+    table = quote(FactMonth._meta.db_table)
+    key = [quote(column) for column in _MONTH_COLUMNS[:4]]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT {key[0]} FROM {table} GROUP BY {', '.join(key)} HAVING COUNT(*) > 1"
+        )
+        enterprise_ids = sorted(row[0] for row in cursor.fetchall())
+    removed = 0
+    for ids in _chunks(enterprise_ids, 100):
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                condition, params = f"{key[0]} = ANY(%s)", [ids]
+            else:
+                condition, params = f"{key[0]} IN ({', '.join(['%s'] * len(ids))})", ids
+            cursor.execute(
+                f"DELETE FROM {table} WHERE {condition} RETURNING {', '.join(key)}, {quote('net')}",
+                params,
+            )
+            sums = Counter()
+            deleted = 0
+            for *month_key, net in cursor.fetchall():
+                sums[tuple(month_key)] += net
+                deleted += 1
+            rows = [(*month_key, net) for month_key, net in sums.items() if net]
+            _months_insert(rows)
+            removed += deleted - len(rows)
+    return removed
 
 
 _FACT_COLUMNS = ["worker_id", "enterprise_id", "kind", "channel", "start", "end"]
@@ -210,8 +321,10 @@ def report_facts_rebuild() -> int:
     writes to the ledger."""
     with transaction.atomic():
         PlacementFact.objects.all().delete()
+        FactMonth.objects.all().delete()
         ids = list(Worker.objects.order_by("pk").values_list("pk", flat=True))
         report_facts_refresh(worker_ids=ids)
+        fact_months_compact()
     return len(ids)
 
 
@@ -224,3 +337,8 @@ def _ledger_changed(sender, worker_ids, new_workers=(), **kwargs) -> None:
         report_facts_add(new_workers=new_workers)
     if worker_ids:
         report_facts_refresh(worker_ids=worker_ids)
+
+
+def _worker_deleting(sender, instance, **kwargs) -> None:
+    """Receiver of Worker's pre_delete (connected in reports.apps)."""
+    report_facts_drop(worker_ids=[instance.pk])

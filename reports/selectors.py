@@ -9,8 +9,10 @@ queries is fixed whatever the number of regions, enterprises or workers.
 
 Placed workers, channels and placements during the year are read from reports.PlacementFact, a
 derived index kept in step with the ledger by reports.facts (see there and benchmarks/README.md
-for why: joining every placement to its worker is too slow at 500,000 workers). The facts encode
-exactly the definitions below, for any as-of date.
+for why: joining every placement to its worker is too slow at 500,000 workers), and from its
+monthly sums (reports.FactMonth, kept by the same writes): the months before the as-of date's
+month from the sums, that month up to the date from the facts. The facts encode exactly the
+definitions below, for any as-of date.
 
 Definitions, for a scope, a year Y and an as-of date D:
 - to place (需安置): workers registered on or before D.
@@ -30,11 +32,12 @@ Definitions, for a scope, a year Y and an as-of date D:
 """
 
 import datetime
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -45,7 +48,7 @@ from placement.channels import CHANNEL_OUTCOMES, Category, Channel, LabourRelati
 from placement.models import AnnualTarget, Placement, Worker
 
 from . import rates
-from .models import PlacementFact
+from .models import FactMonth, PlacementFact
 
 SCOPE_LEVEL_BUCKET = {
     Region.Level.PROVINCE: _("省本级"),
@@ -224,11 +227,29 @@ def report_fact_sets(*, enterprises, year: int, as_of: datetime.date) -> dict:
     }
 
 
+REGISTERED = PlacementFact.Kind.REGISTERED
+CURRENT = PlacementFact.Kind.CURRENT
+FIRST_IN_YEAR = PlacementFact.Kind.FIRST_IN_YEAR
+
+
+def _month_cut(day: datetime.date) -> datetime.date:
+    """Where the monthly sums (FactMonth) stop for a count at `day`: the first day of its month,
+    or of the next month when `day` is the last of its own. The facts from there to `day` are
+    counted one by one."""
+    following = day + datetime.timedelta(days=1)
+    return following if following.day == 1 else day.replace(day=1)
+
+
 def enterprise_figures(*, enterprises, year: int, as_of: datetime.date) -> dict[int, dict]:
     """Counts per enterprise id: to_place, placed, placed per channel, and workers placed during
     the year by each month's end (the last of which is placed_in_year).
 
-    Three GROUP BY queries whatever the number of enterprises or workers.
+    Each count is the monthly sums (reports.models.FactMonth) of the months before the as-of
+    date's month plus the facts of that month up to the date (report_fact_sets' definitions):
+    a national report sums a few hundred thousand monthly rows and reads a month of facts
+    rather than all 5.8 million facts at 2,000,000 workers (benchmarks/README.md). Two GROUP BY
+    queries of the sums, and four of the facts unless the date is the last of its month,
+    whatever the number of enterprises or workers.
     """
     month_ends = _month_ends(year, as_of)
     counts: dict[int, dict] = defaultdict(
@@ -236,49 +257,80 @@ def enterprise_figures(*, enterprises, year: int, as_of: datetime.date) -> dict[
             "to_place": 0,
             "placed": 0,
             "placed_in_year": 0,
-            "channels": {},
+            "channels": defaultdict(int),
             "months": [0] * len(month_ends),
         }
     )
-    facts = report_fact_sets(enterprises=enterprises, year=year, as_of=as_of)
-    # COUNT(*) (or of `start`, never null), not COUNT(id): the facts' partial indexes hold no
-    # id, and counting it fetched every fact's row from the table instead of the index alone.
-    registered = facts["to_place"].values("enterprise_id").annotate(n=Count("*")).order_by()
-    for row in registered:
-        counts[row["enterprise_id"]]["to_place"] = row["n"]
-    # One count per channel, grouped by the enterprise alone: hashing (enterprise, channel) took
-    # most of the count's time at 2,000,000 workers, more than reading the index
-    # (benchmarks/README.md, "National dashboard computed").
-    channels = {f"c{i}": code for i, code in enumerate(Channel.values)}
-    current = (
-        facts["placed"]
-        .values("enterprise_id")
-        .annotate(
-            **{name: Count("start", filter=Q(channel=code)) for name, code in channels.items()}
-        )
+    sums, facts = FactMonth.objects.all(), PlacementFact.objects.all()
+    if enterprises is not None:  # None: every enterprise (the nation), no condition at all
+        sums = sums.filter(enterprise__in=enterprises)
+        facts = facts.filter(enterprise__in=enterprises)
+
+    # Registered and placed at the as-of date: the months before its own.
+    cut = _month_cut(as_of)
+    for row in (
+        sums.filter(kind__in=[REGISTERED, CURRENT], month__lt=cut)
+        .values("enterprise_id", "kind", "channel")
+        .annotate(n=Sum("net"))
         .order_by()
-    )
-    for row in current:
+    ):
         line = counts[row["enterprise_id"]]
-        for name, code in channels.items():
-            if row[name]:
-                line["channels"][code] = row[name]
-                line["placed"] += row[name]
-    if month_ends:
-        during = (
-            facts["placed_in_year"]
+        if row["kind"] == REGISTERED:
+            line["to_place"] += row["n"]
+        else:
+            line["channels"][row["channel"]] += row["n"]
+    if cut <= as_of:
+        # Its own month up to the date: registrations and spans begun, minus spans ended (the
+        # span's end is the first day no longer in force). COUNT(*) or of `start`, never
+        # COUNT(id): the facts' partial indexes hold no id.
+        month = {"start__gte": cut, "start__lte": as_of}
+        for row in (
+            facts.filter(kind=REGISTERED, **month)
             .values("enterprise_id")
-            .annotate(
-                **{
-                    f"m{i}": Count("start", filter=Q(start__lte=day))
-                    for i, day in enumerate(month_ends)
-                }
-            )
+            .annotate(n=Count("*"))
             .order_by()
-        )
-        for row in during:
-            line = counts[row["enterprise_id"]]
-            line["months"] = [row[f"m{i}"] for i in range(len(month_ends))]
+        ):
+            counts[row["enterprise_id"]]["to_place"] += row["n"]
+        channels = {f"c{i}": code for i, code in enumerate(Channel.values)}
+        per_channel = {
+            name: Count("start", filter=Q(channel=code)) for name, code in channels.items()
+        }
+        for sign, span_facts in (
+            (1, facts.filter(kind=CURRENT, **month)),
+            (-1, facts.filter(kind=CURRENT, end__gte=cut, end__lte=as_of)),
+        ):
+            for row in span_facts.values("enterprise_id").annotate(**per_channel).order_by():
+                line = counts[row["enterprise_id"]]
+                for name, code in channels.items():
+                    line["channels"][code] += sign * row[name]
+    for line in counts.values():
+        line["channels"] = {code: n for code, n in line["channels"].items() if n}
+        line["placed"] = sum(line["channels"].values())
+
+    # Placed during the year, by month: one first-placement fact per worker and year, so
+    # counting them counts workers placed (twice in the year: once, in the first month).
+    if month_ends:
+        first, last = _year_window(year, as_of)
+        year_cut = _month_cut(last)
+        during: dict[int, list[int]] = defaultdict(lambda: [0] * len(month_ends))
+        for row in (
+            sums.filter(kind=FIRST_IN_YEAR, month__gte=first, month__lt=year_cut)
+            .values("enterprise_id", "month")
+            .annotate(n=Sum("net"))
+            .order_by()
+        ):
+            during[row["enterprise_id"]][row["month"].month - 1] += row["n"]
+        if year_cut <= last:
+            for row in (
+                facts.filter(kind=FIRST_IN_YEAR, start__gte=year_cut, start__lte=last)
+                .values("enterprise_id")
+                .annotate(n=Count("*"))
+                .order_by()
+            ):
+                during[row["enterprise_id"]][last.month - 1] += row["n"]
+        for enterprise_id, per_month in during.items():
+            line = counts[enterprise_id]
+            line["months"] = list(itertools.accumulate(per_month))
             line["placed_in_year"] = line["months"][-1]
     return counts
 

@@ -23,9 +23,13 @@ def reports_refresh(parts: list[str]) -> int:
     """Recompute and cache the default view of the dashboards of these scopes (reports.cache's
     scope parts); returns how many were computed."""
     from .cache import report_cache_fill, report_refresh_done, scope_from_part
+    from .facts import fact_months_compact
     from .selectors import report_as_of, report_default_year
 
     report_refresh_done(parts)
+    # The writes that made these scopes stale appended rows to the monthly sums: merge them
+    # before counting (reports.models.FactMonth).
+    fact_months_compact()
     today = timezone.localdate()
     year = report_default_year(today=today)
     as_of = report_as_of(year=year, today=today)

@@ -20,6 +20,7 @@ from placement.models import AnnualTarget, Placement
 from placement.services import target_set, targets_bulk_set, worker_delete, worker_save
 from reports import cache as report_cache
 from reports import tasks as report_tasks
+from reports.models import FactMonth
 from reports.selectors import Scope, placement_report
 from tests.job_queue import run_jobs
 from tests.reports.conftest import bulk_workers
@@ -466,24 +467,36 @@ def refresh_at_once(monkeypatch):
 
 
 def test_after_a_write_a_job_recomputes_the_stale_dashboards_and_officers_meet_them_cached(
-    viewed, refresh_at_once, country, place, client_as, django_capture_on_commit_callbacks
+    viewed,
+    refresh_at_once,
+    country,
+    place,
+    make_worker,
+    client_as,
+    django_capture_on_commit_callbacks,
 ):
+    other = make_worker(enterprise=country["workers"]["a"].enterprise)
     with django_capture_on_commit_callbacks(execute=True):
         place(country["workers"]["a"], datetime.date(2016, 8, 1), Channel.SELF_EMPLOYMENT)
+        place(other, datetime.date(2016, 8, 1), Channel.SELF_EMPLOYMENT)
     computed = report_cache.placement_report.calls  # the `computed` fixture's list
     assert computed == []  # nothing computed at commit, in the request that wrote
+    appended = FactMonth.objects.count()
 
     run_jobs()
+    # The job also merged the monthly sums' rows the write appended (one per key left).
+    keys = FactMonth.objects.values("enterprise", "kind", "channel", "month").distinct()
+    assert FactMonth.objects.count() == keys.count() < appended
     # The nation, the province and the city: the county and the enterprise are cheap on demand.
     assert set(computed) == {"national", "140000", "140100"}
 
     # The city officer's dashboard as it opens (no filters: the year with a target, today).
     page = client_as("city").get(reverse("reports:region", args=["140100"]))
-    assert page.context["report"].totals.placed == 1
+    assert page.context["report"].totals.placed == 2
     assert len(computed) == 3  # served from what the job kept
 
     page = client_as("county").get(reverse("reports:region", args=["140105"]))
-    assert page.context["report"].totals.placed == 1
+    assert page.context["report"].totals.placed == 2
     assert computed[3:] == ["140105"]  # computed in the county officer's request
 
 

@@ -1,5 +1,6 @@
 import datetime
 import random
+from collections import Counter
 
 import pytest
 from django.db import connection, transaction
@@ -15,8 +16,8 @@ from placement.services import (
     placements_delete,
     worker_correct,
 )
-from reports.facts import report_facts_rebuild, worker_facts
-from reports.models import PlacementFact
+from reports.facts import month_changes, report_facts_rebuild, worker_facts
+from reports.models import FactMonth, PlacementFact
 from reports.selectors import Scope, placement_report
 
 from .conftest import bulk_place, bulk_workers
@@ -90,7 +91,10 @@ def test_facts_agree_with_the_ledger_on_random_histories_for_any_date(province, 
             place(worker, day, rng.choice(channels), ended)
     scope = Scope(region=province)
 
-    for as_of in [D(2016, 1, 1) + datetime.timedelta(days=d) for d in range(0, 900, 37)]:
+    days = [D(2016, 1, 1) + datetime.timedelta(days=d) for d in range(0, 900, 37)]
+    # Month ends too: there the counts are the monthly sums alone.
+    days += [D(2016 + m // 12, m % 12 + 1, 1) - datetime.timedelta(days=1) for m in range(1, 30, 4)]
+    for as_of in days:
         report = placement_report(scope=scope, year=as_of.year, as_of=as_of, user=SYSTEM)
         registered = Worker.objects.filter(registered_on__lte=as_of)
         placed = registered.placed_on(as_of)
@@ -330,3 +334,105 @@ def test_the_facts_of_one_open_placement_are_those_of_the_general_rule():
             assert fact_rows(registered_on=registered_on, placements=placements) == _fact_rows(
                 registered_on=registered_on, placements=placements
             ), (registered_on, placed_on)
+
+
+def stored_months():
+    """The monthly sums as a report reads them: the rows of each key summed."""
+    sums = Counter()
+    for row in FactMonth.objects.all():
+        sums[(row.enterprise_id, row.kind, row.channel, row.month)] += row.net
+    return {key: net for key, net in sums.items() if net}
+
+
+def months_of_the_facts():
+    facts = PlacementFact.objects.values_list(
+        "worker_id", "enterprise_id", "kind", "channel", "start", "end"
+    )
+    return {key: net for key, net in month_changes(facts).items() if net}
+
+
+def test_the_monthly_sums_follow_every_write_of_the_ledger(
+    make_enterprise, make_worker, place, django_capture_on_commit_callbacks
+):
+    """Whatever writes the ledger (one placement, an end, a correction, a move to another
+    enterprise, deletions, an import in bulk), FactMonth stays the monthly sum of the facts."""
+    from placement.demo_rosters import roster_rows, roster_xlsx
+    from placement.imports import roster_import
+    from placement.services import worker_delete, worker_save
+
+    other = make_enterprise(name="月度汇总测试矿")
+    workers = [make_worker() for _ in range(4)]
+    first = place(workers[0], D(2017, 1, 31), Channel.FLEXIBLE_EMPLOYMENT)
+    place(workers[1], D(2017, 2, 1), Channel.SELF_EMPLOYMENT, D(2017, 4, 1))
+    place(workers[1], D(2017, 4, 1), Channel.PUBLIC_WELFARE_POST)
+    assert stored_months() == months_of_the_facts() != {}
+
+    placement_end(placement=first, ended_on=D(2017, 3, 15), actor=SYSTEM)
+    assert stored_months() == months_of_the_facts()
+    worker_correct(worker=workers[2], registered_on=D(2016, 11, 30), actor=SYSTEM)
+    assert stored_months() == months_of_the_facts()
+    workers[1].enterprise = other
+    worker_save(worker=workers[1], actor=SYSTEM)
+    assert stored_months() == months_of_the_facts()
+    assert {key[0] for key in stored_months()} == {workers[0].enterprise_id, other.pk}
+    placement_delete(placement=first, actor=SYSTEM)
+    worker_delete(worker=workers[3], actor=SYSTEM)
+    assert stored_months() == months_of_the_facts()
+    with django_capture_on_commit_callbacks(execute=True):
+        roster_import(
+            data=roster_xlsx(roster_rows(30, seed=9, placed_share=0.8)),
+            filename="r.xlsx",
+            enterprise=other,
+            user=SYSTEM,
+        )
+    assert stored_months() == months_of_the_facts()
+    assert sum(n for (e, kind, *_), n in stored_months().items() if kind == "registered") == 33
+
+    FactMonth.objects.all().delete()
+    report_facts_rebuild()
+    assert stored_months() == months_of_the_facts()
+
+
+def test_compaction_leaves_one_row_per_month_and_the_same_sums(make_worker, place):
+    """The writes append rows (never update one); compaction merges each key's rows."""
+    from reports.facts import fact_months_compact
+
+    worker = make_worker()
+    placement = place(worker, D(2017, 2, 1), Channel.FLEXIBLE_EMPLOYMENT)
+    for day in (D(2017, 5, 1), D(2017, 6, 1), D(2017, 7, 1)):
+        placement_end(placement=placement, ended_on=day, actor=SYSTEM)
+    sums = stored_months()
+    rows = FactMonth.objects.count()
+    keys = FactMonth.objects.values("enterprise", "kind", "channel", "month").distinct().count()
+    assert rows > keys  # each write appended its changes
+
+    assert fact_months_compact() == rows - len(sums)
+
+    assert stored_months() == sums == months_of_the_facts()
+    assert FactMonth.objects.count() == len(sums)
+    assert not FactMonth.objects.filter(net=0).exists()
+    assert fact_months_compact() == 0
+
+
+def test_a_span_ending_in_the_month_of_the_as_of_date_counts_until_its_end(
+    province, make_worker, place
+):
+    """The as-of date's own month is read from the facts: a span that ends in it counts up to
+    the day before its end, one that starts in it from its first day."""
+    ended, started = make_worker(), make_worker()
+    place(ended, D(2017, 2, 10), Channel.FLEXIBLE_EMPLOYMENT, D(2017, 6, 16))
+    place(started, D(2017, 6, 16), Channel.SELF_EMPLOYMENT)
+    scope = Scope(region=province)
+
+    def placed(day):
+        report = placement_report(scope=scope, year=2017, as_of=day, user=SYSTEM)
+        return {row.code: row.placed for row in report.channels if row.placed}
+
+    assert placed(D(2017, 5, 31)) == {Channel.FLEXIBLE_EMPLOYMENT: 1}
+    assert placed(D(2017, 6, 15)) == {Channel.FLEXIBLE_EMPLOYMENT: 1}
+    assert placed(D(2017, 6, 16)) == {Channel.SELF_EMPLOYMENT: 1}
+    assert placed(D(2017, 6, 30)) == {Channel.SELF_EMPLOYMENT: 1}
+    report = placement_report(scope=scope, year=2017, as_of=D(2017, 6, 15), user=SYSTEM)
+    assert report.totals.months == [0, 1, 1, 1, 1, 1]
+    report = placement_report(scope=scope, year=2017, as_of=D(2017, 6, 16), user=SYSTEM)
+    assert report.totals.months == [0, 1, 1, 1, 1, 2]

@@ -143,7 +143,7 @@ def test_the_worker_list_filters_by_status_and_paginates(
 
 # 14 for the report (no visibility check for a user who sees the whole scope), 2 for the
 # approved monthly return of a past month-end shown beside it.
-DASHBOARD_QUERIES = 16
+DASHBOARD_QUERIES = 15
 
 
 def test_the_dashboard_query_count_does_not_grow_with_enterprises(

@@ -11,6 +11,7 @@ from enterprises.models import Enterprise, Region, UserScope
 from placement.demo import demo_build
 from placement.models import Worker
 from placement.roles import roles_setup, user_role_sync
+from reports.facts import fact_months_compact
 
 DEMO_ADMIN = "demo-admin"
 # About the 1.8 million workers the 2016-2020 programme diverted nationwide.
@@ -56,6 +57,8 @@ class Command(BaseCommand):
                 f"demo: {summary.enterprises} enterprises, {summary.workers} workers, "
                 f"{summary.placements} placements, {summary.targets} targets"
             )
+            # One row per key of the reports' monthly sums (each batch appended its own).
+            fact_months_compact()
             # Committed and analysed; now the visibility map too, so that the first reports'
             # index-only scans over millions of facts stay index-only.
             database_vacuum()
