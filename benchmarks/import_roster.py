@@ -101,6 +101,7 @@ def _reset():
         for table in ("reports_placementfact", "placement_placement"):
             cursor.execute(f"DELETE FROM {table} WHERE worker_id IN ({workers})", [enterprise.pk])
         cursor.execute("DELETE FROM placement_worker WHERE enterprise_id = %s", [enterprise.pk])
+        cursor.execute("DELETE FROM reports_factmonth WHERE enterprise_id = %s", [enterprise.pk])
 
 
 def _plain_file(rows: int, path: Path) -> None:
