@@ -558,3 +558,40 @@ def test_an_import_whose_connection_is_killed_halfway_stores_nothing_and_a_retry
     retried = _import(enterprise, data)
     assert [error.message for error in retried.errors] == []
     assert retried.created == Worker.objects.filter(enterprise=enterprise).count() == 12
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_two_officers_placing_workers_of_one_enterprise_do_not_wait_for_each_other(
+    make_worker, place
+):
+    """The reports' monthly sums are appended, never updated (reports.models.FactMonth): a
+    placement in one enterprise does not wait for another officer's open transaction that
+    placed a worker of the same enterprise in the same month and channel."""
+    from reports.models import FactMonth
+
+    first, second = make_worker(), make_worker()
+    first_written, second_done = threading.Event(), threading.Event()
+
+    def hold_open():
+        from django.db import transaction
+
+        with transaction.atomic():
+            place(first, datetime.date(2017, 3, 1), "self_employment")
+            first_written.set()
+            second_done.wait(timeout=10)  # the other officer finishes meanwhile
+
+    def place_second():
+        first_written.wait(timeout=10)
+        placed = place(second, datetime.date(2017, 3, 2), "self_employment")
+        second_done.set()
+        return placed
+
+    started = time.monotonic()
+    results = _at_once(first=hold_open, second=place_second)
+
+    assert results["first"] is None and isinstance(results["second"], Placement)
+    # Done while the first transaction was still open, not after its 10 s wait had run out.
+    assert second_done.is_set() and time.monotonic() - started < 10
+    current = FactMonth.objects.filter(kind="current", channel="self_employment")
+    assert sum(current.values_list("net", flat=True)) == 2
