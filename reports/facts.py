@@ -20,6 +20,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from django.db import connection, transaction
+from django.db.models import Count
+from django.db.models.functions import TruncMonth
 
 from database.analyze import tables_analyze
 from database.bulk import copy_lines, copy_rows
@@ -254,7 +256,7 @@ def _months_insert(rows: list[tuple]) -> None:
 def fact_months_compact() -> int:
     """Merge the monthly sums' rows of each key into one (FactMonth is append-only for the
     writes); returns the number of rows removed. Run by the report refresh job after writes
-    (reports.tasks) and by `refresh_report_facts`.
+    (reports.tasks); `fact_months_rebuild` replaces it after bulk loads.
 
     Per enterprise: DELETE … RETURNING its rows, then insert their sum per key, in one
     transaction. A write committing meanwhile only inserts rows, which this DELETE neither sees
@@ -288,6 +290,35 @@ def fact_months_compact() -> int:
             _months_insert(rows)
             removed += deleted - len(rows)
     return removed
+
+
+def fact_months_rebuild() -> int:
+    """Recompute every monthly sum from the facts, replacing the rows there: after a bulk load
+    (`seed_demo`) or a rebuild of the facts, which append millions of rows that compaction
+    would only delete, leaving the table that large on disk (the national seed's 4 million
+    appended rows left 416 MB for 401,059 live ones, and the national report read all of it:
+    300 ms instead of 170 ms). Empties the table first (TRUNCATE on PostgreSQL, which holds it
+    until the transaction ends): run it while nothing else writes. Returns the rows written."""
+    table = connection.ops.quote_name(FactMonth._meta.db_table)
+    with connection.cursor() as cursor:
+        verb = "TRUNCATE" if connection.vendor == "postgresql" else "DELETE FROM"
+        cursor.execute(f"{verb} {table}")
+    changes: Counter = Counter()
+    for column, facts, sign in (
+        ("start", PlacementFact.objects.all(), 1),
+        ("end", PlacementFact.objects.filter(kind=CURRENT, end__isnull=False), -1),
+    ):
+        rows = (
+            facts.annotate(month=TruncMonth(column))
+            .values_list("enterprise_id", "kind", "channel", "month")
+            .annotate(n=Count("*"))
+            .order_by()
+        )
+        for enterprise_id, kind, channel, month, n in rows:
+            changes[(enterprise_id, kind, channel, month)] += sign * n
+    rows = [(*key, net) for key, net in changes.items() if net]
+    _months_insert(rows)
+    return len(rows)
 
 
 _FACT_COLUMNS = ["worker_id", "enterprise_id", "kind", "channel", "start", "end"]
@@ -324,7 +355,7 @@ def report_facts_rebuild() -> int:
         FactMonth.objects.all().delete()
         ids = list(Worker.objects.order_by("pk").values_list("pk", flat=True))
         report_facts_refresh(worker_ids=ids)
-        fact_months_compact()
+        fact_months_rebuild()
     return len(ids)
 
 

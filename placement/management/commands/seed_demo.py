@@ -11,7 +11,7 @@ from enterprises.models import Enterprise, Region, UserScope
 from placement.demo import demo_build
 from placement.models import Worker
 from placement.roles import roles_setup, user_role_sync
-from reports.facts import fact_months_compact
+from reports.facts import fact_months_rebuild
 
 DEMO_ADMIN = "demo-admin"
 # About the 1.8 million workers the 2016-2020 programme diverted nationwide.
@@ -57,8 +57,9 @@ class Command(BaseCommand):
                 f"demo: {summary.enterprises} enterprises, {summary.workers} workers, "
                 f"{summary.placements} placements, {summary.targets} targets"
             )
-            # One row per key of the reports' monthly sums (each batch appended its own).
-            fact_months_compact()
+            # The reports' monthly sums afresh from the facts, one row per key (each batch
+            # appended its own: millions of rows that merging would leave behind as dead space).
+            fact_months_rebuild()
             # Committed and analysed; now the visibility map too, so that the first reports'
             # index-only scans over millions of facts stay index-only.
             database_vacuum()
