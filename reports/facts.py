@@ -238,12 +238,14 @@ def _months_change(*, added: list[tuple], removed: list[tuple] = ()) -> None:
     _months_insert(rows)
 
 
-_MONTH_COLUMNS = ["enterprise_id", "kind", "channel", "month", "net"]
+_MONTH_COLUMNS = ["enterprise_id", "kind", "channel", "month", "net", "merged"]
 
 
-def _months_insert(rows: list[tuple]) -> None:
+def _months_insert(rows: list[tuple], *, merged: bool = False) -> None:
+    """Insert monthly rows given as (enterprise id, kind, channel, month, net) tuples."""
     if not rows:
         return
+    rows = [(*row, merged) for row in rows]
     if connection.vendor == "postgresql":
         copy_rows(FactMonth._meta.db_table, _MONTH_COLUMNS, rows)
         return
@@ -258,18 +260,20 @@ def fact_months_compact() -> int:
     writes); returns the number of rows removed. Run by the report refresh job after writes
     (reports.tasks); `fact_months_rebuild` replaces it after bulk loads.
 
-    Per enterprise: DELETE … RETURNING its rows, then insert their sum per key, in one
+    The enterprises with a row appended since (`merged` false, a partial index): per 100 of
+    them, DELETE … RETURNING their rows, then insert their sum per key, marked merged, in one
     transaction. A write committing meanwhile only inserts rows, which this DELETE neither sees
     nor removes, so no change is lost or counted twice; a second compaction of the same
     enterprise waits for the first and then finds only the rows it did not delete."""
     quote = connection.ops.quote_name
     table = quote(FactMonth._meta.db_table)
     key = [quote(column) for column in _MONTH_COLUMNS[:4]]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT DISTINCT {key[0]} FROM {table} GROUP BY {', '.join(key)} HAVING COUNT(*) > 1"
-        )
-        enterprise_ids = sorted(row[0] for row in cursor.fetchall())
+    enterprise_ids = sorted(
+        FactMonth.objects.filter(merged=False)
+        .order_by()
+        .values_list("enterprise_id", flat=True)
+        .distinct()
+    )
     removed = 0
     for ids in _chunks(enterprise_ids, 100):
         with transaction.atomic(), connection.cursor() as cursor:
@@ -287,7 +291,7 @@ def fact_months_compact() -> int:
                 sums[tuple(month_key)] += net
                 deleted += 1
             rows = [(*month_key, net) for month_key, net in sums.items() if net]
-            _months_insert(rows)
+            _months_insert(rows, merged=True)
             removed += deleted - len(rows)
     return removed
 
@@ -317,7 +321,7 @@ def fact_months_rebuild() -> int:
         for enterprise_id, kind, channel, month, n in rows:
             changes[(enterprise_id, kind, channel, month)] += sign * n
     rows = [(*key, net) for key, net in changes.items() if net]
-    _months_insert(rows)
+    _months_insert(rows, merged=True)
     return len(rows)
 
 

@@ -135,6 +135,10 @@ class FactMonth(models.Model):
     channel = models.CharField(_("安置渠道"), max_length=30, choices=Channel.choices, blank=True)
     month = models.DateField(_("月份"))  # its first day
     net = models.IntegerField(_("净变化"))
+    # False for a row a write appended, True for one that compaction or a rebuild wrote: the
+    # enterprises compaction has to look at are those with an appended row (a partial index of
+    # them), not found by grouping the whole table (0.36–0.5 s at 2,000,000 workers).
+    merged = models.BooleanField(_("已合并"), default=False)
 
     class Meta:
         verbose_name = _("安置统计月度汇总")
@@ -142,7 +146,12 @@ class FactMonth(models.Model):
         indexes = [
             models.Index(
                 fields=["enterprise", "kind", "channel", "month"], name="reports_factmonth_key"
-            )
+            ),
+            models.Index(
+                fields=["enterprise"],
+                condition=models.Q(merged=False),
+                name="reports_factmonth_appended",
+            ),
         ]
 
     def __str__(self):

@@ -411,7 +411,29 @@ def test_compaction_leaves_one_row_per_month_and_the_same_sums(make_worker, plac
     assert stored_months() == sums == months_of_the_facts()
     assert FactMonth.objects.count() == len(sums)
     assert not FactMonth.objects.filter(net=0).exists()
+    assert not FactMonth.objects.filter(merged=False).exists()
     assert fact_months_compact() == 0
+
+
+def test_compaction_rewrites_only_the_enterprises_written_since(
+    make_enterprise, make_worker, place
+):
+    from reports.facts import fact_months_compact
+
+    other = make_enterprise(name="未再写入的矿")
+    place(make_worker(), D(2017, 2, 1), Channel.FLEXIBLE_EMPLOYMENT)
+    place(make_worker(enterprise=other), D(2017, 2, 1), Channel.FLEXIBLE_EMPLOYMENT)
+    fact_months_compact()
+    untouched = set(FactMonth.objects.filter(enterprise=other).values_list("pk", flat=True))
+    written = make_worker()
+
+    place(written, D(2017, 3, 1), Channel.SELF_EMPLOYMENT)
+    appended = FactMonth.objects.filter(merged=False)
+    assert set(appended.values_list("enterprise", flat=True)) == {written.enterprise_id}
+
+    fact_months_compact()
+    assert set(FactMonth.objects.filter(enterprise=other).values_list("pk", flat=True)) == untouched
+    assert stored_months() == months_of_the_facts()
 
 
 def test_a_span_ending_in_the_month_of_the_as_of_date_counts_until_its_end(
