@@ -356,7 +356,8 @@ def worker_save(*, worker: Worker, actor, version: int | None = None) -> Worker:
 @transaction.atomic
 def worker_delete(*, worker: Worker, actor) -> None:
     """Delete a worker (one registered by mistake; a worker with placements is protected). Their
-    report facts go with them (a foreign key with CASCADE)."""
+    report facts and their share of the monthly sums go first (reports.facts.report_facts_drop,
+    on Worker's pre_delete)."""
     _attributed(worker, actor).delete()
 
 

@@ -7,7 +7,7 @@ those workers' facts there and then. So the facts commit or roll back with the c
 report only reads them: no lock, no write, no check on a read path.
 
 The same refresh keeps the facts' monthly sums (reports.models.FactMonth): what the facts it
-deleted and wrote change in each (enterprise, kind, channel, month), added in one upsert.
+deleted and wrote change in each (enterprise, kind, channel, month), appended as new rows.
 
 A write that goes around the services (QuerySet.update(), bulk_update(), raw SQL) must be
 followed by `manage.py refresh_report_facts`.
@@ -125,8 +125,9 @@ def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
 
 # No savepoint: it runs inside the writing transaction, which rolls back whole if it fails.
 @transaction.atomic(savepoint=False)
-def report_facts_refresh(*, worker_ids: Iterable[int]) -> int:
-    """Recompute the facts of the given workers; returns the number of facts written."""
+def report_facts_refresh(*, worker_ids: Iterable[int], months: bool = True) -> int:
+    """Recompute the facts of the given workers; returns the number of facts written. With
+    `months` false the monthly sums are left alone (a rebuild recomputes them at the end)."""
     written = 0
     for ids in _chunks(sorted(set(worker_ids))):
         # Lock the workers first (in id order): two refreshes of one worker at the same time
@@ -153,7 +154,8 @@ def report_facts_refresh(*, worker_ids: Iterable[int]) -> int:
             )
         ]
         _facts_insert(facts)
-        _months_change(added=facts, removed=removed)
+        if months:
+            _months_change(added=facts, removed=removed)
         written += len(facts)
     # Many new facts (the first report after a large import, a rebuild): fresh statistics
     # before the counts that follow, also of the small tables they join. Without statistics
@@ -188,8 +190,12 @@ def report_facts_add(*, new_workers: list[tuple]) -> int:
 
 def report_facts_drop(*, worker_ids: list[int]) -> None:
     """Delete the facts of workers about to be deleted, with their share of the monthly sums
-    (a receiver of Worker's pre_delete, connected in reports.apps: whatever deletes a worker)."""
+    (a receiver of Worker's pre_delete, connected in reports.apps: whatever deletes a worker).
+    The workers are locked first, as a refresh locks them: a refresh committing meanwhile
+    would otherwise replace the facts after this DELETE had read them, and Django's own delete
+    of the rest would remove the new ones without subtracting them."""
     for ids in _chunks(sorted(set(worker_ids))):
+        list(Worker.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
         _months_change(added=[], removed=_facts_delete(ids))
 
 
@@ -277,6 +283,8 @@ def fact_months_compact() -> int:
     removed = 0
     for ids in _chunks(enterprise_ids, 100):
         with transaction.atomic(), connection.cursor() as cursor:
+            if not _compaction_lock(cursor):
+                break  # another job is compacting: it will merge these too
             if connection.vendor == "postgresql":
                 condition, params = f"{key[0]} = ANY(%s)", [ids]
             else:
@@ -294,6 +302,20 @@ def fact_months_compact() -> int:
             _months_insert(rows, merged=True)
             removed += deleted - len(rows)
     return removed
+
+
+# pg_try_advisory_xact_lock key of compaction ("MONTHS" in ASCII).
+COMPACTION_LOCK_KEY = 0x4D4F4E544853
+
+
+def _compaction_lock(cursor) -> bool:
+    """One compaction at a time (PostgreSQL; SQLite writes one at a time anyway): two refresh
+    jobs on two workers deleting the same enterprises' rows would only wait for each other, or
+    deadlock if their plans took the rows in different orders."""
+    if connection.vendor != "postgresql":
+        return True
+    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [COMPACTION_LOCK_KEY])
+    return cursor.fetchone()[0]
 
 
 def fact_months_rebuild() -> int:
@@ -358,7 +380,7 @@ def report_facts_rebuild() -> int:
         PlacementFact.objects.all().delete()
         FactMonth.objects.all().delete()
         ids = list(Worker.objects.order_by("pk").values_list("pk", flat=True))
-        report_facts_refresh(worker_ids=ids)
+        report_facts_refresh(worker_ids=ids, months=False)
         fact_months_rebuild()
     return len(ids)
 

@@ -31,6 +31,7 @@ Definitions, for a scope, a year Y and an as-of date D:
   or the province's target is its own row, never the sum of its children's.
 """
 
+import calendar
 import datetime
 import itertools
 from collections import defaultdict
@@ -232,12 +233,12 @@ CURRENT = PlacementFact.Kind.CURRENT
 FIRST_IN_YEAR = PlacementFact.Kind.FIRST_IN_YEAR
 
 
-def _month_cut(day: datetime.date) -> datetime.date:
-    """Where the monthly sums (FactMonth) stop for a count at `day`: the first day of its month,
-    or of the next month when `day` is the last of its own. The facts from there to `day` are
-    counted one by one."""
-    following = day + datetime.timedelta(days=1)
-    return following if following.day == 1 else day.replace(day=1)
+def _month_split(day: datetime.date) -> tuple[datetime.date, bool]:
+    """The first day of `day`'s month, and whether `day` is that month's last: then the monthly
+    sums (FactMonth) count its month whole; otherwise they stop before it and the facts from its
+    first day to `day` are counted one by one. (No date after `day` is formed: 9999-12-31 is a
+    valid as-of date.)"""
+    return day.replace(day=1), day.day == calendar.monthrange(day.year, day.month)[1]
 
 
 def enterprise_figures(*, enterprises, year: int, as_of: datetime.date) -> dict[int, dict]:
@@ -266,10 +267,12 @@ def enterprise_figures(*, enterprises, year: int, as_of: datetime.date) -> dict[
         sums = sums.filter(enterprise__in=enterprises)
         facts = facts.filter(enterprise__in=enterprises)
 
-    # Registered and placed at the as-of date: the months before its own.
-    cut = _month_cut(as_of)
+    # Registered and placed at the as-of date: the months before its own (with it, when the
+    # date is its last day).
+    cut, whole = _month_split(as_of)
+    before = {"month__lte" if whole else "month__lt": cut}
     for row in (
-        sums.filter(kind__in=[REGISTERED, CURRENT], month__lt=cut)
+        sums.filter(kind__in=[REGISTERED, CURRENT], **before)
         .values("enterprise_id", "kind", "channel")
         .annotate(n=Sum("net"))
         .order_by()
@@ -279,7 +282,7 @@ def enterprise_figures(*, enterprises, year: int, as_of: datetime.date) -> dict[
             line["to_place"] += row["n"]
         else:
             line["channels"][row["channel"]] += row["n"]
-    if cut <= as_of:
+    if not whole:
         # Its own month up to the date: registrations and spans begun, minus spans ended (the
         # span's end is the first day no longer in force). COUNT(*) or of `start`, never
         # COUNT(id): the facts' partial indexes hold no id.
@@ -311,16 +314,17 @@ def enterprise_figures(*, enterprises, year: int, as_of: datetime.date) -> dict[
     # counting them counts workers placed (twice in the year: once, in the first month).
     if month_ends:
         first, last = _year_window(year, as_of)
-        year_cut = _month_cut(last)
+        year_cut, whole = _month_split(last)
+        before = {"month__lte" if whole else "month__lt": year_cut}
         during: dict[int, list[int]] = defaultdict(lambda: [0] * len(month_ends))
         for row in (
-            sums.filter(kind=FIRST_IN_YEAR, month__gte=first, month__lt=year_cut)
+            sums.filter(kind=FIRST_IN_YEAR, month__gte=first, **before)
             .values("enterprise_id", "month")
             .annotate(n=Sum("net"))
             .order_by()
         ):
             during[row["enterprise_id"]][row["month"].month - 1] += row["n"]
-        if year_cut <= last:
+        if not whole:
             for row in (
                 facts.filter(kind=FIRST_IN_YEAR, start__gte=year_cut, start__lte=last)
                 .values("enterprise_id")

@@ -595,3 +595,41 @@ def test_two_officers_placing_workers_of_one_enterprise_do_not_wait_for_each_oth
     assert second_done.is_set() and time.monotonic() - started < 10
     current = FactMonth.objects.filter(kind="current", channel="self_employment")
     assert sum(current.values_list("net", flat=True)) == 2
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_deleted_while_another_officer_corrects_them_leaves_the_monthly_sums_right(
+    make_worker,
+):
+    """The deletion's share of the monthly sums is read once the correction has committed (the
+    worker is locked first), not from the facts the correction replaced."""
+    from django.db import transaction
+    from django.db.models import Sum
+
+    from reports.models import FactMonth
+
+    worker = make_worker(registered_on=datetime.date(2016, 1, 4))
+    corrected = threading.Event()
+
+    def correct():
+        with transaction.atomic():
+            services.worker_correct(
+                worker=Worker.objects.get(pk=worker.pk),
+                registered_on=datetime.date(2016, 5, 9),
+                actor=SYSTEM,
+            )
+            corrected.set()
+            _wait_until(lambda: _sessions_waiting_for_a_lock() >= 1)  # the deletion waits
+
+    def delete():
+        corrected.wait(timeout=10)
+        services.worker_delete(worker=Worker.objects.get(pk=worker.pk), actor=SYSTEM)
+
+    results = _at_once(correct=correct, delete=delete)
+
+    assert results == {"correct": None, "delete": None}
+    assert not Worker.objects.filter(pk=worker.pk).exists()
+    assert not PlacementFact.objects.filter(worker_id=worker.pk).exists()
+    registered = FactMonth.objects.filter(enterprise=worker.enterprise, kind="registered")
+    assert (registered.aggregate(n=Sum("net"))["n"] or 0) == 0

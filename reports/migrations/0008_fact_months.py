@@ -27,7 +27,7 @@ def months_fill(apps, schema_editor):
             changes[(enterprise_id, kind, channel, month)] += sign * n
     FactMonth.objects.bulk_create(
         (
-            FactMonth(enterprise_id=e, kind=k, channel=c, month=m, net=n)
+            FactMonth(enterprise_id=e, kind=k, channel=c, month=m, net=n, merged=True)
             for (e, k, c, m), n in changes.items()
             if n
         ),
@@ -54,6 +54,7 @@ class Migration(migrations.Migration):
                 ('channel', models.CharField(blank=True, choices=[('internal_transfer', '内部安置'), ('training_transfer', '培训转岗'), ('internal_retirement', '内部退养'), ('outside_diversion', '外部分流'), ('transfer_employment', '转移就业'), ('self_employment', '自主择业'), ('flexible_employment', '灵活就业'), ('entrepreneurship', '创新创业'), ('public_welfare_post', '公益性岗位托底安置')], max_length=30, verbose_name='安置渠道')),
                 ('month', models.DateField(verbose_name='月份')),
                 ('net', models.IntegerField(verbose_name='净变化')),
+                ('merged', models.BooleanField(default=False, verbose_name='已合并')),
             ],
             options={
                 'verbose_name': '安置统计月度汇总',
@@ -72,6 +73,10 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='factmonth',
             index=models.Index(fields=['enterprise', 'kind', 'channel', 'month'], name='reports_factmonth_key'),
+        ),
+        migrations.AddIndex(
+            model_name='factmonth',
+            index=models.Index(condition=models.Q(('merged', False)), fields=['enterprise'], name='reports_factmonth_appended'),
         ),
         migrations.RunPython(months_fill, migrations.RunPython.noop, elidable=True),
     ]

@@ -92,8 +92,9 @@ def test_facts_agree_with_the_ledger_on_random_histories_for_any_date(province, 
     scope = Scope(region=province)
 
     days = [D(2016, 1, 1) + datetime.timedelta(days=d) for d in range(0, 900, 37)]
-    # Month ends too: there the counts are the monthly sums alone.
+    # Month ends too: there the counts are the monthly sums alone (29 February, 31 December).
     days += [D(2016 + m // 12, m % 12 + 1, 1) - datetime.timedelta(days=1) for m in range(1, 30, 4)]
+    days += [D(2016, 2, 29), D(2016, 12, 31), D(2017, 12, 31), D(2017, 1, 1)]
     for as_of in days:
         report = placement_report(scope=scope, year=as_of.year, as_of=as_of, user=SYSTEM)
         registered = Worker.objects.filter(registered_on__lte=as_of)
@@ -111,6 +112,42 @@ def test_facts_agree_with_the_ledger_on_random_histories_for_any_date(province, 
             latest[worker.pk] = worker.current_placement(as_of).channel
         for row in report.channels:
             assert row.placed == list(latest.values()).count(row.code), (as_of, row.code)
+
+
+def test_placed_during_the_year_by_month_agrees_with_the_ledger_for_any_year_and_date(
+    province, make_worker, place
+):
+    """Each month's cumulative count of workers first placed in the year, for the year of the
+    as-of date, the year before (as of a later date) and the year after (not begun)."""
+    rng = random.Random(7)
+    for _ in range(30):
+        worker = make_worker(registered_on=D(2016, 1, 1) + datetime.timedelta(rng.randrange(400)))
+        day = D(2016, 1, 1)
+        for _ in range(rng.randrange(4)):
+            day += datetime.timedelta(days=rng.randrange(1, 150))
+            place(worker, day, Channel.SELF_EMPLOYMENT)
+    scope = Scope(region=province)
+    for as_of in (D(2016, 2, 29), D(2016, 7, 13), D(2016, 12, 31), D(2017, 3, 31), D(2017, 8, 2)):
+        for year in (as_of.year - 1, as_of.year, as_of.year + 1):
+            report = placement_report(scope=scope, year=year, as_of=as_of, user=SYSTEM)
+            expected = []
+            for point in report.months:
+                placed = Placement.objects.filter(
+                    placed_on__year=year, placed_on__lte=point.day
+                ).values("worker")
+                expected.append(placed.distinct().count())
+            assert [point.cumulative for point in report.months] == expected, (year, as_of)
+            assert report.totals.placed_in_year == (expected[-1] if expected else 0)
+
+
+def test_a_report_as_of_the_last_representable_day_is_computed(province, make_worker, place):
+    place(make_worker(), D(2017, 2, 1))
+
+    report = placement_report(
+        scope=Scope(region=province), year=2017, as_of=D(9999, 12, 31), user=SYSTEM
+    )
+
+    assert (report.totals.to_place, report.totals.placed) == (1, 1)
 
 
 def test_workers_written_in_bulk_count_in_the_next_report(province, enterprise):

@@ -141,8 +141,8 @@ def test_the_worker_list_filters_by_status_and_paginates(
     assert len(second.context["page"].object_list) == 5
 
 
-# 14 for the report (no visibility check for a user who sees the whole scope), 2 for the
-# approved monthly return of a past month-end shown beside it.
+# 13 for the report as of a month's last day (no visibility check for a user who sees the
+# whole scope), 2 for the approved monthly return of a past month-end shown beside it.
 DASHBOARD_QUERIES = 15
 
 
