@@ -13,7 +13,10 @@ class ReportsConfig(AppConfig):
         from placement.models import AnnualTarget, Worker
         from placement.signals import ledger_changed
 
-        from . import cache
+        from . import (
+            cache,
+            checks,  # noqa: F401  (registers the SQLite version check)
+        )
         from .facts import _ledger_changed, _worker_deleting
 
         ledger_changed.connect(_ledger_changed, dispatch_uid="reports_facts_ledger_changed")
