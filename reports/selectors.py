@@ -38,6 +38,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -404,7 +405,29 @@ def placement_report(
     industry: str | None = None,
     user,
 ) -> Report:
-    """Every figure of one report: the scope's line, each child's line, channels and months."""
+    """Every figure of one report: the scope's line, each child's line, channels and months.
+
+    On PostgreSQL, outside a transaction, its queries read one snapshot (a read-only REPEATABLE
+    READ transaction): each of a count's parts (the monthly sums, then the facts of the as-of
+    month) is a query of its own, and a write committing between two of them would otherwise
+    be counted by one and not the other (a worker whose diversion date moved from May to June
+    counted in both months). Inside a transaction the caller's isolation holds."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return _placement_report(scope=scope, year=year, as_of=as_of, industry=industry, user=user)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        return _placement_report(scope=scope, year=year, as_of=as_of, industry=industry, user=user)
+
+
+def _placement_report(
+    *,
+    scope: Scope,
+    year: int,
+    as_of: datetime.date,
+    industry: str | None = None,
+    user,
+) -> Report:
     # The facts are kept by the write path (placement.services), in the writing transaction:
     # a report only reads them, and takes no lock.
     enterprises = scope.enterprises()

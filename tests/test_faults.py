@@ -633,3 +633,45 @@ def test_a_worker_deleted_while_another_officer_corrects_them_leaves_the_monthly
     assert not PlacementFact.objects.filter(worker_id=worker.pk).exists()
     registered = FactMonth.objects.filter(enterprise=worker.enterprise, kind="registered")
     assert (registered.aggregate(n=Sum("net"))["n"] or 0) == 0
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_report_counts_from_one_snapshot_while_a_correction_commits(province, make_worker):
+    """A correction committing between the report's query of the monthly sums and its query of
+    the as-of month's facts is counted by neither (one snapshot), not by both."""
+    from reports.selectors import Scope, placement_report
+
+    worker = make_worker(registered_on=datetime.date(2017, 5, 10))
+    fired = []
+
+    def correct():
+        try:
+            services.worker_correct(
+                worker=Worker.objects.get(pk=worker.pk),
+                registered_on=datetime.date(2017, 6, 5),
+                actor=SYSTEM,
+            )
+        finally:
+            connection.close()
+
+    def between_queries(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "reports_factmonth" in sql and not fired:
+            fired.append(sql)
+            other = threading.Thread(target=correct)
+            other.start()
+            other.join(timeout=10)
+        return result
+
+    with connection.execute_wrapper(between_queries):
+        report = placement_report(
+            scope=Scope(region=province),
+            year=2017,
+            as_of=datetime.date(2017, 6, 15),
+            user=SYSTEM,
+        )
+
+    assert fired
+    assert Worker.objects.get(pk=worker.pk).registered_on == datetime.date(2017, 6, 5)
+    assert report.totals.to_place == 1  # counted once, as before the correction
