@@ -55,6 +55,15 @@ def copy_lines(table: str, columns: list[str], lines) -> None:
         cursor.copy_expert(sql, buffer)
 
 
+def in_ids(column: str, ids: list) -> tuple[str, list]:
+    """A WHERE condition "the quoted `column` is one of `ids`", with its parameters: one array
+    parameter on PostgreSQL; one placeholder per id elsewhere (SQLite: callers pass a few
+    thousand at most, within its limit of bound parameters)."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(ids)]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
 def column_type(field) -> str:
     """The type to cast a column's array (or value) to: the column's own, but text for varchar.
     An explicit cast to varchar(n) cuts a longer value silently; assigned to the column as

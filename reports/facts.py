@@ -24,7 +24,7 @@ from django.db.models import Count
 from django.db.models.functions import TruncMonth
 
 from database.analyze import tables_analyze
-from database.bulk import copy_lines, copy_rows
+from database.bulk import copy_lines, copy_rows, in_ids
 from enterprises.models import Enterprise, Region
 from placement.models import Placement, Worker
 from placement.querysets import latest_in_force
@@ -208,14 +208,10 @@ def _facts_delete(worker_ids: list[int]) -> list[tuple]:
         for name in _FACT_COLUMNS
     )
     worker = connection.ops.quote_name(PlacementFact._meta.get_field("worker").column)
-    if connection.vendor == "postgresql":
-        condition, params = f"{worker} = ANY(%s)", [list(worker_ids)]
-    else:
-        condition, params = f"{worker} IN ({', '.join(['%s'] * len(worker_ids))})", worker_ids
+    condition, params = in_ids(worker, worker_ids)
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE {condition} RETURNING {columns}", params)
-        rows = cursor.fetchall()
-    return rows
+        return cursor.fetchall()
 
 
 def month_changes(facts: Iterable[tuple], *, sign: int = 1, into: Counter | None = None) -> Counter:
@@ -285,22 +281,18 @@ def fact_months_compact() -> int:
         with transaction.atomic(), connection.cursor() as cursor:
             if not _compaction_lock(cursor):
                 break  # another job is compacting: it will merge these too
-            if connection.vendor == "postgresql":
-                condition, params = f"{key[0]} = ANY(%s)", [ids]
-            else:
-                condition, params = f"{key[0]} IN ({', '.join(['%s'] * len(ids))})", ids
+            condition, params = in_ids(key[0], ids)
             cursor.execute(
                 f"DELETE FROM {table} WHERE {condition} RETURNING {', '.join(key)}, {quote('net')}",
                 params,
             )
+            deleted = cursor.fetchall()
             sums = Counter()
-            deleted = 0
-            for *month_key, net in cursor.fetchall():
+            for *month_key, net in deleted:
                 sums[tuple(month_key)] += net
-                deleted += 1
             rows = [(*month_key, net) for month_key, net in sums.items() if net]
             _months_insert(rows, merged=True)
-            removed += deleted - len(rows)
+            removed += len(deleted) - len(rows)
     return removed
 
 
@@ -378,7 +370,6 @@ def report_facts_rebuild() -> int:
     writes to the ledger."""
     with transaction.atomic():
         PlacementFact.objects.all().delete()
-        FactMonth.objects.all().delete()
         ids = list(Worker.objects.order_by("pk").values_list("pk", flat=True))
         report_facts_refresh(worker_ids=ids, months=False)
         fact_months_rebuild()

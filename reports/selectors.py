@@ -33,6 +33,7 @@ Definitions, for a scope, a year Y and an as-of date D:
 
 import calendar
 import datetime
+import functools
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -397,6 +398,27 @@ def sees_whole_scope(scope: Scope, user) -> bool:
     return bool(own.region_id and scope.region.code.startswith(own.region.code_prefix))
 
 
+def _one_snapshot(report):
+    """On PostgreSQL, outside a transaction, the report's queries read one snapshot (a
+    read-only REPEATABLE READ transaction): each of a count's parts (the monthly sums, then the
+    facts of the as-of month) is a query of its own, and a write committing between two of them
+    would otherwise be counted by one and not the other (a worker whose diversion date moved
+    from May to June counted in both months). Inside a transaction the caller's isolation
+    holds."""
+
+    @functools.wraps(report)
+    def in_one_snapshot(**kwargs):
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            return report(**kwargs)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            return report(**kwargs)
+
+    return in_one_snapshot
+
+
+@_one_snapshot
 def placement_report(
     *,
     scope: Scope,
@@ -405,29 +427,8 @@ def placement_report(
     industry: str | None = None,
     user,
 ) -> Report:
-    """Every figure of one report: the scope's line, each child's line, channels and months.
-
-    On PostgreSQL, outside a transaction, its queries read one snapshot (a read-only REPEATABLE
-    READ transaction): each of a count's parts (the monthly sums, then the facts of the as-of
-    month) is a query of its own, and a write committing between two of them would otherwise
-    be counted by one and not the other (a worker whose diversion date moved from May to June
-    counted in both months). Inside a transaction the caller's isolation holds."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return _placement_report(scope=scope, year=year, as_of=as_of, industry=industry, user=user)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        return _placement_report(scope=scope, year=year, as_of=as_of, industry=industry, user=user)
-
-
-def _placement_report(
-    *,
-    scope: Scope,
-    year: int,
-    as_of: datetime.date,
-    industry: str | None = None,
-    user,
-) -> Report:
+    """Every figure of one report: the scope's line, each child's line, channels and months
+    (from one snapshot: `_one_snapshot`)."""
     # The facts are kept by the write path (placement.services), in the writing transaction:
     # a report only reads them, and takes no lock.
     enterprises = scope.enterprises()
