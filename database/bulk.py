@@ -48,11 +48,16 @@ def copy_lines(table: str, columns: list[str], lines) -> None:
     for line in lines:
         write(line)
         write("\n")
+    size = buffer.tell()
     buffer.seek(0)
     quote = connection.ops.quote_name
     sql = "COPY {} ({}) FROM STDIN".format(quote(table), ", ".join(quote(c) for c in columns))
-    with connection.cursor() as cursor:
-        cursor.copy_expert(sql, buffer)
+    # In one piece (psycopg2 reads 8 KB at a time by default, taking the interpreter lock back
+    # for each: while the import's reading thread runs, each piece waited for it). Its errors
+    # become Django's (DataError, IntegrityError …) as an INSERT's would: copy_expert is the
+    # driver's own, outside Django's wrapping of execute.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.copy_expert(sql, buffer, size=max(size, 8192))
 
 
 def in_ids(column: str, ids: list) -> tuple[str, list]:

@@ -137,10 +137,49 @@ def test_seed_demo_analyses_the_ledger_and_leaves_the_report_facts_built(
 
 
 def test_refresh_report_facts_analyses_the_facts(make_worker, settings, analysed_during):
-    settings.LEDGER_ANALYZE_AFTER_ROWS = 3
     for _ in range(3):
         make_worker()
+    # Lowered after the workers are made: their writes count toward the same (test) transaction.
+    settings.LEDGER_ANALYZE_AFTER_ROWS = 3
     with analysed_during() as tables:
         call_command("refresh_report_facts", stdout=StringIO())
     # With the small tables the counts join: a plan guessed without them was 5× slower.
     assert {"reports_placementfact", "enterprises_enterprise", "enterprises_region"} <= tables
+
+
+def test_writes_in_one_transaction_add_up_and_each_table_is_analysed_once(
+    db, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    """An import written in chunks asks after each chunk: below the threshold one at a time, the
+    chunks together reach it, and the commit analyses every table named, once."""
+    from django.db import transaction
+
+    from placement.models import Placement
+
+    settings.LEDGER_ANALYZE_AFTER_ROWS = 10
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        assert not tables_analyze(models=[Worker], rows=6)
+        assert tables_analyze(models=[Worker, Placement], rows=6)
+        assert tables_analyze(models=[Worker, PlacementFact], rows=6)
+    statements = []
+    monkeypatch.setattr("database.analyze._analyze", statements.append)
+    for callback in callbacks:
+        callback()
+    assert statements == [["placement_placement", "placement_worker", "reports_placementfact"]]
+
+
+def test_a_rolled_back_savepoint_takes_its_rows_with_it(db, settings):
+    """A tally begun inside a savepoint that is rolled back is forgotten: the next writes count
+    from zero (the rows they follow were never written)."""
+    from django.db import transaction
+
+    settings.LEDGER_ANALYZE_AFTER_ROWS = 10
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                assert not tables_analyze(models=[Worker], rows=8)
+                raise RuntimeError
+        except RuntimeError:
+            pass
+        assert not tables_analyze(models=[Worker], rows=8)
+        assert tables_analyze(models=[Worker], rows=2)
