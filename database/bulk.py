@@ -57,7 +57,7 @@ def copy_lines(table: str, columns: list[str], lines) -> None:
     # become Django's (DataError, IntegrityError …) as an INSERT's would: copy_expert is the
     # driver's own, outside Django's wrapping of execute.
     with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.copy_expert(sql, buffer, size=max(size, 8192))
+        cursor.copy_expert(sql, buffer, max(size, 8192))  # the read size
 
 
 def in_ids(column: str, ids: list) -> tuple[str, list]:

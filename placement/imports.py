@@ -8,9 +8,11 @@ one transaction, in one function per import (`_roster_write`, `_targets_write`),
 file changes nothing.
 """
 
+import dataclasses
 import datetime
 import functools
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,7 +28,9 @@ from audit.history import (
 )
 from enterprises.models import Enterprise, Region
 from enterprises.regions import REGION_AMBIGUOUS, RegionAmbiguous, RegionIndex
-from spreadsheets.readers import MonthDate
+from spreadsheets import resources as sheet_resources
+from spreadsheets.ahead import read_ahead
+from spreadsheets.readers import MonthDate, ReadError
 from spreadsheets.resources import error_text
 from spreadsheets.results import Change, ImportResult
 
@@ -126,6 +130,8 @@ class _RosterRow:
     # What the import makes of it: the worker's diversion date and its source.
     registered_on: datetime.date | None = None
     registered_on_source: str = ""
+    # The ID number encrypted ahead by the reading thread (a new worker's), or None.
+    cipher: str | None = None
 
 
 # The model's phone rule, searched directly: the validator reaches its pattern through a lazy
@@ -135,17 +141,36 @@ assert not phone_validator.inverse_match
 _phone_valid = re.compile(phone_validator.regex.pattern, phone_validator.regex.flags).search
 
 
-def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> list[_RosterRow]:
-    """Every cell through its resource widget; the identity rules on every row."""
+def _parse_roster(table, resource, result: ImportResult, *, encrypt: threading.Event):
+    """Every cell through its resource widget; the identity rules on every row. Yields (rows read
+    so far, the rows read well since the last yield, whether this is the end) every
+    PROGRESS_EVERY rows read and at the end. Runs in the reading thread (spreadsheets.ahead):
+    it adds its errors to `result` and touches no database. While `encrypt` is set (the rows are
+    mostly new workers), it encrypts each chunk's ID numbers too, so that the writing thread
+    finds them done."""
     header = table.header
     has_unit = "destination_unit" in table.columns
     today = timezone.localdate()
+    every = sheet_resources.PROGRESS_EVERY
     rows: list[_RosterRow] = []
     seen: dict[str, int] = {}
+    count = 0
+
+    def chunk():
+        if encrypt.is_set() and rows:
+            ciphers = idnumbers.encrypt_many([row.parsed.number for row in rows])
+            for row, cipher in zip(rows, ciphers, strict=True):
+                row.cipher = cipher
+        return rows
+
     # A blank 身份: a new worker gets the model's default, a stored one keeps theirs.
     for row_number, values, bad in resource.clean_rows(
-        table, result, keep_when_blank=KEEP_WHEN_BLANK, progress=progress
+        table, result, keep_when_blank=KEEP_WHEN_BLANK
     ):
+        if count and count % every == 0:
+            yield count, chunk(), False
+            rows = []
+        count += 1
         if values.get("name") == "":
             result.add_error(row_number, header("name"), NAME_REQUIRED)
             bad = True
@@ -213,7 +238,10 @@ def _parse_roster(table, resource, result: ImportResult, progress: Progress) -> 
                 diverted_on,
             )
         )
-    return rows
+    if count and count % every == 0:
+        yield count, chunk(), False
+        rows = []
+    yield count, chunk(), True
 
 
 # What the comparison needs of a stored worker; a tuple per worker keeps 100,000 of them small.
@@ -493,202 +521,338 @@ def _imports_lock() -> None:
 def _roster_import(
     *, data: bytes, filename: str, enterprise: Enterprise, dry_run: bool, user, progress, request
 ) -> ImportResult:
+    """Read, check, compare and (unless a dry run) write, chunk by chunk: a thread reads and
+    checks the next rows (spreadsheets.ahead) while this one compares and writes the rows before
+    them. Whatever was written is undone when a later row turns out wrong (a savepoint)."""
     result = ImportResult(dry_run=dry_run)
     resource = RosterResource()
-    parsed = resource.read_parsed(
-        data,
-        filename=filename,
-        result=result,
-        parse=lambda table: _parse_roster(table, resource, result, progress),
-    )
-    if parsed is None:
+    try:
+        table = resource.read(data, filename=filename)
+    except ReadError as exc:
+        result.add_error(None, "", str(exc.message))
         return result
-    table, rows = parsed
-    header = table.header
-    existing = _existing_workers([row.digest for row in rows])
-    others = {stored[1] for stored in existing.values() if stored[1] != enterprise.pk}
-    # Enterprises the user may not see are left out: their rows are answered without a name.
-    other_names = duplicate_names(user=user, enterprise_ids=others)
-    if _outside_duplicates_refused(existing, enterprise, other_names, user, request, result):
-        rows = []
-    placements = _existing_placements(
-        [stored[0] for stored in existing.values() if stored[1] == enterprise.pk]
+    check = _RosterCheck(
+        table=table,
+        resource=resource,
+        enterprise=enterprise,
+        dry_run=dry_run,
+        user=user,
+        request=request,
+        result=result,
     )
-    today = timezone.localdate()
-    result.unused_columns = list(table.unused)
-    first_placed = _first_placements(placements)
-    diversions = _DiversionTally()
-    # The preview shows stored values beside the file's: phones only to those who may see them
-    # (the operator at the command line, without --user, may).
-    full = can_see_full_id(user)
-    labels = {name: str(field.column_name) for name, field in resource.fields.items()}
-    language = get_language()
-    field_index = {field: index for index, field in enumerate(_COMPARED)}
-    new_rows: list[_RosterRow] = []
-    changed_workers: dict[int, dict] = {}
-    new_placements: list[Placement] = []
-    changed_placements: list[Placement] = []
-    for row in rows:
-        stored = existing.get(row.digest)
-        if stored is not None and stored[1] != enterprise.pk:
-            result.add_error(
-                row.row,
-                header("id_number"),
-                duplicate_message(enterprise_id=stored[1], names=other_names),
-            )
-            continue
-        values = row.values
-        if stored is None:
-            status = values.get("status") or Worker.Status.WORKER
-            special = values.get("special_work_type", False)
-        else:
-            status = values.get("status") or stored[field_index["status"]]
-            special = values.get("special_work_type", stored[field_index["special_work_type"]])
-        if row.channel:
-            retires = None
-            if row.channel == Channel.INTERNAL_RETIREMENT:
-                retires = retirement.statutory_retirement_date(
-                    birth_date=row.parsed.birth_date,
-                    sex=row.parsed.sex,
-                    cadre=status == Worker.Status.CADRE,
-                    special_work_type=special,
-                )
-            errors = rules.placement_errors(
-                channel=row.channel,
-                placed_on=row.placed_on,
-                birth_date=row.parsed.birth_date,
-                retirement_date=retires,
-                today=today,
-            )
-            if errors:
-                for field, error in errors.items():
-                    result.add_error(row.row, header(field), error_text(error))
-                continue
-        diversion_errors = _diversion(
-            row,
-            stored=stored,
-            enterprise=enterprise,
-            today=today,
-            stored_date=stored[field_index["registered_on"]] if stored else None,
-            stored_source=stored[field_index["registered_on_source"]] if stored else None,
-            first_placed=first_placed.get(stored[0]) if stored else None,
-        )
-        if diversion_errors:
-            for field, error in diversion_errors.items():
-                result.add_error(row.row, header(field), error_text(error))
-            continue
-        if result.errors:
-            # Once the file is refused, only further errors matter.
-            continue
-        diversions.add(row, new=stored is None)
-        if stored is None:
-            new_rows.append(row)
-            result.created += 1
-            # A new row's values shown directly (as _display shows them), with the language
-            # looked up once for the file: a first import builds 100,000 of these.
-            fields = [
-                (
-                    labels["diverted_on"],
-                    "",
-                    _diversion_shown(row.registered_on, row.registered_on_source, language),
-                )
-            ]
-            if row.channel:
-                fields += [
-                    (labels["channel"], "", _choice_label(Channel, row.channel, language)),
-                    (labels["placed_on"], "", row.placed_on.isoformat()),
-                ]
-            result.changes.append(
-                Change(row.row, "new", _label(values.get("name"), row.parsed.number), fields)
-            )
-            continue
-        worker_id = stored[0]
-        diffs = [
-            (field, stored[field_index[field]], value)
-            for field, value in values.items()
-            if stored[field_index[field]] != value
-        ]
-        if diffs:
-            changed_workers[worker_id] = {field: value for field, _old, value in diffs}
-        if row.registered_on_source != stored[field_index["registered_on_source"]] or (
-            row.registered_on != stored[field_index["registered_on"]]
-        ):
-            changed_workers.setdefault(worker_id, {}).update(
-                registered_on=row.registered_on,
-                registered_on_source=row.registered_on_source,
-                diversion_year=row.registered_on.year,
-            )
-            old = _display_diversion(
-                None,
-                date=stored[field_index["registered_on"]],
-                source=stored[field_index["registered_on_source"]],
-            )
-            diffs.append(("diverted_on", old, _display_diversion(row)))
-        placement_diff = _placement_change(
-            row, worker_id, placements, new_placements, changed_placements
-        )
-        if diffs or placement_diff:
-            result.updated += 1
-            result.changes.append(
-                Change(
-                    row.row,
-                    "changed",
-                    _label(values.get("name") or stored[field_index["name"]], row.parsed.number),
-                    [
-                        (labels[f], _display(f, old, full=full), _display(f, new, full=full))
-                        for f, old, new in diffs + placement_diff
-                    ],
-                )
-            )
-        else:
-            result.unchanged += 1
-    if result.errors:
-        result.errors.sort(key=lambda error: error.row or 0)
-        if not full:
-            # A message may repeat what was typed (an ID number in the wrong column).
-            for error in result.errors:
-                error.message = mask_personal_text(error.message)
+    every = sheet_resources.PROGRESS_EVERY
+    try:
+        parsed = _parse_roster(table, resource, result, encrypt=check.encrypt_ahead)
+        with read_ahead(parsed) as chunks:
+            for count, rows, final in chunks:
+                if progress and (not final or count >= every):
+                    progress(count)
+                check.add(rows)
+    except ReadError as exc:
+        # The file broke half-way: its problem is the one error naming no row.
+        check.undo()
+        result.add_error(None, "", str(exc.message))
         result.created = result.updated = result.unchanged = 0
         result.changes = []
         return result
-    result.changes.sort(key=lambda c: c.row)
-    result.notes = diversions.notes(
-        column=header("diverted_on") if "diverted_on" in table.columns else None,
-        enterprise=enterprise,
-        today=today,
-    )
-    if not dry_run:
-        _roster_write(
-            source=import_source("roster", user),
-            enterprise=enterprise,
-            new_rows=new_rows,
-            user=user,
-            changed_workers=changed_workers,
-            new_placements=new_placements,
-            changed_placements=changed_placements,
+    return check.finish()
+
+
+class _RosterCheck:
+    """The comparison of a roster's rows with what is stored, a chunk at a time, and their
+    writing (`_roster_write`) every WRITE_EVERY rows while no row is wrong."""
+
+    def __init__(self, *, table, resource, enterprise, dry_run, user, request, result):
+        self.table = table
+        self.enterprise = enterprise
+        self.dry_run = dry_run
+        self.user = user
+        self.request = request
+        self.result = result
+        self.header = table.header
+        self.today = timezone.localdate()
+        self.diversions = _DiversionTally()
+        # The preview shows stored values beside the file's: phones only to those who may see
+        # them (the operator at the command line, without --user, may).
+        self.full = can_see_full_id(user)
+        self.labels = {name: str(field.column_name) for name, field in resource.fields.items()}
+        self.language = get_language()
+        self.other_names: dict[int, str] = {}
+        self.others_asked: set[int] = set()
+        self.outside: list[int] = []
+        self.refused = False
+        # The comparison's errors, kept apart from the reading's: a file refused for its
+        # numbers registered elsewhere lists only the reading's.
+        self.errors: list[tuple[int, str, str]] = []
+        self.pending = _RosterWrites()
+        self.written = False
+        self.savepoint = None
+        self.encrypt_ahead = threading.Event()
+        result.unused_columns = list(table.unused)
+
+    def failed(self) -> bool:
+        return bool(self.result.errors or self.errors or self.refused)
+
+    def add(self, rows: list[_RosterRow]) -> None:
+        existing = _existing_workers([row.digest for row in rows])
+        enterprise = self.enterprise
+        others = {stored[1] for stored in existing.values() if stored[1] != enterprise.pk}
+        if others - self.others_asked:
+            # Enterprises the user may not see are left out: their rows are answered without
+            # a name.
+            asked = others - self.others_asked
+            self.other_names |= duplicate_names(user=self.user, enterprise_ids=asked)
+            self.others_asked |= asked
+        self.outside += [
+            stored[0]
+            for stored in existing.values()
+            if stored[1] != enterprise.pk and stored[1] not in self.other_names
+        ]
+        if len(self.outside) > settings.LEDGER_IMPORT_MAX_OUTSIDE_DUPLICATES:
+            self.refused = True
+        if self.refused:
+            return
+        new = sum(1 for row in rows if row.digest not in existing)
+        if not self.dry_run and new * 2 > len(rows):
+            self.encrypt_ahead.set()
+        self._compare(rows, existing)
+        if not self.dry_run and not self.failed() and len(self.pending) >= WRITE_EVERY:
+            if self.savepoint is None:
+                # Before the file's first write: a later row found wrong undoes it.
+                self.savepoint = transaction.savepoint()
+            self._write()
+
+    def _compare(self, rows: list[_RosterRow], existing: dict[str, tuple]) -> None:
+        enterprise = self.enterprise
+        result = self.result
+        header = self.header
+        labels = self.labels
+        full = self.full
+        today = self.today
+        pending = self.pending
+        placements = _existing_placements(
+            [stored[0] for stored in existing.values() if stored[1] == enterprise.pk]
         )
-        result.imported = True
-    return result
+        first_placed = _first_placements(placements)
+        field_index = {field: index for index, field in enumerate(_COMPARED)}
+        for row in rows:
+            stored = existing.get(row.digest)
+            if stored is not None and stored[1] != enterprise.pk:
+                self.errors.append(
+                    (
+                        row.row,
+                        header("id_number"),
+                        duplicate_message(enterprise_id=stored[1], names=self.other_names),
+                    )
+                )
+                continue
+            values = row.values
+            if stored is None:
+                status = values.get("status") or Worker.Status.WORKER
+                special = values.get("special_work_type", False)
+            else:
+                status = values.get("status") or stored[field_index["status"]]
+                special = values.get("special_work_type", stored[field_index["special_work_type"]])
+            if row.channel:
+                retires = None
+                if row.channel == Channel.INTERNAL_RETIREMENT:
+                    retires = retirement.statutory_retirement_date(
+                        birth_date=row.parsed.birth_date,
+                        sex=row.parsed.sex,
+                        cadre=status == Worker.Status.CADRE,
+                        special_work_type=special,
+                    )
+                errors = rules.placement_errors(
+                    channel=row.channel,
+                    placed_on=row.placed_on,
+                    birth_date=row.parsed.birth_date,
+                    retirement_date=retires,
+                    today=today,
+                )
+                if errors:
+                    for field, error in errors.items():
+                        self.errors.append((row.row, header(field), error_text(error)))
+                    continue
+            diversion_errors = _diversion(
+                row,
+                stored=stored,
+                enterprise=enterprise,
+                today=today,
+                stored_date=stored[field_index["registered_on"]] if stored else None,
+                stored_source=stored[field_index["registered_on_source"]] if stored else None,
+                first_placed=first_placed.get(stored[0]) if stored else None,
+            )
+            if diversion_errors:
+                for field, error in diversion_errors.items():
+                    self.errors.append((row.row, header(field), error_text(error)))
+                continue
+            if self.failed():
+                # Once the file is refused, only further errors matter.
+                continue
+            self.diversions.add(row, new=stored is None)
+            if stored is None:
+                pending.new_rows.append(row)
+                result.created += 1
+                # A new row's values shown directly (as _display shows them), with the language
+                # looked up once for the file: a first import builds 100,000 of these.
+                fields = [
+                    (
+                        labels["diverted_on"],
+                        "",
+                        _diversion_shown(
+                            row.registered_on, row.registered_on_source, self.language
+                        ),
+                    )
+                ]
+                if row.channel:
+                    fields += [
+                        (
+                            labels["channel"],
+                            "",
+                            _choice_label(Channel, row.channel, self.language),
+                        ),
+                        (labels["placed_on"], "", row.placed_on.isoformat()),
+                    ]
+                result.changes.append(
+                    Change(row.row, "new", _label(values.get("name"), row.parsed.number), fields)
+                )
+                continue
+            worker_id = stored[0]
+            diffs = [
+                (field, stored[field_index[field]], value)
+                for field, value in values.items()
+                if stored[field_index[field]] != value
+            ]
+            if diffs:
+                pending.changed_workers[worker_id] = {field: value for field, _old, value in diffs}
+            if row.registered_on_source != stored[field_index["registered_on_source"]] or (
+                row.registered_on != stored[field_index["registered_on"]]
+            ):
+                pending.changed_workers.setdefault(worker_id, {}).update(
+                    registered_on=row.registered_on,
+                    registered_on_source=row.registered_on_source,
+                    diversion_year=row.registered_on.year,
+                )
+                old = _display_diversion(
+                    None,
+                    date=stored[field_index["registered_on"]],
+                    source=stored[field_index["registered_on_source"]],
+                )
+                diffs.append(("diverted_on", old, _display_diversion(row)))
+            placement_diff = _placement_change(
+                row, worker_id, placements, pending.new_placements, pending.changed_placements
+            )
+            if diffs or placement_diff:
+                result.updated += 1
+                result.changes.append(
+                    Change(
+                        row.row,
+                        "changed",
+                        _label(
+                            values.get("name") or stored[field_index["name"]], row.parsed.number
+                        ),
+                        [
+                            (labels[f], _display(f, old, full=full), _display(f, new, full=full))
+                            for f, old, new in diffs + placement_diff
+                        ],
+                    )
+                )
+            else:
+                result.unchanged += 1
+
+    def _write(self) -> None:
+        self.written = True
+        pending, self.pending = self.pending, _RosterWrites()
+        _roster_write(
+            source=self.source,
+            enterprise=self.enterprise,
+            new_rows=pending.new_rows,
+            user=self.user,
+            changed_workers=pending.changed_workers,
+            new_placements=pending.new_placements,
+            changed_placements=pending.changed_placements,
+        )
+
+    @functools.cached_property
+    def source(self) -> str:
+        """The import's history source, one for all its chunks."""
+        return import_source("roster", self.user)
+
+    def undo(self) -> None:
+        """Take back what the chunks written so far wrote."""
+        if self.savepoint is not None:
+            transaction.savepoint_rollback(self.savepoint)
+            self.savepoint = None
+
+    def finish(self) -> ImportResult:
+        result = self.result
+        # The numbers registered outside the user's scope: one access-log row for the file
+        # (written after any undo, so that it stays); beyond the limit, the file is refused
+        # without saying which rows they are (the rows would otherwise tell, number by number,
+        # who is registered anywhere in the country).
+        if self.failed():
+            self.undo()
+        source = "" if self.request is not None else "import:roster"
+        duplicates_outside_scope_record(
+            user=self.user, worker_ids=self.outside, request=self.request, source=source
+        )
+        if self.refused:
+            result.add_error(
+                None,
+                "",
+                OUTSIDE_DUPLICATES_TOO_MANY
+                % {
+                    "count": len(self.outside),
+                    "limit": settings.LEDGER_IMPORT_MAX_OUTSIDE_DUPLICATES,
+                },
+            )
+        else:
+            for row, column, message in self.errors:
+                result.add_error(row, column, message)
+        if result.errors:
+            result.errors.sort(key=lambda error: error.row or 0)
+            if not self.full:
+                # A message may repeat what was typed (an ID number in the wrong column).
+                for error in result.errors:
+                    error.message = mask_personal_text(error.message)
+            result.created = result.updated = result.unchanged = 0
+            result.changes = []
+            return result
+        result.changes.sort(key=lambda c: c.row)
+        result.notes = self.diversions.notes(
+            column=self.header("diverted_on") if "diverted_on" in self.table.columns else None,
+            enterprise=self.enterprise,
+            today=self.today,
+        )
+        if not self.dry_run:
+            if self.pending or not self.written:
+                self._write()
+            if self.savepoint is not None:
+                transaction.savepoint_commit(self.savepoint)
+            result.imported = True
+        return result
 
 
-def _outside_duplicates_refused(existing, enterprise, names, user, request, result) -> bool:
-    """Log the file's numbers registered outside the user's scope (one access-log row for the
-    file); beyond the limit, refuse the file without saying which rows they are (the rows would
-    otherwise tell, number by number, who is registered anywhere in the country)."""
-    outside = [
-        stored[0]
-        for stored in existing.values()
-        if stored[1] != enterprise.pk and stored[1] not in names
-    ]
-    source = "" if request is not None else "import:roster"
-    duplicates_outside_scope_record(user=user, worker_ids=outside, request=request, source=source)
-    limit = settings.LEDGER_IMPORT_MAX_OUTSIDE_DUPLICATES
-    if len(outside) <= limit:
-        return False
-    result.add_error(
-        None, "", OUTSIDE_DUPLICATES_TOO_MANY % {"count": len(outside), "limit": limit}
-    )
-    return True
+# Rows compared before the pending writes are sent (the reading runs ahead meanwhile).
+WRITE_EVERY = 10_000
+
+
+@dataclass
+class _RosterWrites:
+    """What the compared rows will write, until `_roster_write` writes it."""
+
+    new_rows: list = dataclasses.field(default_factory=list)
+    changed_workers: dict = dataclasses.field(default_factory=dict)
+    new_placements: list = dataclasses.field(default_factory=list)
+    changed_placements: list = dataclasses.field(default_factory=list)
+
+    def __len__(self) -> int:
+        return (
+            len(self.new_rows)
+            + len(self.changed_workers)
+            + len(self.new_placements)
+            + len(self.changed_placements)
+        )
 
 
 def _label(name, number: str) -> str:
@@ -756,7 +920,13 @@ def _roster_write(
         # together.
         for start in range(0, len(new_rows), BATCH):
             batch = new_rows[start : start + BATCH]
-            ciphers = idnumbers.encrypt_many([row.parsed.number for row in batch])
+            # Encrypted ahead by the reading thread, or here.
+            missing = [row.parsed.number for row in batch if row.cipher is None]
+            if missing:
+                encrypted = iter(idnumbers.encrypt_many(missing))
+                ciphers = [row.cipher or next(encrypted) for row in batch]
+            else:
+                ciphers = [row.cipher for row in batch]
             yield [
                 (
                     _new_worker(row, enterprise, cipher),
