@@ -4,7 +4,8 @@ A first import of 100,000 rows is about half Python (reading and checking the ce
 PostgreSQL (the writes), one after the other; on two cores the two halves can overlap. The
 database connection belongs to the calling thread (and so does its transaction): only the reading
 moves, the writing stays where it was. The reading thread runs in a copy of the caller's context
-(the active language, the readers' observers) and must not touch the database: a job's progress,
+(the readers' observers) with the caller's language and time zone active (Django keeps those per
+thread: a thread starts with the defaults), and must not touch the database: a job's progress,
 for one, is reported by the caller, whose transaction holds the job's row.
 """
 
@@ -13,6 +14,8 @@ import contextvars
 import queue
 import sys
 import threading
+
+from django.utils import timezone, translation
 
 # While the reading thread is busy, each database call of the writing thread waits for the
 # interpreter lock when it returns: up to the switch interval (5 ms by default), 1.5 s over the
@@ -40,11 +43,15 @@ def read_ahead(items, *, depth: int = 2):
                 continue
         return False
 
+    language = translation.get_language()
+    zone = timezone.get_current_timezone()
+
     def produce():
         try:
-            for item in items:
-                if not put((True, item)):
-                    return
+            with translation.override(language), timezone.override(zone):
+                for item in items:
+                    if not put((True, item)):
+                        return
             put((True, _DONE))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
             put((False, exc))

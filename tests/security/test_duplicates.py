@@ -289,3 +289,26 @@ def test_the_answers_have_english_translations():
         assert (OUTSIDE_DUPLICATES_TOO_MANY % {"count": 30, "limit": 20}).startswith(
             "30 resident ID numbers in the file"
         )
+
+
+def test_attack_roster_refused_for_numbers_found_in_a_later_chunk_writes_nothing_but_the_log(
+    world, settings, monkeypatch
+):
+    """Written chunk by chunk (placement.imports.WRITE_EVERY), a file whose numbers registered
+    elsewhere pass the limit only in its last rows is refused as a whole: the rows written before
+    are taken back, the answer does not say which rows, and the access log keeps its row."""
+    monkeypatch.setattr("spreadsheets.resources.PROGRESS_EVERY", 2)
+    monkeypatch.setattr("placement.imports.WRITE_EVERY", 2)
+    settings.LEDGER_IMPORT_MAX_OUTSIDE_DUPLICATES = 1
+    own = [row(synthetic_id(seq=40 + i), name=f"本企业{i}") for i in range(6)]
+    data = roster_xlsx([*own, row(world.b.id_number), row(world.c.id_number)])
+    before = Worker.objects.count()
+    result = roster_import(
+        data=data, filename="r.xlsx", enterprise=world.a.enterprise, user=world.users["hr"]
+    )
+    assert [(e.row, e.message) for e in result.errors] == [
+        (None, OUTSIDE_DUPLICATES_TOO_MANY % {"count": 2, "limit": 1})
+    ]
+    assert not result.imported and Worker.objects.count() == before
+    assert not Worker.objects.filter(name__startswith="本企业").exists()
+    assert [r[2] for r in duplicates_logged()] == [2]
