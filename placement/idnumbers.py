@@ -8,7 +8,6 @@ created after they were born (PITFALLS.md). The region is checked against the ta
 
 import datetime
 import functools
-import hashlib
 import hmac
 import re
 import time
@@ -163,7 +162,7 @@ def _hmac_key() -> bytes:
 def digest(number: str) -> str:
     """HMAC-SHA256 of the canonical number: equal numbers have equal digests, and without the key
     the digest cannot be reversed by trying all the (few) possible numbers."""
-    return hmac.new(_hmac_key(), number.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(_hmac_key(), number.encode(), "sha256").hex()
 
 
 @functools.lru_cache(maxsize=4)

@@ -104,3 +104,26 @@ def test_text_too_long_for_its_column_is_refused_not_cut(enterprise):
     with pytest.raises(DatabaseError), transaction.atomic():
         insert_rows(Worker, fields, [row])
     assert not Worker.objects.exists()
+
+
+def test_a_column_without_quotes_or_backslashes_is_joined_whole_and_stored_exactly(enterprise):
+    """database.bulk._array_literal joins a column of one type without NULLs in one go (text
+    without quotes or backslashes, whole numbers, dates): braces, commas, the word NULL, white
+    space and the empty text still come back as they were."""
+    from database.bulk import _array_literal, insert_rows
+
+    texts = ["{大括号}", "逗号,", "NULL", "制表\t符", "换\n行\r", "", " 前后空格 ", "普通"]
+    assert _array_literal(texts).startswith('{"{大括号}","逗号,"')
+    fields = ["enterprise_id", "id_number_digest", "id_number_cipher", "name", "sex"]
+    fields += ["birth_date", "post", "registered_on"]
+    numbers = [synthetic_id(seq=i * 2 + 1) for i in range(len(texts))]
+    rows = [
+        (enterprise.pk, idnumbers.digest(number), idnumbers.encrypt(number), f"职工{i}", "M")
+        + (datetime.date(1970, 5, 1 + i), text, datetime.date(2016, 7, 1))
+        for i, (number, text) in enumerate(zip(numbers, texts, strict=True))
+    ]
+    ids = insert_rows(Worker, fields, rows)
+    stored = {worker.pk: worker for worker in Worker.objects.all()}
+    assert [stored[pk].post for pk in ids] == texts
+    assert [stored[pk].birth_date.day for pk in ids] == list(range(1, len(texts) + 1))
+    assert [stored[pk].enterprise_id for pk in ids] == [enterprise.pk] * len(texts)
