@@ -1,6 +1,7 @@
 """Fast bulk INSERT for rows whose values are already clean Python values."""
 
 import datetime
+import functools
 import io
 
 from django.db import connection
@@ -57,7 +58,15 @@ def copy_lines(table: str, columns: list[str], lines) -> None:
     # become Django's (DataError, IntegrityError …) as an INSERT's would: copy_expert is the
     # driver's own, outside Django's wrapping of execute.
     with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.copy_expert(sql, buffer, max(size, 8192))  # the read size
+
+        def copy(sql, params, many, context):
+            return cursor.copy_expert(sql, buffer, max(size, 8192))  # the read size
+
+        # Through the connection's execute wrappers, as any statement (spreadsheets.ahead lets
+        # its reading thread run while the server works).
+        for wrapper in reversed(connection.execute_wrappers):
+            copy = functools.partial(wrapper, copy)
+        copy(sql, None, False, {"connection": connection, "cursor": cursor})
 
 
 def in_ids(column: str, ids: list) -> tuple[str, list]:

@@ -141,13 +141,15 @@ assert not phone_validator.inverse_match
 _phone_valid = re.compile(phone_validator.regex.pattern, phone_validator.regex.flags).search
 
 
-def _parse_roster(table, resource, result: ImportResult, *, encrypt: threading.Event):
+def _parse_roster(
+    table, resource, result: ImportResult, *, encrypt: threading.Event, pause=lambda: None
+):
     """Every cell through its resource widget; the identity rules on every row. Yields (rows read
     so far, the rows read well since the last yield, whether this is the end) every
-    PROGRESS_EVERY rows read and at the end. Runs in the reading thread (spreadsheets.ahead):
-    it adds its errors to `result` and touches no database. While `encrypt` is set (the rows are
-    mostly new workers), it encrypts each chunk's ID numbers too, so that the writing thread
-    finds them done."""
+    PROGRESS_EVERY rows read and at the end. Runs in the reading thread (spreadsheets.ahead),
+    calling `pause` between rows: it adds its errors to `result` and touches no database. While
+    `encrypt` is set (the rows are mostly new workers), it encrypts each chunk's ID numbers too,
+    so that the writing thread finds them done."""
     header = table.header
     has_unit = "destination_unit" in table.columns
     today = timezone.localdate()
@@ -158,6 +160,7 @@ def _parse_roster(table, resource, result: ImportResult, *, encrypt: threading.E
 
     def chunk():
         if encrypt.is_set() and rows:
+            pause()
             ciphers = idnumbers.encrypt_many([row.parsed.number for row in rows])
             for row, cipher in zip(rows, ciphers, strict=True):
                 row.cipher = cipher
@@ -167,6 +170,7 @@ def _parse_roster(table, resource, result: ImportResult, *, encrypt: threading.E
     for row_number, values, bad in resource.clean_rows(
         table, result, keep_when_blank=KEEP_WHEN_BLANK
     ):
+        pause()
         if count and count % every == 0:
             yield count, chunk(), False
             rows = []
@@ -542,8 +546,11 @@ def _roster_import(
     )
     every = sheet_resources.PROGRESS_EVERY
     try:
-        parsed = _parse_roster(table, resource, result, encrypt=check.encrypt_ahead)
-        with read_ahead(parsed) as chunks:
+        with read_ahead(
+            lambda pause: _parse_roster(
+                table, resource, result, encrypt=check.encrypt_ahead, pause=pause
+            )
+        ) as chunks:
             for count, rows, final in chunks:
                 if progress and (not final or count >= every):
                     progress(count)

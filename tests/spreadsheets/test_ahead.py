@@ -25,7 +25,7 @@ def test_items_arrive_in_order_from_another_thread():
             threads.append(threading.current_thread())
             yield number
 
-    with read_ahead(items()) as chunks:
+    with read_ahead(lambda pause: items()) as chunks:
         assert list(chunks) == list(range(50))
     assert len(set(threads)) == 1 and threads[0] is not threading.current_thread()
 
@@ -37,7 +37,7 @@ def test_the_readers_exception_comes_after_the_items_before_it():
         raise ValueError("row 3")
 
     got = []
-    with pytest.raises(ValueError, match="row 3"), read_ahead(items()) as chunks:
+    with pytest.raises(ValueError, match="row 3"), read_ahead(lambda pause: items()) as chunks:
         for item in chunks:
             got.append(item)
     assert got == [1, 2]
@@ -54,7 +54,7 @@ def test_leaving_early_stops_the_reader_and_restores_the_switch_interval():
             yield number
             number += 1
 
-    with read_ahead(endless(), depth=2) as chunks:
+    with read_ahead(lambda pause: endless(), depth=2) as chunks:
         assert sys.getswitchinterval() <= 0.001
         for item in chunks:
             if item == 5:
@@ -78,7 +78,7 @@ def test_the_reader_runs_in_the_callers_context_language_and_time_zone():
         with (
             translation.override("en"),
             timezone.override(zoneinfo.ZoneInfo("Asia/Urumqi")),
-            read_ahead(items()) as chunks,
+            read_ahead(lambda pause: items()) as chunks,
         ):
             assert list(chunks) == [("caller's", "en", "Asia/Urumqi")]
     finally:
