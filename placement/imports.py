@@ -549,7 +549,9 @@ def _roster_import(
         with read_ahead(
             lambda pause: _parse_roster(
                 table, resource, result, encrypt=check.encrypt_ahead, pause=pause
-            )
+            ),
+            # The reader runs while a write does: room for the chunks the next write takes.
+            depth=READ_AHEAD_CHUNKS,
         ) as chunks:
             for count, rows, final in chunks:
                 if progress and (not final or count >= every):
@@ -700,29 +702,8 @@ class _RosterCheck:
             if stored is None:
                 pending.new_rows.append(row)
                 result.created += 1
-                # A new row's values shown directly (as _display shows them), with the language
-                # looked up once for the file: a first import builds 100,000 of these.
-                fields = [
-                    (
-                        labels["diverted_on"],
-                        "",
-                        _diversion_shown(
-                            row.registered_on, row.registered_on_source, self.language
-                        ),
-                    )
-                ]
-                if row.channel:
-                    fields += [
-                        (
-                            labels["channel"],
-                            "",
-                            _choice_label(Channel, row.channel, self.language),
-                        ),
-                        (labels["placed_on"], "", row.placed_on.isoformat()),
-                    ]
-                result.changes.append(
-                    Change(row.row, "new", _label(values.get("name"), row.parsed.number), fields)
-                )
+                if self.dry_run:
+                    result.changes.append(self._new_change(row))
                 continue
             worker_id = stored[0]
             diffs = [
@@ -751,6 +732,8 @@ class _RosterCheck:
             )
             if diffs or placement_diff:
                 result.updated += 1
+                if not self.dry_run:
+                    continue
                 result.changes.append(
                     Change(
                         row.row,
@@ -766,6 +749,25 @@ class _RosterCheck:
                 )
             else:
                 result.unchanged += 1
+
+    def _new_change(self, row: _RosterRow) -> Change:
+        """A new row as the preview shows it (only a dry run lists the rows: the import itself
+        answers with its counts). Its values shown directly (as _display shows them), with the
+        language looked up once for the file: a first preview builds 100,000 of these."""
+        labels, language = self.labels, self.language
+        fields = [
+            (
+                labels["diverted_on"],
+                "",
+                _diversion_shown(row.registered_on, row.registered_on_source, language),
+            )
+        ]
+        if row.channel:
+            fields += [
+                (labels["channel"], "", _choice_label(Channel, row.channel, language)),
+                (labels["placed_on"], "", row.placed_on.isoformat()),
+            ]
+        return Change(row.row, "new", _label(row.values.get("name"), row.parsed.number), fields)
 
     def _write(self) -> None:
         self.written = True
@@ -842,6 +844,8 @@ class _RosterCheck:
 
 # Rows compared before the pending writes are sent (the reading runs ahead meanwhile).
 WRITE_EVERY = 10_000
+# Chunks (of PROGRESS_EVERY rows) read ahead at most: those of one write and a few more.
+READ_AHEAD_CHUNKS = 8
 
 
 @dataclass

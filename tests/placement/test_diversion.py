@@ -172,10 +172,11 @@ def test_a_new_roster_date_moves_a_registered_worker_in_the_reports(enterprise, 
         == 0
     )
 
+    preview = run(enterprise, csv_roster(headers, ["甲", A, "2016-03-01"]), dry_run=True)
     result = run(enterprise, csv_roster(headers, ["甲", A, "2016-03-01"]))
 
-    assert (result.updated, result.unchanged) == (1, 0)
-    assert result.changes[0].fields == [
+    assert (result.updated, result.unchanged) == (1, 0) == (preview.updated, preview.unchanged)
+    assert preview.changes[0].fields == [
         (
             "分流时间",
             f"{timezone.localdate().isoformat()}（登记（导入）之日）",
