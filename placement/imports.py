@@ -8,6 +8,7 @@ one transaction, in one function per import (`_roster_write`, `_targets_write`),
 file changes nothing.
 """
 
+import contextlib
 import dataclasses
 import datetime
 import functools
@@ -527,7 +528,7 @@ def _roster_import(
 ) -> ImportResult:
     """Read, check, compare and (unless a dry run) write, chunk by chunk: a thread reads and
     checks the next rows (spreadsheets.ahead) while this one compares and writes the rows before
-    them. Whatever was written is undone when a later row turns out wrong (a savepoint)."""
+    them. Whatever was written is undone when a later row turns out wrong."""
     result = ImportResult(dry_run=dry_run)
     resource = RosterResource()
     try:
@@ -546,25 +547,37 @@ def _roster_import(
     )
     every = sheet_resources.PROGRESS_EVERY
     try:
-        with read_ahead(
-            lambda pause: _parse_roster(
-                table, resource, result, encrypt=check.encrypt_ahead, pause=pause
-            ),
-            # The reader runs while a write does: room for the chunks the next write takes.
-            depth=READ_AHEAD_CHUNKS,
-        ) as chunks:
-            for count, rows, final in chunks:
-                if progress and (not final or count >= every):
-                    progress(count)
-                check.add(rows)
+        # check.undoable enters an atomic block before the file's first write mid-file: a later
+        # row found wrong leaves it by _Undo, which takes back those writes and the commit
+        # callbacks they asked for (a bare savepoint would leave the callbacks).
+        with check.undoable:
+            with read_ahead(
+                lambda pause: _parse_roster(
+                    table, resource, result, encrypt=check.encrypt_ahead, pause=pause
+                ),
+                # The reader runs while a write does: room for the chunks the next write takes.
+                depth=READ_AHEAD_CHUNKS,
+            ) as chunks:
+                for count, rows, final in chunks:
+                    if progress and (not final or count >= every):
+                        progress(count)
+                    check.add(rows)
+            if check.failed():
+                raise _Undo
+            check.write_rest()
+    except _Undo:
+        pass
     except ReadError as exc:
         # The file broke half-way: its problem is the one error naming no row.
-        check.undo()
         result.add_error(None, "", str(exc.message))
         result.created = result.updated = result.unchanged = 0
         result.changes = []
         return result
     return check.finish()
+
+
+class _Undo(Exception):
+    """A row found wrong after some were written: the writes are taken back."""
 
 
 class _RosterCheck:
@@ -595,7 +608,7 @@ class _RosterCheck:
         self.errors: list[tuple[int, str, str]] = []
         self.pending = _RosterWrites()
         self.written = False
-        self.savepoint = None
+        self.undoable = contextlib.ExitStack()
         self.encrypt_ahead = threading.Event()
         result.unused_columns = list(table.unused)
 
@@ -626,9 +639,9 @@ class _RosterCheck:
             self.encrypt_ahead.set()
         self._compare(rows, existing)
         if not self.dry_run and not self.failed() and len(self.pending) >= WRITE_EVERY:
-            if self.savepoint is None:
+            if not self.written:
                 # Before the file's first write: a later row found wrong undoes it.
-                self.savepoint = transaction.savepoint()
+                self.undoable.enter_context(transaction.atomic())
             self._write()
 
     def _compare(self, rows: list[_RosterRow], existing: dict[str, tuple]) -> None:
@@ -787,11 +800,10 @@ class _RosterCheck:
         """The import's history source, one for all its chunks."""
         return import_source("roster", self.user)
 
-    def undo(self) -> None:
-        """Take back what the chunks written so far wrote."""
-        if self.savepoint is not None:
-            transaction.savepoint_rollback(self.savepoint)
-            self.savepoint = None
+    def write_rest(self) -> None:
+        """What the last chunks left to write, once every row is known to be right."""
+        if not self.dry_run and (self.pending or not self.written):
+            self._write()
 
     def finish(self) -> ImportResult:
         result = self.result
@@ -799,8 +811,6 @@ class _RosterCheck:
         # (written after any undo, so that it stays); beyond the limit, the file is refused
         # without saying which rows they are (the rows would otherwise tell, number by number,
         # who is registered anywhere in the country).
-        if self.failed():
-            self.undo()
         source = "" if self.request is not None else "import:roster"
         duplicates_outside_scope_record(
             user=self.user, worker_ids=self.outside, request=self.request, source=source
@@ -833,12 +843,7 @@ class _RosterCheck:
             enterprise=self.enterprise,
             today=self.today,
         )
-        if not self.dry_run:
-            if self.pending or not self.written:
-                self._write()
-            if self.savepoint is not None:
-                transaction.savepoint_commit(self.savepoint)
-            result.imported = True
+        result.imported = not self.dry_run
         return result
 
 

@@ -13,10 +13,10 @@ the reader runs only while the writer waits, for the database (every statement t
 connection's execute wrappers, COPY included: database.bulk) or for the next chunk, and pauses
 at its next row (`pause`) as soon as the writer has work of its own.
 
-The reading thread runs in a copy of the caller's context (the readers' observers) with the
-caller's language and time zone active (Django keeps those per thread: a thread starts with the
-defaults), and must not touch the database: a job's progress, for one, is reported by the
-caller, whose transaction holds the job's row.
+The reading thread runs in a copy of the caller's context with the caller's language and time
+zone active (Django keeps those per thread: a thread starts with the defaults), and must not
+touch the database: a job's progress, for one, is reported by the caller, whose transaction
+holds the job's row (the readers' observers are taken out of the thread's context).
 """
 
 import contextlib
@@ -28,11 +28,15 @@ import threading
 from django.db import connection
 from django.utils import timezone, translation
 
+from . import readers
+
 # When the writer's database call returns, it waits for the interpreter lock until the reader
 # gives it up: up to the switch interval (5 ms by default; 1.5 s over the 300 statements of a
 # 100,000-row import). 1 ms, for the length of the read.
 SWITCH_INTERVAL = 0.001
 _DONE = object()
+# The switch interval is the process's: set while any read is on, put back after the last.
+_switch = {"lock": threading.Lock(), "reads": 0, "previous": None}
 
 
 class _Stopped(Exception):
@@ -94,6 +98,10 @@ def read_ahead(produce, *, depth: int = 2):
         return False
 
     def run():
+        # The readers' observers (a job's progress: an UPDATE of the job's row, which the
+        # caller's transaction may hold) are the caller's to call, never this thread's.
+        readers.table_observer.set(None)
+        readers.rows_observer.set(None)
         try:
             with translation.override(language), timezone.override(zone):
                 for item in produce(turns.pause):
@@ -108,7 +116,7 @@ def read_ahead(produce, *, depth: int = 2):
     def consume():
         while True:
             with turns.waiting():
-                ok, item = handoff.get()
+                ok, item = _next(handoff, thread)
             if not ok:
                 raise item
             if item is _DONE:
@@ -118,13 +126,35 @@ def read_ahead(produce, *, depth: int = 2):
     thread = threading.Thread(
         target=contextvars.copy_context().run, args=(run,), name="read-ahead", daemon=True
     )
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(min(previous, SWITCH_INTERVAL))
-    thread.start()
+    _switch_interval(+1)
     try:
-        with connection.execute_wrapper(turns.database_wait):
-            yield consume()
+        thread.start()
+        try:
+            with connection.execute_wrapper(turns.database_wait):
+                yield consume()
+        finally:
+            turns.stop()
+            thread.join()
     finally:
-        turns.stop()
-        thread.join()
-        sys.setswitchinterval(previous)
+        _switch_interval(-1)
+
+
+def _next(handoff: queue.Queue, thread: threading.Thread):
+    """The reader's next entry; should the thread have ended without leaving one (it always
+    does, unless it could not even do that), an error rather than a wait for ever."""
+    while True:
+        try:
+            return handoff.get(timeout=1)
+        except queue.Empty:
+            if not thread.is_alive() and handoff.empty():
+                raise RuntimeError("the reading thread ended without its last entry") from None
+
+
+def _switch_interval(change: int) -> None:
+    with _switch["lock"]:
+        if change > 0 and _switch["reads"] == 0:
+            _switch["previous"] = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch["previous"], SWITCH_INTERVAL))
+        _switch["reads"] += change
+        if _switch["reads"] == 0:
+            sys.setswitchinterval(_switch["previous"])

@@ -300,6 +300,16 @@ def test_attack_roster_refused_for_numbers_found_in_a_later_chunk_writes_nothing
     monkeypatch.setattr("spreadsheets.resources.PROGRESS_EVERY", 2)
     monkeypatch.setattr("placement.imports.WRITE_EVERY", 2)
     settings.LEDGER_IMPORT_MAX_OUTSIDE_DUPLICATES = 1
+    import placement.imports
+
+    written = []
+    write = placement.imports._roster_write
+
+    def counted(**kwargs):
+        written.append(len(kwargs["new_rows"]))
+        return write(**kwargs)
+
+    monkeypatch.setattr(placement.imports, "_roster_write", counted)
     own = [row(synthetic_id(seq=40 + i), name=f"本企业{i}") for i in range(6)]
     data = roster_xlsx([*own, row(world.b.id_number), row(world.c.id_number)])
     before = Worker.objects.count()
@@ -309,6 +319,7 @@ def test_attack_roster_refused_for_numbers_found_in_a_later_chunk_writes_nothing
     assert [(e.row, e.message) for e in result.errors] == [
         (None, OUTSIDE_DUPLICATES_TOO_MANY % {"count": 2, "limit": 1})
     ]
+    assert sum(written) == 6  # the file's own rows were written, then taken back
     assert not result.imported and Worker.objects.count() == before
     assert not Worker.objects.filter(name__startswith="本企业").exists()
     assert [r[2] for r in duplicates_logged()] == [2]
