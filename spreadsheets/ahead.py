@@ -32,8 +32,10 @@ from . import readers
 
 # When the writer's database call returns, it waits for the interpreter lock until the reader
 # gives it up: up to the switch interval (5 ms by default; 1.5 s over the 300 statements of a
-# 100,000-row import). 1 ms, for the length of the read.
-SWITCH_INTERVAL = 0.001
+# 100,000-row import). 0.2 ms for the length of the read: the two threads want the lock at the
+# same time only at those hand-overs (statement time 10.8–11.0 s against 11.7–12.6 s at 1 ms,
+# benchmarks/README.md).
+SWITCH_INTERVAL = 0.0002
 _DONE = object()
 # The switch interval is the process's: set while any read is on, put back after the last.
 _switch = {"lock": threading.Lock(), "reads": 0, "previous": None}
