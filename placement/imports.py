@@ -3,9 +3,11 @@ command line and the benchmark call these services and nothing else.
 
 Each import reads the whole file, checks every row with the same rules as the single-row path
 (placement.rules, placement.idnumbers, the models' constraints), compares it with what is stored
-(in bulk: a few queries per 2,000 rows, never one per row), and writes only when no row is wrong:
-one transaction, in one function per import (`_roster_write`, `_targets_write`), so that a refused
-file changes nothing.
+(in bulk: a few queries per 2,000 rows, never one per row), and keeps what it writes only when
+no row is wrong: one transaction, in one function per import (`_roster_write`, `_targets_write`),
+so that a refused file changes nothing. A roster is read in a second thread and written 10,000
+rows at a time while the rest is read (spreadsheets.ahead); what a later wrong row finds written
+is undone.
 """
 
 import contextlib
