@@ -66,7 +66,7 @@ def copy_lines(table: str, columns: list[str], lines) -> None:
         # its reading thread run while the server works).
         for wrapper in reversed(connection.execute_wrappers):
             copy = functools.partial(wrapper, copy)
-        copy(sql, None, False, {"connection": connection, "cursor": cursor})
+        copy(sql, None, False, {"connection": cursor.db, "cursor": cursor})
 
 
 def in_ids(column: str, ids: list) -> tuple[str, list]:
