@@ -8,6 +8,9 @@ makes the file and the enterprise).
 
 The worker polls as `make run` and the systemd unit start it (--interval 0.25); the total the
 bar shows is printed each time it changes (an estimate first where the file has no <dimension>).
+With --confirm the enterprise is emptied first, so that the file is a first import, and after
+the preview the import is confirmed: the write's progress (rows compared and written) is printed
+as the page would show it, then the time to done.
 """
 
 import argparse
@@ -26,14 +29,17 @@ import import_roster  # noqa: E402  (sets the environment as that benchmark does
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--interval", default="0.25", help="db_worker --interval")
+    parser.add_argument("--confirm", action="store_true", help="confirm, then time the write")
     args = parser.parse_args()
     import_roster._django()
     from django.contrib.auth.models import User
 
-    from jobs.services import import_job_create
+    from jobs.services import import_job_confirm, import_job_create
 
     base, _changed, _plain = import_roster._files(100_000)
     enterprise = import_roster._enterprise()
+    if args.confirm:
+        import_roster._reset()
     user, _ = User.objects.get_or_create(username="bench-admin", is_superuser=True, is_staff=True)
     worker = subprocess.Popen(
         [
@@ -78,11 +84,29 @@ def main():
             seen["preview"] = now
             break
         time.sleep(0.05)
+    written = []
+    if args.confirm and job.status == "preview":
+        confirmed = time.perf_counter()
+        import_job_confirm(job)
+        done = None
+        while done is None:
+            job.refresh_from_db(fields=["status", "rows_done", "created"])
+            now = time.perf_counter() - confirmed
+            if job.status == "writing" and (not written or written[-1][1] != job.rows_done):
+                written.append((now, job.rows_done))
+            if job.status in ("done", "refused", "failed"):
+                done = now
+            time.sleep(0.05)
     worker.terminate()
     worker.wait()
     print(f"upload stored and enqueued: {stored:.2f} s")
     for name, seconds in seen.items():
         print(f"{name}: {seconds:.2f} s")
+    if args.confirm:
+        print("after confirming, rows written as the bar shows them:")
+        for seconds, rows in written:
+            print(f"  {seconds:6.2f} s  {rows}")
+        print(f"done: {done:.2f} s after confirming")
     print(f"status {job.status}, {job.unchanged} unchanged, {job.created} new")
     print("load average:", os.getloadavg())
 

@@ -21,6 +21,11 @@
       rows.textContent = zh
         ? "已读取并检查 " + state.rows_done + " / " + state.rows_total + " 行"
         : state.rows_done + " of " + state.rows_total + " rows read and checked";
+    } else if (state.writing) {
+      bar.removeAttribute("value"); // moving, without a share: the write is one transaction
+      rows.textContent = zh
+        ? "正在写入：全部写入后一并生效，完成后显示结果"
+        : "Writing: everything takes effect together; the result follows when it is done";
     }
     var text = zh ? "已用 " + state.elapsed + " 秒" : state.elapsed + " s elapsed";
     if (state.remaining !== null) {

@@ -101,6 +101,25 @@ def test_the_estimate_is_the_rest_at_the_pace_so_far(db):
     assert (state["percent"], state["elapsed"], state["remaining"]) == (20, 10, 40)
 
 
+def test_a_write_in_progress_shows_no_rows_it_cannot_see(officer, enterprise):
+    """The write's progress is inside its one transaction: the page says it is writing rather
+    than "0 of 151 rows read and checked" until it is done."""
+    job = upload(officer, enterprise)
+    run_jobs()
+    ImportJob.objects.filter(pk=job.pk).update(
+        status="writing", rows_done=0, started_at=timezone.now()
+    )
+    state = status(officer, job)
+    assert (state["status"], state["writing"], state["rows_total"], state["percent"]) == (
+        "writing",
+        True,
+        None,
+        None,
+    )
+    page = officer.get(IMPORT_URL, {"job": job.token}).content.decode()
+    assert "全部写入后一并生效" in page and "已读取并检查" not in page
+
+
 def test_confirm_writes_once_and_removes_the_upload(officer, enterprise):
     job = upload(officer, enterprise)
     run_jobs()
