@@ -253,6 +253,7 @@ def _parse_roster(
 
 # What the comparison needs of a stored worker; a tuple per worker keeps 100,000 of them small.
 _COMPARED = ["id", "enterprise_id", *ROSTER_WORKER_FIELDS, "registered_on", "registered_on_source"]
+_COMPARED_INDEX = {field: index for index, field in enumerate(_COMPARED)}
 
 
 def _existing_workers(digests: list[str]) -> dict[str, tuple]:
@@ -578,6 +579,12 @@ def _roster_import(
     return check.finish()
 
 
+# Rows compared before the pending writes are sent (the reading runs ahead meanwhile).
+WRITE_EVERY = 10_000
+# Chunks (of PROGRESS_EVERY rows) read ahead at most: those of one write and a few more.
+READ_AHEAD_CHUNKS = 8
+
+
 class _Undo(Exception):
     """A row found wrong after some were written: the writes are taken back."""
 
@@ -658,7 +665,7 @@ class _RosterCheck:
             [stored[0] for stored in existing.values() if stored[1] == enterprise.pk]
         )
         first_placed = _first_placements(placements)
-        field_index = {field: index for index, field in enumerate(_COMPARED)}
+        field_index = _COMPARED_INDEX
         for row in rows:
             stored = existing.get(row.digest)
             if stored is not None and stored[1] != enterprise.pk:
@@ -849,12 +856,6 @@ class _RosterCheck:
         return result
 
 
-# Rows compared before the pending writes are sent (the reading runs ahead meanwhile).
-WRITE_EVERY = 10_000
-# Chunks (of PROGRESS_EVERY rows) read ahead at most: those of one write and a few more.
-READ_AHEAD_CHUNKS = 8
-
-
 @dataclass
 class _RosterWrites:
     """What the compared rows will write, until `_roster_write` writes it."""
@@ -939,12 +940,10 @@ def _roster_write(
         for start in range(0, len(new_rows), BATCH):
             batch = new_rows[start : start + BATCH]
             # Encrypted ahead by the reading thread, or here.
-            missing = [row.parsed.number for row in batch if row.cipher is None]
-            if missing:
-                encrypted = iter(idnumbers.encrypt_many(missing))
-                ciphers = [row.cipher or next(encrypted) for row in batch]
-            else:
-                ciphers = [row.cipher for row in batch]
+            encrypted = iter(
+                idnumbers.encrypt_many([row.parsed.number for row in batch if row.cipher is None])
+            )
+            ciphers = [row.cipher or next(encrypted) for row in batch]
             yield [
                 (
                     _new_worker(row, enterprise, cipher),
