@@ -9,8 +9,8 @@ makes the file and the enterprise).
 The worker polls as `make run` and the systemd unit start it (--interval 0.25); the total the
 bar shows is printed each time it changes (an estimate first where the file has no <dimension>).
 With --confirm the enterprise is emptied first, so that the file is a first import, and after
-the preview the import is confirmed: the write's progress (rows compared and written) is printed
-as the page would show it, then the time to done.
+the preview the import is confirmed: the write's progress (rows read, compared and written, from
+its WriteProgress row) is printed as the status URL answers it, then the time to done.
 """
 
 import argparse
@@ -35,6 +35,7 @@ def main():
     from django.contrib.auth.models import User
 
     from jobs.services import import_job_confirm, import_job_create
+    from spreadsheets.admin import job_progress
 
     base, _changed, _plain = import_roster._files(100_000)
     enterprise = import_roster._enterprise()
@@ -90,10 +91,12 @@ def main():
         import_job_confirm(job)
         done = None
         while done is None:
-            job.refresh_from_db(fields=["status", "rows_done", "created"])
+            job.refresh_from_db(fields=["status", "rows_done", "rows_total", "started_at"])
             now = time.perf_counter() - confirmed
-            if job.status == "writing" and (not written or written[-1][1] != job.rows_done):
-                written.append((now, job.rows_done))
+            # What the status URL answers (the write's own rows from its WriteProgress row).
+            rows = job_progress(job)["rows_done"] if job.status == "writing" else None
+            if rows is not None and (not written or written[-1][1] != rows):
+                written.append((now, rows))
             if job.status in ("done", "refused", "failed"):
                 done = now
             time.sleep(0.05)

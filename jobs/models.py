@@ -103,6 +103,22 @@ class ImportJob(models.Model):
         return f"{self.filename} ({self.get_status_display()})"
 
 
+class WriteProgress(models.Model):
+    """How far an import's write has got, for its page. The write is one transaction, holding
+    its job's row locked, so the progress it records there shows only once it has committed;
+    this row is updated through a connection of its own, committed at once (jobs.tasks,
+    `WriteReporter`; PostgreSQL only). Removed when the write ends."""
+
+    job = models.OneToOneField(
+        ImportJob, on_delete=models.CASCADE, primary_key=True, related_name="write_progress"
+    )
+    rows_done = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.job_id}: {self.rows_done}"
+
+
 class ExportJob(models.Model):
     """One large export, written in the background; the file is offered to the user who asked
     for it only, and removed after LEDGER_EXPORT_KEEP_HOURS."""

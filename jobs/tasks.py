@@ -6,7 +6,16 @@ import datetime
 import logging
 import tempfile
 
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.utils import timezone
 from django_tasks import task
 
@@ -14,7 +23,14 @@ from spreadsheets import readers
 from spreadsheets.results import ImportResult
 from spreadsheets.uploads import seal, unseal
 
-from .models import FAILED_DATABASE, FAILED_INTERNAL, ExportJob, ExportPart, ImportJob
+from .models import (
+    FAILED_DATABASE,
+    FAILED_INTERNAL,
+    ExportJob,
+    ExportPart,
+    ImportJob,
+    WriteProgress,
+)
 from .services import job_admin, job_claim
 
 logger = logging.getLogger(__name__)
@@ -49,6 +65,61 @@ class Progress:
 
     def _save(self, **fields) -> None:
         self.model.objects.filter(pk=self.pk).update(heartbeat_at=timezone.now(), **fields)
+
+
+class WriteReporter:
+    """What a write reports: the rows read and checked so far, into its WriteProgress row,
+    through a connection of its own in autocommit, so that the job's page sees them while the
+    write's transaction hides its own. PostgreSQL only: SQLite writes one transaction at a time,
+    and there (or inside a transaction already open, as in most tests) the page shows a write
+    without a share. Best effort: a failure of that connection ends the reports, never the
+    write, and a report waits at most SIDE_TIMEOUT_MS for a lock."""
+
+    SIDE_TIMEOUT_MS = 2000
+
+    def __init__(self, pk: int):
+        self.pk = pk
+        self._side = None
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            return
+        # Committed before the write locks the job (its key's check would wait for that lock).
+        WriteProgress.objects.update_or_create(
+            job_id=pk, defaults={"rows_done": 0, "updated_at": timezone.now()}
+        )
+        self._side = connections.create_connection(DEFAULT_DB_ALIAS)
+        self._run("SET statement_timeout = %s", [self.SIDE_TIMEOUT_MS])
+
+    def table(self, table) -> None:
+        """The file's rows were known before the write: the check recorded them."""
+
+    def rows_expected(self, rows: int) -> None:
+        """As `table`."""
+
+    def __call__(self, rows: int) -> None:
+        table = connection.ops.quote_name(WriteProgress._meta.db_table)
+        self._run(
+            f"UPDATE {table} SET rows_done = %s, updated_at = %s WHERE job_id = %s",
+            [rows, timezone.now(), self.pk],
+        )
+
+    def close(self) -> None:
+        """The write has ended: its row goes, and so does the connection."""
+        table = connection.ops.quote_name(WriteProgress._meta.db_table)
+        self._run(f"DELETE FROM {table} WHERE job_id = %s", [self.pk])
+        if self._side is not None:
+            self._side.close()
+            self._side = None
+
+    def _run(self, sql: str, params: list) -> None:
+        if self._side is None:
+            return
+        try:
+            with self._side.cursor() as cursor:
+                cursor.execute(sql, params)
+        except DatabaseError as exc:
+            logger.warning("ImportJob %s: write progress stopped: %s", self.pk, type(exc).__name__)
+            self._side.close()
+            self._side = None
 
 
 def _retry_later(model, pk: int, *, running: str, queued: str, again) -> None:
@@ -114,7 +185,9 @@ def _import_check(job_pk: int) -> None:
     )
 
 
-def _run_import(job: ImportJob, *, progress: Progress, dry_run: bool) -> ImportResult:
+def _run_import(
+    job: ImportJob, *, progress: Progress | WriteReporter, dry_run: bool
+) -> ImportResult:
     model_admin = job_admin(job.model)
     token = readers.table_observer.set(progress.table)
     rows_token = readers.rows_observer.set(progress.rows_expected)
@@ -149,13 +222,21 @@ def import_write(job_pk: int) -> None:
 
 
 def _import_write(job_pk: int) -> None:
+    reporter = WriteReporter(job_pk)
+    try:
+        _import_write_locked(job_pk, reporter)
+    finally:
+        reporter.close()
+
+
+def _import_write_locked(job_pk: int, reporter: WriteReporter) -> None:
     with transaction.atomic():
         # Locked until the write commits or rolls back: the sweep knows a live write by it.
         job = ImportJob.objects.select_for_update(of=("self",)).select_related("user")
         job = job.get(pk=job_pk)
         if job.status != ImportJob.Status.WRITING:
             return
-        result = _run_import(job, progress=Progress(ImportJob, job_pk), dry_run=False)
+        result = _run_import(job, progress=reporter, dry_run=False)
         job.status = ImportJob.Status.REFUSED if result.refused else ImportJob.Status.DONE
         result.changes = []
         job.result = seal(result.dumps().encode())

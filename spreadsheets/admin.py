@@ -463,20 +463,29 @@ def _export_file(parts: list[int]):
 def job_progress(job) -> dict:
     """A job's progress for its page and its JSON status: rows read and checked of the total,
     elapsed seconds and an estimate of the rest (from the rows per second so far). An import
-    being written has no rows to show: its writes, and the progress it records, are in one
-    transaction no one else sees until it commits (the bar would sit at 0 of the total, "read
-    and checked", for the whole write: 24 s for 100,000 new workers); the page says it is
-    writing, with the time so far."""
+    being written is one transaction no one else sees until it commits, the progress it would
+    record on its job included: its rows come from its WriteProgress row, written through a
+    connection of its own (jobs.tasks.WriteReporter, PostgreSQL). Where there is none (SQLite),
+    the page says it is writing, with the time so far, rather than 0 of the total for the whole
+    write (24 s for 100,000 new workers)."""
+    from jobs.models import WriteProgress
+
     now = timezone.now()
     started = job.started_at or job.created_at
     elapsed = max((now - started).total_seconds(), 0) if job.started_at else 0
     total, done = job.rows_total, job.rows_done
     writing = job.status == "writing"
     if writing:
-        total = done = None
+        done = (
+            WriteProgress.objects.filter(job_id=job.pk).values_list("rows_done", flat=True).first()
+        )
+        if done is None:
+            total = None
     remaining = None
     if total and done and elapsed:
         remaining = round((total - done) / (done / elapsed)) if done < total else 0
+        if writing and done >= total:
+            remaining = None  # every row read: what is left is the commit, of no known length
     finished = job.status not in ("queued", "checking", "confirmed", "writing", "running")
     return {
         "status": job.status,

@@ -18,11 +18,18 @@
     if (state.rows_total) {
       bar.max = state.rows_total;
       bar.value = state.rows_done;
-      rows.textContent = zh
-        ? "已读取并检查 " + state.rows_done + " / " + state.rows_total + " 行"
-        : state.rows_done + " of " + state.rows_total + " rows read and checked";
+      if (state.writing) {
+        rows.textContent = zh
+          ? "正在写入：已处理 " + state.rows_done + " / " + state.rows_total + " 行，全部写入后一并生效"
+          : "Writing: " + state.rows_done + " of " + state.rows_total +
+            " rows done; everything takes effect together";
+      } else {
+        rows.textContent = zh
+          ? "已读取并检查 " + state.rows_done + " / " + state.rows_total + " 行"
+          : state.rows_done + " of " + state.rows_total + " rows read and checked";
+      }
     } else if (state.writing) {
-      bar.removeAttribute("value"); // moving, without a share: the write is one transaction
+      bar.removeAttribute("value"); // moving, without a share: no write progress here (SQLite)
       rows.textContent = zh
         ? "正在写入：全部写入后一并生效，完成后显示结果"
         : "Writing: everything takes effect together; the result follows when it is done";

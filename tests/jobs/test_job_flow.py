@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
 from django.contrib.auth.models import User
@@ -20,10 +21,11 @@ from django_tasks_db.models import DBTaskResult
 from openpyxl import load_workbook
 
 import jobs.tasks
-from jobs.models import FAILED_DATABASE, FAILED_INTERNAL, ExportJob, ImportJob
+from jobs.models import FAILED_DATABASE, FAILED_INTERNAL, ExportJob, ImportJob, WriteProgress
 from jobs.services import jobs_recover
 from placement.demo_rosters import roster_rows, roster_xlsx
 from placement.models import AccessLog, Worker
+from spreadsheets import resources as sheet_resources
 from spreadsheets.admin import job_progress
 from tests.job_queue import run_jobs
 
@@ -118,6 +120,63 @@ def test_a_write_in_progress_shows_no_rows_it_cannot_see(officer, enterprise):
     )
     page = officer.get(IMPORT_URL, {"job": job.token}).content.decode()
     assert "全部写入后一并生效" in page and "已读取并检查" not in page
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_write_in_progress_shows_its_rows_to_another_connection(officer, enterprise, monkeypatch):
+    """Asked through a connection of its own while the write's transaction is open (as another
+    app server would ask), the page shows the rows the write has done so far: the write reports
+    them through a connection of its own, committed at once."""
+    job = upload(officer, enterprise, rows=50)
+    run_jobs()
+    total = ImportJob.objects.get(pk=job.pk).rows_total
+    officer.post(PROCESS_URL, {"token": job.token, "enterprise": enterprise.pk})
+    monkeypatch.setattr(sheet_resources, "PROGRESS_EVERY", 10)
+    seen = []
+    report = jobs.tasks.WriteReporter.__call__
+
+    def look():
+        try:
+            seen.append(status(officer, job))
+            seen.append(officer.get(IMPORT_URL, {"job": job.token}).content.decode())
+            seen.append(Worker.objects.count())
+        finally:
+            connection.close()
+
+    def report_then_look(self, rows):
+        report(self, rows)
+        if rows == 20:
+            thread = threading.Thread(target=look)
+            thread.start()
+            thread.join(timeout=60)
+
+    monkeypatch.setattr(jobs.tasks.WriteReporter, "__call__", report_then_look)
+    run_jobs()
+
+    state, page, workers_seen = seen
+    assert (state["status"], state["writing"], state["rows_done"], state["rows_total"]) == (
+        "writing",
+        True,
+        20,
+        total,
+    )
+    assert state["percent"] == round(100 * 20 / total) and not state["finished"]
+    assert f"正在写入：已处理 20 / {total} 行" in page
+    assert workers_seen == 0  # the write itself is still unseen
+    job.refresh_from_db()
+    assert (job.status, job.created) == ("done", 50)
+    assert not WriteProgress.objects.exists()  # removed with the write
+
+
+def test_the_estimate_of_a_write_stops_at_the_commit(db):
+    job = ImportJob.objects.create(model="placement.worker", status="writing", rows_total=1000)
+    job.started_at = timezone.now() - datetime.timedelta(seconds=10)
+    WriteProgress.objects.create(job=job, rows_done=500, updated_at=timezone.now())
+    assert job_progress(job)["remaining"] == 10
+    WriteProgress.objects.filter(job=job).update(rows_done=1000)
+    state = job_progress(job)
+    assert (state["percent"], state["remaining"], state["writing"]) == (100, None, True)
 
 
 def test_confirm_writes_once_and_removes_the_upload(officer, enterprise):
