@@ -487,6 +487,16 @@ def _references(text: bytes) -> tuple[list[bytes], set[bytes]]:
     return _PLAIN_REF_LETTERS.findall(text), set(_PLAIN_REF_NUMBERS.findall(text))
 
 
+def _tags(text: bytes, opening: bytes) -> int:
+    """How many tags `opening` (b"<c", b"<row") opens in `text`: written `<c `, `<c>` or `<c/`
+    (`<cols>` is another tag). Two counts where every one is followed by a space, as in a
+    sheet's data, instead of three."""
+    spaced = text.count(opening + b" ")
+    if text.count(opening) == spaced:
+        return spaced
+    return spaced + text.count(opening + b">") + text.count(opening + b"/")
+
+
 def _measure_sheet(archive, name: str) -> int:
     """Bound a worksheet before calamine builds it: no row beyond 1,048,576, no cell beyond XFD,
     and rows × columns within MAX_CELLS. Returns the sheet's rows."""
@@ -511,9 +521,10 @@ def _measure_sheet(archive, name: str) -> int:
                 extent.columns = max(extent.columns, column)
             if numbers:
                 extent.rows = max(extent.rows, *map(int, numbers))
-            cells = text.count(b"<c ") + text.count(b"<c>") + text.count(b"<c/")
-            rows = text.count(b"<row ") + text.count(b"<row>") + text.count(b"<row/")
-            if b":c" in text or b":row" in text:
+            cells = _tags(text, b"<c")
+            rows = _tags(text, b"<row")
+            # A prefix needs a colon: most reads of a roster's sheet hold none at all.
+            if b":" in text and (b":c" in text or b":row" in text):
                 cells += len(_PREFIXED_CELL.findall(text))
                 rows += len(_PREFIXED_ROW.findall(text))
             extent.unreferenced += max(cells - len(letters), 0)

@@ -410,6 +410,13 @@ def test_attack_cells_without_references_beyond_xfd():
     assert refusal(data) == COLUMN_BEYOND_SHEET % {"row": 2, "limit": MAX_COLUMNS}
 
 
+def test_attack_prefixed_cells_without_references_beyond_xfd():
+    # Counted by their own expression: the colon of a prefix sends the measure there.
+    row = b'<x:row r="2">' + b"<x:c><x:v>1</x:v></x:c>" * (MAX_COLUMNS + 1) + b"</x:row>"
+    data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})
+    assert refusal(data) == COLUMN_BEYOND_SHEET % {"row": 2, "limit": MAX_COLUMNS}
+
+
 def test_attack_row_number_beyond_the_sheet():
     row = f'<row r="{MAX_ROWS + 1}"><c t="inlineStr"><is><t>x</t></is></c></row>'.encode()
     data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})
