@@ -488,13 +488,18 @@ def _references(text: bytes) -> tuple[list[bytes], set[bytes]]:
 
 
 def _tags(text: bytes, opening: bytes) -> int:
-    """How many tags `opening` (b"<c", b"<row") opens in `text`: written `<c `, `<c>` or `<c/`
-    (`<cols>` is another tag). Two counts where every one is followed by a space, as in a
-    sheet's data, instead of three."""
+    """How many tags `opening` (b"<c", b"<row") opens in `text`: followed by white space, ">"
+    or "/" (`<cols>` is another tag). XML allows a tab or a line break after a tag's name as
+    well as a space, and calamine reads `<c\t…>` as a cell. Two counts where every one is
+    followed by a space, as in a sheet's data."""
     spaced = text.count(opening + b" ")
     if text.count(opening) == spaced:
         return spaced
-    return spaced + text.count(opening + b">") + text.count(opening + b"/")
+    return spaced + sum(text.count(opening + end) for end in _TAG_NAME_ENDS)
+
+
+# What may follow a tag's name, besides a space (XML's white space, "/>" and ">").
+_TAG_NAME_ENDS = (b"\t", b"\n", b"\r", b">", b"/")
 
 
 def _measure_sheet(archive, name: str) -> int:

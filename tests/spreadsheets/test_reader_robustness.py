@@ -417,6 +417,32 @@ def test_attack_prefixed_cells_without_references_beyond_xfd():
     assert refusal(data) == COLUMN_BEYOND_SHEET % {"row": 2, "limit": MAX_COLUMNS}
 
 
+@pytest.mark.parametrize("space", [b"\t", b"\n", b"\r\n"])
+def test_attack_cells_opened_with_a_tab_or_a_line_break_beyond_xfd(space):
+    # XML allows any white space after a tag's name, and calamine reads such a cell as a cell.
+    row = b'<row r="2">' + (b"<c" + space + b"/>") * (MAX_COLUMNS + 1) + b"</row>"
+    data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})
+    assert refusal(data) == COLUMN_BEYOND_SHEET % {"row": 2, "limit": MAX_COLUMNS}
+
+
+def test_attack_cells_opened_with_a_tab_widen_the_sheet_beyond_its_cells():
+    # A row as wide as a sheet, of cells that name no column, and one cell far below it.
+    row = b'<row r="2">' + b"<c\t/>" * MAX_COLUMNS + b"</row>"
+    row += b'<row r="1000000"><c r="A1000000" t="inlineStr"><is><t>x</t></is></c></row>'
+    data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})
+    assert refusal(data) == SHEET_TOO_LARGE % {
+        "rows": 1_000_000,
+        "columns": MAX_COLUMNS,
+        "limit": MAX_CELLS,
+    }
+
+
+def test_attack_rows_opened_with_a_line_break_beyond_the_sheet():
+    rows = b"<row\n/>" * (MAX_ROWS + 1)
+    data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(rows)})
+    assert refusal(data) == ROW_BEYOND_SHEET % {"limit": MAX_ROWS}
+
+
 def test_attack_row_number_beyond_the_sheet():
     row = f'<row r="{MAX_ROWS + 1}"><c t="inlineStr"><is><t>x</t></is></c></row>'.encode()
     data = rewrite(xlsx(ROSTER), {SHEET: with_row_two(row)})
