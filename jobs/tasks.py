@@ -72,22 +72,22 @@ class WriteReporter:
     through a connection of its own in autocommit, so that the job's page sees them while the
     write's transaction hides its own. PostgreSQL only: SQLite writes one transaction at a time,
     and there (or inside a transaction already open, as in most tests) the page shows a write
-    without a share. Best effort: a failure of that connection ends the reports, never the
-    write, and a report waits at most SIDE_TIMEOUT_MS for a lock."""
+    without a share. A write worker holds two connections meanwhile. Best effort: a failure of
+    that connection ends the reports, never the write, and a report waits at most
+    SIDE_TIMEOUT_MS for a lock."""
 
     SIDE_TIMEOUT_MS = 2000
 
     def __init__(self, pk: int):
         self.pk = pk
         self._side = None
-        if connection.vendor != "postgresql" or connection.in_atomic_block:
-            return
-        # Committed before the write locks the job (its key's check would wait for that lock).
-        WriteProgress.objects.update_or_create(
-            job_id=pk, defaults={"rows_done": 0, "updated_at": timezone.now()}
-        )
-        self._side = connections.create_connection(DEFAULT_DB_ALIAS)
-        self._run("SET statement_timeout = %s", [self.SIDE_TIMEOUT_MS])
+        self._on = connection.vendor == "postgresql" and not connection.in_atomic_block
+        if self._on:
+            # Committed before the write locks its job: the new row's key check would wait for
+            # that lock. The connection is opened at the first report, once the job is locked.
+            WriteProgress.objects.update_or_create(
+                job_id=pk, defaults={"rows_done": 0, "updated_at": timezone.now()}
+            )
 
     def table(self, table) -> None:
         """The file's rows were known before the write: the check recorded them."""
@@ -103,23 +103,36 @@ class WriteReporter:
         )
 
     def close(self) -> None:
-        """The write has ended: its row goes, and so does the connection."""
+        """The write has ended: its row goes (the write's transaction deletes it too, with the
+        job's result), and so does the connection."""
+        if not self._on:
+            return
         table = connection.ops.quote_name(WriteProgress._meta.db_table)
         self._run(f"DELETE FROM {table} WHERE job_id = %s", [self.pk])
         if self._side is not None:
             self._side.close()
             self._side = None
+        self._on = False
 
     def _run(self, sql: str, params: list) -> None:
-        if self._side is None:
+        if not self._on:
             return
         try:
+            if self._side is None:
+                self._side = connections.create_connection(DEFAULT_DB_ALIAS)
+                with self._side.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT set_config('statement_timeout', %s, false)",
+                        [str(self.SIDE_TIMEOUT_MS)],
+                    )
             with self._side.cursor() as cursor:
                 cursor.execute(sql, params)
         except DatabaseError as exc:
             logger.warning("ImportJob %s: write progress stopped: %s", self.pk, type(exc).__name__)
-            self._side.close()
+            if self._side is not None:
+                self._side.close()
             self._side = None
+            self._on = False
 
 
 def _retry_later(model, pk: int, *, running: str, queued: str, again) -> None:
@@ -149,6 +162,8 @@ def _failed(model, pk: int, exc: BaseException) -> None:
     logger.error("%s %s failed: %s", model.__name__, pk, type(exc).__name__)
     failure = FAILED_INTERNAL % {"kind": type(exc).__name__}
     model.objects.filter(pk=pk).update(status="failed", finished_at=timezone.now(), failure=failure)
+    if model is ImportJob:
+        WriteProgress.objects.filter(job_id=pk).delete()  # left by a reporter that had stopped
 
 
 @task()
@@ -239,6 +254,8 @@ def _import_write_locked(job_pk: int, reporter: WriteReporter) -> None:
         result = _run_import(job, progress=reporter, dry_run=False)
         job.status = ImportJob.Status.REFUSED if result.refused else ImportJob.Status.DONE
         result.changes = []
+        # Gone with the write's result (the reporter's own connection deletes it too, after).
+        WriteProgress.objects.filter(job_id=job_pk).delete()
         job.result = seal(result.dumps().encode())
         job.data = b""
         job.created, job.updated, job.unchanged = result.created, result.updated, result.unchanged

@@ -468,13 +468,13 @@ def job_progress(job) -> dict:
     connection of its own (jobs.tasks.WriteReporter, PostgreSQL). Where there is none (SQLite),
     the page says it is writing, with the time so far, rather than 0 of the total for the whole
     write (24 s for 100,000 new workers)."""
-    from jobs.models import WriteProgress
+    from jobs.models import ImportJob, WriteProgress
 
     now = timezone.now()
     started = job.started_at or job.created_at
     elapsed = max((now - started).total_seconds(), 0) if job.started_at else 0
     total, done = job.rows_total, job.rows_done
-    writing = job.status == "writing"
+    writing = isinstance(job, ImportJob) and job.status == ImportJob.Status.WRITING
     if writing:
         done = (
             WriteProgress.objects.filter(job_id=job.pk).values_list("rows_done", flat=True).first()

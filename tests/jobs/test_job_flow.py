@@ -152,8 +152,10 @@ def test_a_write_in_progress_shows_its_rows_to_another_connection(officer, enter
             thread.join(timeout=60)
 
     monkeypatch.setattr(jobs.tasks.WriteReporter, "__call__", report_then_look)
+    before = connections_open()
     run_jobs()
 
+    assert connections_open() == before  # the reporter's own connection was closed
     state, page, workers_seen = seen
     assert (state["status"], state["writing"], state["rows_done"], state["rows_total"]) == (
         "writing",
@@ -167,6 +169,42 @@ def test_a_write_in_progress_shows_its_rows_to_another_connection(officer, enter
     job.refresh_from_db()
     assert (job.status, job.created) == ("done", 50)
     assert not WriteProgress.objects.exists()  # removed with the write
+
+
+def connections_open() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_failed_write_leaves_no_progress_and_no_connection_behind(
+    officer, enterprise, monkeypatch
+):
+    import placement.imports
+
+    job = upload(officer, enterprise, rows=30)
+    run_jobs()
+    officer.post(PROCESS_URL, {"token": job.token, "enterprise": enterprise.pk})
+    monkeypatch.setattr(sheet_resources, "PROGRESS_EVERY", 10)
+    write = placement.imports._roster_write
+    reported = []
+
+    def write_then_fail(**kwargs):
+        write(**kwargs)
+        reported.append(WriteProgress.objects.get(job_id=job.pk).rows_done)
+        raise ValueError("a bug after the write")
+
+    monkeypatch.setattr(placement.imports, "_roster_write", write_then_fail)
+    before = connections_open()
+    run_jobs()
+
+    job.refresh_from_db()
+    assert (job.status, Worker.objects.count()) == ("failed", 0)
+    assert reported == [30]  # the reporter had reported, through its own connection
+    assert not WriteProgress.objects.exists()
+    assert connections_open() == before
 
 
 def test_the_estimate_of_a_write_stops_at_the_commit(db):
