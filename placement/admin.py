@@ -3,6 +3,7 @@
 import uuid
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.db import router, transaction
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -52,6 +53,25 @@ class ServiceWritesMixin:
     def delete_model(self, request, obj):
         type(self).delete_service(**{self.service_argument: obj}, actor=request.user)
 
+    def delete_view(self, request, object_id, extra_context=None):
+        """The confirmation page carries the version of the row it shows, and its POST deletes
+        that version only (services.delete_check, the row locked until it is deleted): a row
+        changed meanwhile is kept, and the page is shown again with what it holds now, who
+        changed it and when, so that deleting it after all is the officer's decision."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_delete_permission(request, obj):
+            return super().delete_view(request, object_id, extra_context)
+        if request.method != "POST" or not request.POST:
+            context = {**(extra_context or {}), "edit_version": services.edit_version(obj)}
+            return super().delete_view(request, object_id, context)
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            try:
+                services.delete_check(obj=obj, version=_version(request.POST.get(VERSION_FIELD)))
+            except services.EditConflict as conflict:
+                messages.error(request, conflict.messages[0])
+                return redirect(request.get_full_path())
+            return super().delete_view(request, object_id, extra_context)
+
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             self.delete_model(request, obj)
@@ -92,6 +112,10 @@ class SubmittedOnceAdminMixin:
         return redirect(
             reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
         )
+
+
+def _version(value) -> int | None:
+    return int(value) if value and value.isascii() and value.isdigit() else None
 
 
 def _token(value) -> uuid.UUID | None:

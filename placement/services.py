@@ -55,6 +55,10 @@ EDITED_MEANWHILE = _(
     "请先在“历史”中核对对方的修改，确认后再次保存将以您填写的内容为准"
 )
 DELETED_MEANWHILE = _("该%(what)s已被删除，您的修改没有保存")
+CHANGED_BEFORE_DELETE = _(
+    "该%(what)s已由 %(who)s 于 %(when)s 修改，没有删除。下面是它现在的内容；"
+    "请先在“历史”中核对对方的修改，确认后再决定是否删除"
+)
 EDITED_BY_SYSTEM = _("系统")
 # A form token is kept this long: long enough for any resent request, short enough that the
 # table stays small.
@@ -279,11 +283,31 @@ def edit_check(*, obj, version: int | None) -> bool:
         return True
     if _same_values(obj, stored):
         return False
+    raise _conflict(EDITED_MEANWHILE, what=what, latest=latest)
+
+
+def delete_check(*, obj, version: int | None) -> None:
+    """Optimistic locking of a delete confirmation: the stored row is locked (until the
+    caller's transaction ends, in which it is then deleted) and its version compared with the
+    one the confirmation page showed. Changed meanwhile, even to the same values → EditConflict
+    naming who changed it and when: the officer confirmed the deletion of what the page showed,
+    not of what it became. Without a version (a caller that sends none) nothing is checked."""
+    if version is None or obj.pk is None:
+        return
+    model = type(obj)
+    with transaction.atomic(savepoint=False):
+        model._default_manager.select_for_update().filter(pk=obj.pk).first()
+        latest = _latest_history(obj, fields=["history_date", "history_user_id"])
+    if latest.get("history_id", 0) != version:
+        raise _conflict(CHANGED_BEFORE_DELETE, what=str(model._meta.verbose_name), latest=latest)
+
+
+def _conflict(message, *, what: str, latest: dict) -> EditConflict:
     who = _user_name(latest.get("history_user_id"))
     when = timezone.localtime(latest["history_date"]) if latest else None
-    raise EditConflict(
-        EDITED_MEANWHILE,
-        version=current,
+    return EditConflict(
+        message,
+        version=latest.get("history_id", 0),
         params={
             "what": what,
             "who": who,

@@ -249,6 +249,53 @@ def test_a_placement_changed_meanwhile_is_not_overwritten_from_its_page(
 
 
 @pytest.mark.django_db
+def test_a_placement_changed_after_its_delete_page_was_shown_is_kept(make_worker, place, make_user):
+    placement = place(make_worker(), datetime.date(2016, 5, 3))
+    first = _officer(make_user("hr", username="hr-first"))
+    second = _officer(make_user("administrator"))  # HR officers may not delete
+    change_url = reverse("admin:placement_placement_change", args=[placement.pk])
+    delete_url = reverse("admin:placement_placement_delete", args=[placement.pk])
+    confirmation = _hidden(second.get(delete_url))
+    assert confirmation["version"] == _hidden(first.get(change_url))["version"]
+
+    first.post(
+        change_url,
+        _placement_page(placement, note="甲的备注") | _carried(_hidden(first.get(change_url))),
+    )
+    refused = second.post(delete_url, confirmation)
+
+    assert (refused.status_code, refused["Location"]) == (302, delete_url)
+    assert Placement.objects.filter(pk=placement.pk, note="甲的备注").exists()
+    page = second.get(delete_url)
+    text = page.content.decode()
+    assert "该安置记录已由 hr-first 于" in text and "没有删除" in text
+    # Deleting it after all is the second officer's decision: the page shows the new version.
+    assert second.post(delete_url, _hidden(page)).status_code == 302
+    assert not Placement.objects.filter(pk=placement.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_worker_changed_after_its_delete_page_was_shown_is_kept(make_worker, make_user):
+    worker = make_worker(post="采煤工")
+    first = _officer(make_user("hr", username="hr-first"))
+    second = _officer(make_user("administrator"))  # HR officers may not delete
+    change_url = reverse("admin:placement_worker_change", args=[worker.pk])
+    delete_url = reverse("admin:placement_worker_delete", args=[worker.pk])
+    confirmation = _hidden(second.get(delete_url))
+
+    first.post(
+        change_url, _worker_page(worker, post="掘进工") | _carried(_hidden(first.get(change_url)))
+    )
+    refused = second.post(delete_url, confirmation)
+
+    assert refused.status_code == 302
+    assert Worker.objects.filter(pk=worker.pk, post="掘进工").exists()
+    # Unchanged since its page was shown, it is deleted.
+    assert second.post(delete_url, _hidden(second.get(delete_url))).status_code == 302
+    assert not Worker.objects.filter(pk=worker.pk).exists()
+
+
+@pytest.mark.django_db
 def test_a_placement_row_on_the_workers_page_changed_meanwhile_is_not_overwritten(
     make_worker, place, make_user
 ):
