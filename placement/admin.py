@@ -3,6 +3,7 @@
 import uuid
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import TO_FIELD_VAR
 from django.contrib.admin.utils import unquote
 from django.db import router, transaction
 from django.shortcuts import redirect
@@ -58,7 +59,10 @@ class ServiceWritesMixin:
         that version only (services.delete_check, the row locked until it is deleted): a row
         changed meanwhile is kept, and the page is shown again with what it holds now, who
         changed it and when, so that deleting it after all is the officer's decision."""
-        obj = self.get_object(request, unquote(object_id))
+        to_field = request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR))
+        if to_field and not self.to_field_allowed(request, to_field):
+            return super().delete_view(request, object_id, extra_context)  # refused there
+        obj = self.get_object(request, unquote(object_id), to_field)
         if obj is None or not self.has_delete_permission(request, obj):
             return super().delete_view(request, object_id, extra_context)
         if request.method != "POST" or not request.POST:
@@ -115,7 +119,13 @@ class SubmittedOnceAdminMixin:
 
 
 def _version(value) -> int | None:
-    return int(value) if value and value.isascii() and value.isdigit() else None
+    """A posted version: None when there is none; one that is not a version (forged, cut)
+    matches no row's, so that the check refuses rather than skips."""
+    if not value:
+        return None
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return -1
 
 
 def _token(value) -> uuid.UUID | None:

@@ -56,8 +56,8 @@ EDITED_MEANWHILE = _(
 )
 DELETED_MEANWHILE = _("该%(what)s已被删除，您的修改没有保存")
 CHANGED_BEFORE_DELETE = _(
-    "该%(what)s已由 %(who)s 于 %(when)s 修改，没有删除。下面是它现在的内容；"
-    "请先在“历史”中核对对方的修改，确认后再决定是否删除"
+    "该%(what)s已由 %(who)s 于 %(when)s 修改，没有删除。"
+    "请先在“历史”中核对这次修改，确认后再决定是否删除。"
 )
 EDITED_BY_SYSTEM = _("系统")
 # A form token is kept this long: long enough for any resent request, short enough that the
@@ -274,7 +274,7 @@ def edit_check(*, obj, version: int | None) -> bool:
     # savepoint=False: no savepoint inside the caller's transaction (the admin's request), and
     # nothing raised inside the block, so that transaction stays usable for the form's page.
     with transaction.atomic(savepoint=False):
-        stored = model._default_manager.select_for_update().filter(pk=obj.pk).first()
+        stored = model._default_manager.select_for_update().filter(pk=obj.pk).order_by().first()
         latest = _latest_history(obj, fields=["history_date", "history_user_id"])
     if stored is None:
         raise ValidationError(DELETED_MEANWHILE, code="deleted_meanwhile", params={"what": what})
@@ -296,8 +296,12 @@ def delete_check(*, obj, version: int | None) -> None:
         return
     model = type(obj)
     with transaction.atomic(savepoint=False):
-        model._default_manager.select_for_update().filter(pk=obj.pk).first()
+        # No ordering: a model ordered through an optional relation (AnnualTarget) would join it,
+        # and PostgreSQL locks no row on the nullable side of an outer join.
+        stored = model._default_manager.select_for_update().filter(pk=obj.pk).order_by().first()
         latest = _latest_history(obj, fields=["history_date", "history_user_id"])
+    if stored is None:
+        return  # deleted meanwhile (a second click): the delete that follows says so
     if latest.get("history_id", 0) != version:
         raise _conflict(CHANGED_BEFORE_DELETE, what=str(model._meta.verbose_name), latest=latest)
 

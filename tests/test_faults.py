@@ -29,7 +29,7 @@ from access.actors import SYSTEM
 from placement import imports, services
 from placement.admin import ALREADY_SUBMITTED, WorkerAdmin
 from placement.demo_rosters import ROSTER_HEADERS, roster_rows, roster_xlsx
-from placement.models import FormSubmission, Placement, Worker
+from placement.models import AnnualTarget, FormSubmission, Placement, Worker
 from reports.models import PlacementFact
 from tests.conftest import MODEL_BACKEND, synthetic_id
 
@@ -293,6 +293,32 @@ def test_a_worker_changed_after_its_delete_page_was_shown_is_kept(make_worker, m
     # Unchanged since its page was shown, it is deleted.
     assert second.post(delete_url, _hidden(second.get(delete_url))).status_code == 302
     assert not Worker.objects.filter(pk=worker.pk).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("forged", ["-1", "x", "١٢", " 1", "9" * 5000])
+def test_a_delete_posted_with_a_version_that_is_not_one_is_refused(make_worker, make_user, forged):
+    worker = make_worker()
+    administrator = _officer(make_user("administrator"))
+    delete_url = reverse("admin:placement_worker_delete", args=[worker.pk])
+
+    refused = administrator.post(delete_url, {"post": "yes", "version": forged})
+
+    assert (refused.status_code, refused["Location"]) == (302, delete_url)
+    assert Worker.objects.filter(pk=worker.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_target_is_deleted_from_its_confirmation_page(make_user, enterprise):
+    """A target's model is ordered through optional relations: its row is locked without them
+    (PostgreSQL locks no row on the nullable side of an outer join)."""
+    target = services.target_set(year=2017, workers=100, enterprise=enterprise, actor=SYSTEM)
+    administrator = _officer(make_user("administrator"))
+    delete_url = reverse("admin:placement_annualtarget_delete", args=[target.pk])
+
+    confirmation = _hidden(administrator.get(delete_url))
+    assert administrator.post(delete_url, confirmation).status_code == 302
+    assert not AnnualTarget.objects.filter(pk=target.pk).exists()
 
 
 @pytest.mark.django_db
