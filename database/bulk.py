@@ -2,7 +2,6 @@
 
 import datetime
 import functools
-import io
 
 from django.db import connection
 from django.utils import timezone
@@ -43,30 +42,49 @@ def copy_rows(table: str, columns: list[str], rows) -> None:
 
 
 def copy_lines(table: str, columns: list[str], lines) -> None:
-    """`copy_rows` of rows already formatted as COPY text lines (without their line break)."""
-    buffer = io.StringIO()
-    write = buffer.write
-    for line in lines:
-        write(line)
-        write("\n")
-    size = buffer.tell()
-    buffer.seek(0)
+    """`copy_rows` of rows already formatted as COPY text lines (without their line break),
+    sent as they are produced, COPY_PIECE characters at a time: the server stores one piece
+    while the next is formatted, and the lines never sit in memory all together."""
     quote = connection.ops.quote_name
     sql = "COPY {} ({}) FROM STDIN".format(quote(table), ", ".join(quote(c) for c in columns))
-    # In one piece (psycopg2 reads 8 KB at a time by default, taking the interpreter lock back
-    # for each: while the import's reading thread runs, each piece waited for it). Its errors
-    # become Django's (DataError, IntegrityError …) as an INSERT's would: copy_expert is the
-    # driver's own, outside Django's wrapping of execute.
+    # Its errors become Django's (DataError, IntegrityError …) as an INSERT's would: copy_expert
+    # is the driver's own, outside Django's wrapping of execute.
     with connection.cursor() as cursor, connection.wrap_database_errors:
 
         def copy(sql, params, many, context):
-            return cursor.copy_expert(sql, buffer, max(size, 8192))  # the read size
+            return cursor.copy_expert(sql, _Pieces(lines), COPY_PIECE)
 
         # Through the connection's execute wrappers, as any statement (spreadsheets.ahead lets
         # its reading thread run while the server works).
         for wrapper in reversed(connection.execute_wrappers):
             copy = functools.partial(wrapper, copy)
         copy(sql, None, False, {"connection": cursor.db, "cursor": cursor})
+
+
+# Characters a read of COPY's data takes. Large: psycopg2 takes the interpreter lock back for
+# each piece, and while an import's reading thread runs, each piece waited for it (8 KB, the
+# driver's default, was one wait per 200 facts).
+COPY_PIECE = 1 << 18
+
+
+class _Pieces:
+    """Lines read as a file, at least `size` characters a read (whole lines, each ended)."""
+
+    def __init__(self, lines):
+        self._lines = iter(lines)
+
+    def read(self, size: int = -1) -> str:
+        parts = []
+        length = 0
+        for line in self._lines:
+            parts.append(line)
+            length += len(line) + 1
+            if 0 <= size <= length:
+                break
+        if not parts:
+            return ""
+        parts.append("")
+        return "\n".join(parts)
 
 
 def in_ids(column: str, ids: list) -> tuple[str, list]:
