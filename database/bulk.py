@@ -49,16 +49,24 @@ def copy_lines(table: str, columns: list[str], lines) -> None:
     sql = "COPY {} ({}) FROM STDIN".format(quote(table), ", ".join(quote(c) for c in columns))
     # Its errors become Django's (DataError, IntegrityError …) as an INSERT's would: copy_expert
     # is the driver's own, outside Django's wrapping of execute.
-    with connection.cursor() as cursor, connection.wrap_database_errors:
+    pieces = _Pieces(lines)
+    try:
+        with connection.cursor() as cursor, connection.wrap_database_errors:
 
-        def copy(sql, params, many, context):
-            return cursor.copy_expert(sql, _Pieces(lines), COPY_PIECE)
+            def copy(sql, params, many, context):
+                return cursor.copy_expert(sql, pieces, COPY_PIECE)
 
-        # Through the connection's execute wrappers, as any statement (spreadsheets.ahead lets
-        # its reading thread run while the server works).
-        for wrapper in reversed(connection.execute_wrappers):
-            copy = functools.partial(wrapper, copy)
-        copy(sql, None, False, {"connection": cursor.db, "cursor": cursor})
+            # Through the connection's execute wrappers, as any statement (spreadsheets.ahead
+            # lets its reading thread run while the server works).
+            for wrapper in reversed(connection.execute_wrappers):
+                copy = functools.partial(wrapper, copy)
+            copy(sql, None, False, {"connection": cursor.db, "cursor": cursor})
+    except Exception:
+        # A line that could not be made ended the COPY; the driver reports it as the
+        # server's (OperationalError, which a job would retry as transient): it is the line's.
+        if pieces.failure is not None:
+            raise pieces.failure from None
+        raise
 
 
 # Characters a read of COPY's data takes. Large: psycopg2 takes the interpreter lock back for
@@ -72,15 +80,20 @@ class _Pieces:
 
     def __init__(self, lines):
         self._lines = iter(lines)
+        self.failure: Exception | None = None
 
     def read(self, size: int = -1) -> str:
         parts = []
         length = 0
-        for line in self._lines:
-            parts.append(line)
-            length += len(line) + 1
-            if 0 <= size <= length:
-                break
+        try:
+            for line in self._lines:
+                parts.append(line)
+                length += len(line) + 1
+                if 0 <= size <= length:
+                    break
+        except Exception as exc:
+            self.failure = exc
+            raise
         if not parts:
             return ""
         parts.append("")
