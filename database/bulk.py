@@ -44,7 +44,8 @@ def copy_rows(table: str, columns: list[str], rows) -> None:
 def copy_lines(table: str, columns: list[str], lines) -> None:
     """`copy_rows` of rows already formatted as COPY text lines (without their line break),
     sent as they are produced, COPY_PIECE characters at a time: the server stores one piece
-    while the next is formatted, and the lines never sit in memory all together."""
+    while the next is formatted, and the lines never sit in memory all together. Producing
+    them must not use the database: the connection is in the middle of the COPY."""
     quote = connection.ops.quote_name
     sql = "COPY {} ({}) FROM STDIN".format(quote(table), ", ".join(quote(c) for c in columns))
     # Its errors become Django's (DataError, IntegrityError …) as an INSERT's would: copy_expert
@@ -61,7 +62,7 @@ def copy_lines(table: str, columns: list[str], lines) -> None:
             for wrapper in reversed(connection.execute_wrappers):
                 copy = functools.partial(wrapper, copy)
             copy(sql, None, False, {"connection": cursor.db, "cursor": cursor})
-    except Exception:
+    except BaseException:
         # A line that could not be made ended the COPY; the driver reports it as the
         # server's (OperationalError, which a job would retry as transient): it is the line's.
         if pieces.failure is not None:
@@ -91,13 +92,15 @@ class _Pieces:
                 length += len(line) + 1
                 if 0 <= size <= length:
                     break
-        except Exception as exc:
+            if not parts:
+                return ""
+            parts.append("")
+            return "\n".join(parts)
+        except BaseException as exc:
+            # An interrupt too (Ctrl-C on a worker): the driver would report it as the
+            # server's OperationalError, and a job would be retried instead of stopped.
             self.failure = exc
             raise
-        if not parts:
-            return ""
-        parts.append("")
-        return "\n".join(parts)
 
 
 def in_ids(column: str, ids: list) -> tuple[str, list]:

@@ -64,3 +64,30 @@ def test_a_copy_whose_lines_fail_halfway_stores_nothing(enterprise, monkeypatch)
     assert stored(enterprise) == []
     bulk.copy_rows(FactMonth._meta.db_table, COLUMNS, rows[:3])  # the connection goes on
     assert stored(enterprise) == rows[:3]
+
+
+@pytest.mark.parametrize("count", [0, 1, 20])
+def test_no_line_a_line_and_lines_ending_at_a_piece_boundary(enterprise, monkeypatch, count):
+    rows = month_rows(enterprise, count)
+    if rows:
+        # Exactly two pieces' worth when count is 20.
+        monkeypatch.setattr(bulk, "COPY_PIECE", 10 * (len(bulk._copy_line(rows[0])) + 1))
+    bulk.copy_rows(FactMonth._meta.db_table, COLUMNS, rows)
+    assert stored(enterprise) == rows
+
+
+def test_an_interrupt_while_the_lines_are_made_stays_an_interrupt(enterprise, monkeypatch):
+    """Ctrl-C on a worker stops it: not reported as the server's OperationalError, which a job
+    would retry as transient."""
+    monkeypatch.setattr(bulk, "COPY_PIECE", 100)
+    rows = month_rows(enterprise, 30)
+
+    def lines():
+        for index, row in enumerate(rows):
+            if index == 20:
+                raise KeyboardInterrupt
+            yield bulk._copy_line(row)
+
+    with pytest.raises(KeyboardInterrupt), transaction.atomic():
+        bulk.copy_lines(FactMonth._meta.db_table, COLUMNS, lines())
+    assert stored(enterprise) == []

@@ -495,3 +495,25 @@ def test_a_span_ending_in_the_month_of_the_as_of_date_counts_until_its_end(
     assert report.totals.months == [0, 1, 1, 1, 1, 1]
     report = placement_report(scope=scope, year=2017, as_of=D(2017, 6, 16), user=SYSTEM)
     assert report.totals.months == [0, 1, 1, 1, 1, 2]
+
+
+def test_the_monthly_sums_counted_as_facts_pass_are_those_of_month_changes():
+    """report_facts_add counts the sums while COPY reads the facts (reports.facts
+    _MonthsCounted): ended spans included, and every fact passed on once."""
+    import random
+
+    from reports.facts import _MonthsCounted
+
+    rng = random.Random(7)
+    facts = []
+    for worker in range(2000):
+        start = D(2016, 1, 1) + datetime.timedelta(days=rng.randrange(1500))
+        end = start + datetime.timedelta(days=rng.randrange(1, 400)) if rng.random() < 0.4 else None
+        kind = rng.choice(["registered", "current", "first_in_year"])
+        channel = rng.choice(["", Channel.SELF_EMPLOYMENT, Channel.FLEXIBLE_EMPLOYMENT])
+        facts.append((worker, rng.randrange(1, 5), kind, channel, start, end))
+    changes = Counter()
+    counted = _MonthsCounted(iter(facts), changes)
+
+    assert list(counted) == facts and counted.count == len(facts)
+    assert changes == month_changes(facts)
