@@ -11,7 +11,9 @@ turns while the writer prepares a batch as much as while it waits for the server
 writer by as much as it gained (measured: no faster than reading first). So the two take turns:
 the reader runs only while the writer waits, for the database (every statement through the
 connection's execute wrappers, COPY included: database.bulk) or for the next chunk, and pauses
-at its next row (`pause`) as soon as the writer has work of its own.
+at its next row (`pause`) as soon as the writer has work of its own. A COPY is the exception:
+the writer formats its lines while the server stores the ones before (database.bulk sends them
+in pieces), so there both run, taking the lock in turns.
 
 The reading thread runs in a copy of the caller's context with the caller's language and time
 zone active (Django keeps those per thread: a thread starts with the defaults), and must not
