@@ -14,6 +14,10 @@ from axes.helpers import get_failure_limit
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Sum
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+LOCKED_OUT = _("登录已暂时锁定")
 
 
 class LoginLockoutHandler(AxesDatabaseHandler):
@@ -35,3 +39,17 @@ class LoginLockoutHandler(AxesDatabaseHandler):
             attempt_time__gte=get_cool_off_threshold(request),
         )
         return attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """What a locked-out login gets (AXES_LOCKOUT_CALLABLE): a page in the login page's look and
+    the user's language, saying for how long and what to do, with axes' status (429). axes' own
+    answer was one bare English sentence. The username typed is not repeated: the same page
+    answers a lock of the address alone."""
+    minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    return render(
+        request,
+        "registration/lockout.html",
+        {"minutes": minutes, "title": LOCKED_OUT},
+        status=settings.AXES_HTTP_RESPONSE_CODE,
+    )

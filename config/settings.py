@@ -228,6 +228,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("LEDGER_LOGIN_COOLOFF_MINUTES", de
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 LEDGER_LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LEDGER_LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
 AXES_HANDLER = "config.lockout.LoginLockoutHandler"
+# A page in the user's language instead of axes' one English sentence.
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 # The client's address, for the lockout, axes' logs and the ledger's access log alike (all read it
 # through axes.helpers.get_client_ip_address, i.e. django-ipware). DJANGO_PROXY_COUNT is how many

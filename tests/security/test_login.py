@@ -48,6 +48,23 @@ def test_a_username_is_locked_out_at_one_address_after_repeated_failures(world, 
     assert _attempt(client, "city-taiyuan", PASSWORD).status_code == 302
 
 
+def test_a_locked_out_login_gets_a_page_in_the_users_language(world, client):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _attempt(client, "province", "wrong-password")
+    minutes = round(settings.AXES_COOLOFF_TIME.total_seconds() / 60)
+
+    locked = _attempt(client, "province", PASSWORD)
+
+    assert locked.status_code == 429
+    assert "registration/lockout.html" in [template.name for template in locked.templates]
+    page = locked.content.decode()
+    assert f"已暂时锁定：请在 {minutes} 分钟后再试" in page and "安置台账" in page
+    assert "Account locked" not in page and "province" not in page  # not the name typed
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = _attempt(client, "province", PASSWORD).content.decode()
+    assert f"Please try again in {minutes} minutes" in english
+
+
 def _settings_from_environment(monkeypatch, **environ) -> dict:
     """config/settings.py evaluated afresh with these environment variables."""
     for name, value in environ.items():
