@@ -35,7 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "import_export",
     "simple_history",  # audit history: who changed a record, when, from where
-    "axes",  # login lockout against password guessing
+    "config.apps.AxesConfig",  # django-axes: login lockout against password guessing
     "csp",  # Content-Security-Policy (Django 5.2 has none built in)
     "django_tasks",
     "django_tasks_db",  # the job queue's table (README, "Background jobs")

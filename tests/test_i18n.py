@@ -16,3 +16,22 @@ def test_the_language_switch_turns_the_interface_english(root_client, make_worke
     body = client.get(reverse("admin:placement_worker_changelist")).content.decode()
     assert "Resident ID number" in body and "Placement status" in body
     assert "公民身份号码" not in body
+
+
+def test_the_lockout_records_have_chinese_names_in_the_admin(root_client):
+    """django-axes ships no Chinese: its names come from locale/zh_Hans (and config.apps)."""
+    body = root_client.get(reverse("admin:index")).content.decode()
+    assert "登录防护" in body and "登录尝试" in body and "登录失败" in body
+    assert "Access attempts" not in body and "Axes" not in body
+    from axes.models import AccessAttempt
+
+    AccessAttempt.objects.create(
+        username="someone",
+        ip_address="10.0.0.1",
+        user_agent="",
+        http_accept="",
+        path_info="/admin/login/",
+        failures_since_start=1,
+    )
+    page = root_client.get(reverse("admin:axes_accessattempt_changelist")).content.decode()
+    assert "IP 地址" in page and "IP Address" not in page
