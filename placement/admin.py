@@ -3,10 +3,12 @@
 import uuid
 
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
 from django.contrib.admin.options import TO_FIELD_VAR
 from django.contrib.admin.utils import unquote
 from django.db import router, transaction
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -53,6 +55,13 @@ class ServiceWritesMixin:
 
     def delete_model(self, request, obj):
         type(self).delete_service(**{self.service_argument: obj}, actor=request.user)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            _function, name, description = actions["delete_selected"]
+            actions["delete_selected"] = (delete_selected_versioned, name, description)
+        return actions
 
     def delete_view(self, request, object_id, extra_context=None):
         """The confirmation page carries the version of the row it shows, and its POST deletes
@@ -116,6 +125,58 @@ class SubmittedOnceAdminMixin:
         return redirect(
             reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_changelist")
         )
+
+
+CHANGED_BEFORE_DELETE_MANY = _(
+    "所选的%(what)s中有 %(changed)s 条在确认页显示之后被修改过，一条也没有删除；请核对后重新选择"
+)
+
+
+def delete_selected_versioned(modeladmin, request, queryset):
+    """Django's "delete selected", whose confirmation page carries the version of every row it
+    lists, and whose POST deletes them only if none has changed since (services.
+    delete_many_check, the rows locked until deleted): otherwise none is deleted, and the
+    officer chooses again from the list as it is now."""
+    if not request.POST.get("post"):
+        response = delete_selected(modeladmin, request, queryset)
+        if isinstance(response, TemplateResponse):
+            versions = services.edit_versions(modeladmin.model, [obj.pk for obj in queryset])
+            response.context_data["edit_versions"] = ",".join(
+                f"{pk}:{version}" for pk, version in versions.items()
+            )
+        return response
+    posted = request.POST.get(VERSIONS_FIELD)
+    if posted is None:
+        return delete_selected(modeladmin, request, queryset)
+    shown = _versions(posted)
+    with transaction.atomic(using=router.db_for_write(modeladmin.model)):
+        pks = list(queryset.order_by("pk").values_list("pk", flat=True))
+        changed = services.delete_many_check(
+            model=modeladmin.model, versions={pk: shown.get(pk, -1) for pk in pks}
+        )
+        if changed:
+            modeladmin.message_user(
+                request,
+                CHANGED_BEFORE_DELETE_MANY
+                % {"what": modeladmin.opts.verbose_name, "changed": len(changed)},
+                messages.ERROR,
+            )
+            return None
+        return delete_selected(modeladmin, request, queryset)
+
+
+VERSIONS_FIELD = "versions"
+
+
+def _versions(value: str) -> dict[int, int]:
+    """The confirmation's versions, "pk:version,…"; what is not one matches no row."""
+    versions = {}
+    for pair in value.split(","):
+        pk, _colon, version = pair.partition(":")
+        if pk.isascii() and pk.isdigit() and len(pk) <= 18:
+            parsed = _version(version)
+            versions[int(pk)] = -1 if parsed is None else parsed
+    return versions
 
 
 def _version(value) -> int | None:

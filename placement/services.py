@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Min, OuterRef, Subquery
+from django.db.models import F, Max, Min, OuterRef, Subquery
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -304,6 +304,32 @@ def delete_check(*, obj, version: int | None) -> None:
         return  # deleted meanwhile (a second click): the delete that follows says so
     if latest.get("history_id", 0) != version:
         raise _conflict(CHANGED_BEFORE_DELETE, what=str(model._meta.verbose_name), latest=latest)
+
+
+def edit_versions(model, pks) -> dict[int, int]:
+    """`edit_version` of many rows of one model, in one query: {pk: version}."""
+    pks = list(pks)
+    versions = dict.fromkeys(pks, 0)
+    latest = (
+        model.history.filter(id__in=pks)
+        .order_by()
+        .values("id")
+        .annotate(version=Max("history_id"))
+        .values_list("id", "version")
+    )
+    versions.update(latest)
+    return versions
+
+
+def delete_many_check(*, model, versions: dict[int, int]) -> list[int]:
+    """Optimistic locking of a confirmation of many deletions (the admin's "delete selected"):
+    the rows are locked (until the caller's transaction ends, in which they are then deleted)
+    and the keys of those whose version is no longer the one the page showed are returned."""
+    with transaction.atomic(savepoint=False):
+        rows = model._default_manager.select_for_update().filter(pk__in=list(versions))
+        list(rows.order_by("pk").values_list("pk", flat=True))
+        current = edit_versions(model, versions)
+    return [pk for pk, version in versions.items() if current[pk] != version]
 
 
 def _conflict(message, *, what: str, latest: dict) -> EditConflict:

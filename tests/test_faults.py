@@ -295,6 +295,58 @@ def test_a_worker_changed_after_its_delete_page_was_shown_is_kept(make_worker, m
     assert not Worker.objects.filter(pk=worker.pk).exists()
 
 
+def _delete_selected(client, pks, **extra):
+    data = {"action": "delete_selected", "_selected_action": [str(pk) for pk in pks]}
+    return client.post(reverse("admin:placement_placement_changelist"), data | extra)
+
+
+@pytest.mark.django_db
+def test_selected_placements_one_changed_after_the_confirmation_none_is_deleted(
+    make_worker, place, make_user
+):
+    placements = [place(make_worker(), datetime.date(2016, 5, day)) for day in (3, 4)]
+    pks = [placement.pk for placement in placements]
+    editor = _officer(make_user("hr", username="hr-first"))
+    administrator = _officer(make_user("administrator"))  # HR officers may not delete
+    confirmation = _delete_selected(administrator, pks)
+    versions = _hidden(confirmation)["versions"]
+    assert {int(pair.split(":")[0]) for pair in versions.split(",")} == set(pks)
+
+    change_url = reverse("admin:placement_placement_change", args=[pks[1]])
+    editor.post(
+        change_url,
+        _placement_page(placements[1], note="甲的备注") | _carried(_hidden(editor.get(change_url))),
+    )
+    refused = _delete_selected(administrator, pks, post="yes", versions=versions)
+
+    assert refused.status_code == 302
+    assert Placement.objects.filter(pk__in=pks).count() == 2
+    listing = administrator.get(refused["Location"]).content.decode()
+    assert "有 1 条在确认页显示之后被修改过，一条也没有删除" in listing
+
+    # Chosen again, as they are now: both go.
+    again = _hidden(_delete_selected(administrator, pks))["versions"]
+    assert _delete_selected(administrator, pks, post="yes", versions=again).status_code == 302
+    assert not Placement.objects.filter(pk__in=pks).exists()
+
+
+@pytest.mark.django_db
+def test_selected_placements_with_versions_that_are_not_versions_are_kept(
+    make_worker, place, make_user
+):
+    placement = place(make_worker(), datetime.date(2016, 5, 3))
+    administrator = _officer(make_user("administrator"))
+    for forged in [
+        "",
+        "x",
+        f"{placement.pk}:x",
+        f"{placement.pk}:-1",
+        f"{placement.pk}:" + "9" * 30,
+    ]:
+        _delete_selected(administrator, [placement.pk], post="yes", versions=forged)
+        assert Placement.objects.filter(pk=placement.pk).exists(), forged
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("forged", ["-1", "x", "١٢", " 1", "9" * 5000])
 def test_a_delete_posted_with_a_version_that_is_not_one_is_refused(make_worker, make_user, forged):
