@@ -169,6 +169,9 @@ LEDGER_INTERNAL_RETIREMENT_WINDOW_YEARS = env.int(
 # A bulk write of at least this many rows (an import, the demo, the report facts' refresh) is
 # followed by ANALYZE of the tables it wrote (database/analyze.py).
 LEDGER_ANALYZE_AFTER_ROWS = env.int("LEDGER_ANALYZE_AFTER_ROWS", default=5000)
+# … and only of the tables where those rows are more than this share of the rows their statistics
+# know: PostgreSQL's own autovacuum_analyze_scale_factor (0.1), what autovacuum waits for.
+LEDGER_ANALYZE_SHARE = env.float("LEDGER_ANALYZE_SHARE", default=0.1)
 # Monthly returns (月报): the form number (表号) and issuing office (制表机关) printed on every
 # return, and the day of the following month by which a month's return is due.
 LEDGER_RETURN_FORM_NUMBER = env.str("LEDGER_RETURN_FORM_NUMBER", default="晋人社安置月01表")

@@ -24,11 +24,12 @@ def tables_analyze(*, models, rows: int) -> bool:
     if not connection.in_atomic_block:
         if rows < settings.LEDGER_ANALYZE_AFTER_ROWS:
             return False
-        _analyze(sorted(tables))
+        _analyze(_due(dict.fromkeys(tables, rows)))
         return True
     tally = _tally()
     tally.rows += rows
-    tally.tables |= tables
+    for table in tables:
+        tally.tables[table] = tally.tables.get(table, 0) + rows
     if tally.rows < settings.LEDGER_ANALYZE_AFTER_ROWS:
         return False
     if not _registered(tally.analyze):
@@ -42,14 +43,14 @@ class _Tally:
 
     def __init__(self):
         self.rows = 0
-        self.tables: set[str] = set()
+        self.tables: dict[str, int] = {}  # rows written into each
 
     def mark(self):
         """A commit callback that does nothing: while it is in the connection's list, this is
         the current transaction's tally."""
 
     def analyze(self):
-        _analyze(sorted(self.tables))
+        _analyze(_due(self.tables))
 
 
 def _registered(callback) -> bool:
@@ -65,6 +66,25 @@ def _tally() -> _Tally:
         connection._ledger_analyze = tally
         transaction.on_commit(tally.mark)
     return tally
+
+
+def _due(tables: dict[str, int]) -> list[str]:
+    """The tables whose rows written are more than LEDGER_ANALYZE_SHARE of the rows their
+    statistics know (PostgreSQL's pg_class.reltuples; none for a table never analysed), as
+    autovacuum waits for before it analyses: 10,000 workers corrected among 100,000 leave
+    their statistics as they were (0.7 s of ANALYZE for nothing), a first import does not.
+    SQLite keeps no such count: every table."""
+    if connection.vendor != "postgresql" or not settings.LEDGER_ANALYZE_SHARE:
+        return sorted(tables)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reltuples FROM pg_class WHERE relkind = 'r' AND relname = ANY(%s)"
+            " AND pg_table_is_visible(oid)",
+            [list(tables)],
+        )
+        known = dict(cursor.fetchall())
+    share = settings.LEDGER_ANALYZE_SHARE
+    return sorted(t for t, rows in tables.items() if rows > share * max(known.get(t, 0), 0))
 
 
 def _analyze(tables: list[str]) -> None:

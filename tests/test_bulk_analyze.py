@@ -141,6 +141,7 @@ def test_refresh_report_facts_analyses_the_facts(make_worker, settings, analysed
         make_worker()
     # Lowered after the workers are made: their writes count toward the same (test) transaction.
     settings.LEDGER_ANALYZE_AFTER_ROWS = 3
+    settings.LEDGER_ANALYZE_SHARE = 0  # 3 workers' facts are no share of the regions
     with analysed_during() as tables:
         call_command("refresh_report_facts", stdout=StringIO())
     # With the small tables the counts join: a plan guessed without them was 5× slower.
@@ -157,6 +158,7 @@ def test_writes_in_one_transaction_add_up_and_each_table_is_analysed_once(
     from placement.models import Placement
 
     settings.LEDGER_ANALYZE_AFTER_ROWS = 10
+    settings.LEDGER_ANALYZE_SHARE = 0  # the tally alone, whatever the tables hold
     with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
         assert not tables_analyze(models=[Worker], rows=6)
         assert tables_analyze(models=[Worker, Placement], rows=6)
@@ -183,3 +185,24 @@ def test_a_rolled_back_savepoint_takes_its_rows_with_it(db, settings):
             pass
         assert not tables_analyze(models=[Worker], rows=8)
         assert tables_analyze(models=[Worker], rows=2)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's row counts")
+def test_a_table_is_analysed_only_when_the_rows_written_are_a_share_of_it(make_worker, settings):
+    """As autovacuum waits for: more than LEDGER_ANALYZE_SHARE of the rows the statistics know
+    (10,000 workers corrected among 100,000 leave them as they were)."""
+    from database.analyze import _due
+
+    for _ in range(40):
+        make_worker()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE placement_worker")
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'placement_worker'")
+        known = cursor.fetchone()[0]
+    assert known >= 40
+    settings.LEDGER_ANALYZE_SHARE = 0.1
+    share = int(0.1 * known)
+    assert _due({"placement_worker": share}) == []
+    assert _due({"placement_worker": share + 1}) == ["placement_worker"]
+    settings.LEDGER_ANALYZE_SHARE = 0  # no share: every table written
+    assert _due({"placement_worker": 1}) == ["placement_worker"]
