@@ -206,3 +206,17 @@ def test_a_table_is_analysed_only_when_the_rows_written_are_a_share_of_it(make_w
     assert _due({"placement_worker": share + 1}) == ["placement_worker"]
     settings.LEDGER_ANALYZE_SHARE = 0  # no share: every table written
     assert _due({"placement_worker": 1}) == ["placement_worker"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's statistics targets")
+def test_no_statistics_are_gathered_for_the_id_numbers_ciphertext_and_digest(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attrelid::regclass::text, attname, attstattarget FROM pg_attribute"
+            " WHERE attname IN ('id_number_cipher', 'id_number_digest', 'name')"
+            " AND attrelid::regclass::text IN ('placement_worker', 'placement_historicalworker')"
+        )
+        targets = {(table, column): target for table, column, target in cursor.fetchall()}
+    for table in ("placement_worker", "placement_historicalworker"):
+        assert targets[(table, "id_number_cipher")] == targets[(table, "id_number_digest")] == 0
+        assert targets[(table, "name")] != 0  # the others keep the default
