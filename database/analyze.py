@@ -12,24 +12,31 @@ from django.conf import settings
 from django.db import connection, transaction
 
 
-def tables_analyze(*, models, rows: int) -> bool:
-    """After writing `rows` rows into the models' tables, analyse those tables when the current
-    transaction commits (at once outside one), once the rows written in it reach
-    LEDGER_ANALYZE_AFTER_ROWS. Returns whether an ANALYZE was asked for.
+def tables_analyze(*, models, rows: int | dict) -> bool:
+    """After writing `rows` rows into the models' tables (one count for all, or {model: rows}),
+    analyse those tables when the current transaction commits (at once outside one), once the
+    rows written in it reach LEDGER_ANALYZE_AFTER_ROWS. Returns whether an ANALYZE was asked
+    for.
 
     Within one transaction the rows and tables of every call add up, and each table is analysed
     once at commit: an import written in chunks asks after each chunk (ten ANALYZEs of the same
     four tables took 7 s of a 100,000-row import otherwise)."""
-    tables = {model._meta.db_table for model in models}
+    # The rows written into each model's table: one count for all (as for the small tables the
+    # facts' counts join, analysed with them), or {model: rows}.
+    if isinstance(rows, dict):
+        written = {model._meta.db_table: rows.get(model, 0) for model in models}
+        rows = sum(rows.values())
+    else:
+        written = {model._meta.db_table: rows for model in models}
     if not connection.in_atomic_block:
         if rows < settings.LEDGER_ANALYZE_AFTER_ROWS:
             return False
-        _analyze(_due(dict.fromkeys(tables, rows)))
+        _analyze(_due(written))
         return True
     tally = _tally()
     tally.rows += rows
-    for table in tables:
-        tally.tables[table] = tally.tables.get(table, 0) + rows
+    for table, count in written.items():
+        tally.tables[table] = tally.tables.get(table, 0) + count
     if tally.rows < settings.LEDGER_ANALYZE_AFTER_ROWS:
         return False
     if not _registered(tally.analyze):
@@ -70,7 +77,8 @@ def _tally() -> _Tally:
 
 def _due(tables: dict[str, int]) -> list[str]:
     """The tables whose rows written are more than LEDGER_ANALYZE_SHARE of the rows their
-    statistics know (PostgreSQL's pg_class.reltuples; none for a table never analysed), as
+    statistics know (PostgreSQL's pg_class.reltuples, which ANALYZE, VACUUM and CREATE INDEX
+    set; -1, taken as none, for a table never counted), as
     autovacuum waits for before it analyses: 10,000 workers corrected among 100,000 leave
     their statistics as they were (0.7 s of ANALYZE for nothing), a first import does not.
     SQLite keeps no such count: every table."""

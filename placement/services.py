@@ -561,7 +561,7 @@ def workers_bulk_register(
         written[0] += len(workers)
         written[1] += len(placements)
     _ledger_changed(new_ids, derived_written=True)
-    _analyze_ledger(rows=sum(written), history=history)
+    _analyze_ledger(workers=written[0], placements=written[1], history=history)
     return written[0], written[1]
 
 
@@ -643,7 +643,7 @@ def workers_bulk_add(
         written[1] += len(placed)
     if new_workers:
         ledger_changed.send(sender=Worker, worker_ids=set(), new_workers=new_workers)
-    _analyze_ledger(rows=sum(written))
+    _analyze_ledger(workers=written[0], placements=written[1])
     return written[0], written[1]
 
 
@@ -679,7 +679,7 @@ def workers_bulk_correct(
             # A new diversion date moves the worker in the reports.
             moved += [worker.pk for worker in workers]
     _ledger_changed(moved)
-    _analyze_ledger(rows=len(ids))
+    _analyze_ledger(workers=len(ids))
 
 
 def _workers_update(*, changes: dict[int, dict], actor, source: str, batch_size: int) -> None:
@@ -718,7 +718,7 @@ def _workers_update(*, changes: dict[int, dict], actor, source: str, batch_size:
         # A new diversion date moves the worker in the reports.
         moved += [worker_id for worker_id in batch if "registered_on" in changes[worker_id]]
     _ledger_changed(moved)
-    _analyze_ledger(rows=len(ids))
+    _analyze_ledger(workers=len(ids))
 
 
 @transaction.atomic(savepoint=False)
@@ -734,7 +734,7 @@ def placements_bulk_add(*, placements: list[Placement], actor, source: str) -> N
         bulk_insert(Placement, batch)
         history_record_bulk(batch, model=Placement, user=actor, source=source)
     _ledger_changed(placement.worker_id for placement in placements)
-    _analyze_ledger(rows=len(placements))
+    _analyze_ledger(placements=len(placements))
 
 
 @transaction.atomic(savepoint=False)
@@ -757,7 +757,7 @@ def placements_bulk_correct(
     )
     history_record_bulk(placements, model=Placement, user=actor, source=source, update=True)
     _ledger_changed(placement.worker_id for placement in placements)
-    _analyze_ledger(rows=len(placements))
+    _analyze_ledger(placements=len(placements))
 
 
 @transaction.atomic(savepoint=False)
@@ -792,13 +792,14 @@ def targets_bulk_set(
     )
 
 
-def _analyze_ledger(*, rows: int, history: bool = True) -> None:
-    """Statistics for the tables a bulk write filled (enterprises.analyze: at commit, and only
-    past its threshold)."""
-    models = [Worker, Placement]
+def _analyze_ledger(*, workers: int = 0, placements: int = 0, history: bool = True) -> None:
+    """Statistics for the tables a bulk write filled (database.analyze: at commit, and only
+    past its threshold), each counted with the rows written into it."""
+    rows = {Worker: workers, Placement: placements}
     if history:
-        models += [Worker.history.model, Placement.history.model]
-    tables_analyze(models=models, rows=rows)
+        rows |= {Worker.history.model: workers, Placement.history.model: placements}
+    written = {model: n for model, n in rows.items() if n}
+    tables_analyze(models=list(written), rows=written)
 
 
 @transaction.atomic

@@ -220,3 +220,29 @@ def test_no_statistics_are_gathered_for_the_id_numbers_ciphertext_and_digest(db)
     for table in ("placement_worker", "placement_historicalworker"):
         assert targets[(table, "id_number_cipher")] == targets[(table, "id_number_digest")] == 0
         assert targets[(table, "name")] != 0  # the others keep the default
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's row counts")
+def test_each_table_is_counted_with_the_rows_written_into_it(
+    make_worker, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Placements written among analysed workers analyse the placements' tables, not the
+    workers' (a count for every table named analysed the workers' 40 for 6 placements)."""
+    from django.db import transaction
+
+    from placement.services import _analyze_ledger
+
+    for _ in range(40):
+        make_worker()
+    with connection.cursor() as cursor:
+        for table in ("worker", "historicalworker", "placement", "historicalplacement"):
+            cursor.execute(f"ANALYZE placement_{table}")
+    settings.LEDGER_ANALYZE_AFTER_ROWS = 1
+    settings.LEDGER_ANALYZE_SHARE = 0.1
+    statements = []
+    monkeypatch.setattr("database.analyze._analyze", statements.append)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        _analyze_ledger(placements=6)
+    [analysed] = statements  # with the tables the workers' own writes asked for
+    assert {"placement_placement", "placement_historicalplacement"} <= set(analysed)
+    assert not {"placement_worker", "placement_historicalworker"} & set(analysed)
