@@ -138,7 +138,10 @@ def log_in(page, username, password=PASSWORD, next_url="/"):
     page.get_by_label(re.compile("用户名|Username")).fill(username)
     page.get_by_label(re.compile("密码|Password")).fill(password)
     page.get_by_role("button", name=re.compile("登录|Log in")).click()
-    page.wait_for_load_state()
+    # Past every redirect that follows the login (to "/", then the user's page): under load the
+    # first page's load event came while the next was on its way, and a script run then found no
+    # document (CI, session 20: document.documentElement was null).
+    page.wait_for_load_state("networkidle")
     assert "/admin/login/" not in page.url, page.locator(".errornote").all_inner_texts()
 
 
