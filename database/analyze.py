@@ -12,11 +12,11 @@ from django.conf import settings
 from django.db import connection, transaction
 
 
-def tables_analyze(*, models, rows: int | dict) -> bool:
-    """After writing `rows` rows into the models' tables (one count for all, or {model: rows}),
-    analyse those tables when the current transaction commits (at once outside one), once the
-    rows written in it reach LEDGER_ANALYZE_AFTER_ROWS. Returns whether an ANALYZE was asked
-    for.
+def tables_analyze(*, models=(), rows: int | dict) -> bool:
+    """After writing `rows` rows into the models' tables (one count for all the `models`, or
+    {model: rows}), analyse those tables when the current transaction commits (at once outside
+    one), once the rows written in it reach LEDGER_ANALYZE_AFTER_ROWS. Returns whether an
+    ANALYZE was asked for.
 
     Within one transaction the rows and tables of every call add up, and each table is analysed
     once at commit: an import written in chunks asks after each chunk (ten ANALYZEs of the same
@@ -24,7 +24,7 @@ def tables_analyze(*, models, rows: int | dict) -> bool:
     # The rows written into each model's table: one count for all (as for the small tables the
     # facts' counts join, analysed with them), or {model: rows}.
     if isinstance(rows, dict):
-        written = {model._meta.db_table: rows.get(model, 0) for model in models}
+        written = {model._meta.db_table: count for model, count in rows.items()}
         rows = sum(rows.values())
     else:
         written = {model._meta.db_table: rows for model in models}

@@ -14,7 +14,7 @@ from django.utils import timezone
 from spreadsheets.results import ImportResult
 from spreadsheets.uploads import seal, unseal
 
-from .models import FAILED_WORKER, ExportJob, ExportPart, ImportJob, WriteProgress
+from .models import FAILED_WORKER, ExportJob, ExportPart, ImportJob
 
 logger = logging.getLogger(__name__)
 
@@ -170,9 +170,6 @@ def _requeue(model, pk, running, queued) -> int:
         job = rows.first()
         if job is None:
             return 0
-        if model is ImportJob:
-            # A dead write's progress: the page would show it frozen until the next attempt.
-            WriteProgress.objects.filter(job_id=pk).delete()
         if job.attempts >= settings.LEDGER_JOB_MAX_ATTEMPTS:
             failure = FAILED_WORKER % {"attempts": job.attempts}
             model.objects.filter(pk=pk).update(

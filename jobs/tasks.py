@@ -103,8 +103,9 @@ class WriteReporter:
         )
 
     def close(self) -> None:
-        """The write has ended: its row goes (the write's transaction deletes it too, with the
-        job's result), and so does the connection."""
+        """The write has ended: its row goes, and so does the connection. A row left behind (a
+        worker killed, the connection lost) is never shown: the page reads it only while its
+        job is being written, and each attempt starts it afresh."""
         if not self._on:
             return
         table = connection.ops.quote_name(WriteProgress._meta.db_table)
@@ -162,8 +163,6 @@ def _failed(model, pk: int, exc: BaseException) -> None:
     logger.error("%s %s failed: %s", model.__name__, pk, type(exc).__name__)
     failure = FAILED_INTERNAL % {"kind": type(exc).__name__}
     model.objects.filter(pk=pk).update(status="failed", finished_at=timezone.now(), failure=failure)
-    if model is ImportJob:
-        WriteProgress.objects.filter(job_id=pk).delete()  # left by a reporter that had stopped
 
 
 @task()
@@ -254,8 +253,6 @@ def _import_write_locked(job_pk: int, reporter: WriteReporter) -> None:
         result = _run_import(job, progress=reporter, dry_run=False)
         job.status = ImportJob.Status.REFUSED if result.refused else ImportJob.Status.DONE
         result.changes = []
-        # Gone with the write's result (the reporter's own connection deletes it too, after).
-        WriteProgress.objects.filter(job_id=job_pk).delete()
         job.result = seal(result.dumps().encode())
         job.data = b""
         job.created, job.updated, job.unchanged = result.created, result.updated, result.unchanged

@@ -269,13 +269,8 @@ def edit_check(*, obj, version: int | None) -> bool:
     Without a version (a new row, or a caller that sends none) there is nothing to check."""
     if version is None or obj.pk is None:
         return True
-    model = type(obj)
-    what = str(model._meta.verbose_name)
-    # savepoint=False: no savepoint inside the caller's transaction (the admin's request), and
-    # nothing raised inside the block, so that transaction stays usable for the form's page.
-    with transaction.atomic(savepoint=False):
-        stored = model._default_manager.select_for_update().filter(pk=obj.pk).order_by().first()
-        latest = _latest_history(obj, fields=["history_date", "history_user_id"])
+    what = str(type(obj)._meta.verbose_name)
+    stored, latest = _locked_with_latest(obj)
     if stored is None:
         raise ValidationError(DELETED_MEANWHILE, code="deleted_meanwhile", params={"what": what})
     current = latest.get("history_id", 0)
@@ -294,16 +289,23 @@ def delete_check(*, obj, version: int | None) -> None:
     not of what it became. Without a version (a caller that sends none) nothing is checked."""
     if version is None or obj.pk is None:
         return
-    model = type(obj)
-    with transaction.atomic(savepoint=False):
-        # No ordering: a model ordered through an optional relation (AnnualTarget) would join it,
-        # and PostgreSQL locks no row on the nullable side of an outer join.
-        stored = model._default_manager.select_for_update().filter(pk=obj.pk).order_by().first()
-        latest = _latest_history(obj, fields=["history_date", "history_user_id"])
+    stored, latest = _locked_with_latest(obj)
     if stored is None:
         return  # deleted meanwhile (a second click): the delete that follows says so
     if latest.get("history_id", 0) != version:
-        raise _conflict(CHANGED_BEFORE_DELETE, what=str(model._meta.verbose_name), latest=latest)
+        what = str(type(obj)._meta.verbose_name)
+        raise _conflict(CHANGED_BEFORE_DELETE, what=what, latest=latest)
+
+
+def _locked_with_latest(obj) -> tuple:
+    """The stored row, locked until the caller's transaction ends (None if it is gone), and its
+    latest history row. No ordering: a model ordered through an optional relation
+    (AnnualTarget) would join it, and PostgreSQL locks no row on the nullable side of an outer
+    join. No savepoint inside the caller's transaction (the admin's request), and nothing raised
+    inside the block, so that transaction stays usable for the page."""
+    with transaction.atomic(savepoint=False):
+        stored = type(obj)._default_manager.select_for_update().filter(pk=obj.pk).order_by()
+        return stored.first(), _latest_history(obj, fields=["history_date", "history_user_id"])
 
 
 def edit_versions(model, pks) -> dict[int, int]:
@@ -798,8 +800,7 @@ def _analyze_ledger(*, workers: int = 0, placements: int = 0, history: bool = Tr
     rows = {Worker: workers, Placement: placements}
     if history:
         rows |= {Worker.history.model: workers, Placement.history.model: placements}
-    written = {model: n for model, n in rows.items() if n}
-    tables_analyze(models=list(written), rows=written)
+    tables_analyze(rows={model: n for model, n in rows.items() if n})
 
 
 @transaction.atomic

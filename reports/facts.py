@@ -16,7 +16,7 @@ after a bulk load are planned with statistics.
 """
 
 import datetime
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
 
 from django.db import connection, transaction
@@ -198,16 +198,18 @@ def report_facts_add(*, new_workers: list[tuple]) -> int:
 
 
 class _MonthsCounted:
-    """The facts as they pass, added to the monthly sums `changes` (as `month_changes` adds
-    them) and counted."""
+    """The facts as they pass, counted, and added (`sign` 1) or taken (-1) from the monthly
+    sums `changes` by the rule `month_changes` states: so that a COPY reading them needs no
+    list of them."""
 
-    def __init__(self, facts, changes: Counter):
+    def __init__(self, facts, changes: Counter, *, sign: int = 1):
         self._facts = facts
         self._changes = changes
+        self._sign = sign
         self.count = 0
 
     def __iter__(self):
-        changes = self._changes
+        changes, sign = self._changes, self._sign
         months: dict[datetime.date, datetime.date] = {}
         for fact in self._facts:
             self.count += 1
@@ -215,9 +217,9 @@ class _MonthsCounted:
             month = months.get(start)
             if month is None:
                 month = months[start] = start.replace(day=1)
-            changes[(enterprise, kind, channel, month)] += 1
+            changes[(enterprise, kind, channel, month)] += sign
             if end is not None and kind == CURRENT:
-                changes[(enterprise, kind, channel, end.replace(day=1))] -= 1
+                changes[(enterprise, kind, channel, end.replace(day=1))] -= sign
             yield fact
 
 
@@ -253,14 +255,7 @@ def month_changes(facts: Iterable[tuple], *, sign: int = 1, into: Counter | None
     one per fact in the month it starts, and for a current span that ended, minus one in the
     month of its end."""
     changes = Counter() if into is None else into
-    months: dict[datetime.date, datetime.date] = {}
-    for _worker, enterprise, kind, channel, start, end in facts:
-        month = months.get(start)
-        if month is None:
-            month = months[start] = start.replace(day=1)
-        changes[(enterprise, kind, channel, month)] += sign
-        if end is not None and kind == CURRENT:
-            changes[(enterprise, kind, channel, end.replace(day=1))] -= sign
+    deque(_MonthsCounted(facts, changes, sign=sign), maxlen=0)
     return changes
 
 
