@@ -265,6 +265,10 @@ def main():
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from machine import gauge, line
+
+    # The machine's speed before and after the phases: a figure is read against these.
+    before = gauge()
     _files(args.rows)
     _plain_file(args.default_rows, CACHE / f"plain-{args.default_rows}.xlsx")
     results = []
@@ -291,6 +295,8 @@ def main():
             f"{r['peak_mb']:>10}{ratio:>9}"
         )
     print("load:", os.getloadavg())
+    print("before:", line(before))
+    print("after: ", line(gauge()))
 
 
 if __name__ == "__main__":
