@@ -9,8 +9,8 @@ first import took 12.5 s on one and 34–38 s on another), so a figure is read a
 - postgres: 100,000 rows into a temporary table with a primary key, a text index and a trigram
   GIN, through one INSERT … SELECT, committed; the writes of an import scale with it.
 
-Gauges of 2026-12-07 on the session machine (2 shared cores): python 1.29–1.53 s, postgres
-see benchmarks/README.md "Session 21".
+Gauges of 2026-12-07 on a session machine (2 shared cores) where a 100,000-row first import took
+35 s: python 0.40–0.65 s, postgres 1.28–1.95 s (benchmarks/README.md, "Session 21").
 """
 
 import os
