@@ -6,7 +6,8 @@ instead of computing them inside their request (the national dashboard takes mos
 
 A refresh is enqueued by reports.cache at commit, REFRESH_DELAY after the write, and at most one
 is waiting per scope (a marker in the cache): the edits of many officers in one minute cost one
-refresh of the province and the nation, not one each. The job removes its markers before it
+refresh of the province and the nation, not one each. A refresh is taken after any waiting
+import or export (REFRESH_PRIORITY). The job removes its markers before it
 reads anything, so a write committed while it computes enqueues the next refresh.
 """
 
@@ -16,9 +17,13 @@ from django.utils import timezone
 from django_tasks import task
 
 REFRESH_DELAY = datetime.timedelta(seconds=10)
+# Below the jobs someone is watching (an import's check and write, an export: the default, 0):
+# a worker free to take a job takes those first, so an officer's preview never waits behind the
+# refreshes a large import left on the queue. A refresh under way is not interrupted.
+REFRESH_PRIORITY = -10
 
 
-@task()
+@task(priority=REFRESH_PRIORITY)
 def reports_refresh(parts: list[str]) -> int:
     """Recompute and cache the default view of the dashboards of these scopes (reports.cache's
     scope parts); returns how many were computed."""

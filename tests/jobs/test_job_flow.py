@@ -77,6 +77,20 @@ def test_an_upload_and_its_check_are_enqueued_in_one_transaction(officer, enterp
     assert ImportJob.objects.count() == 1
 
 
+def test_an_officers_check_is_taken_before_refreshes_already_waiting(officer, enterprise):
+    from reports.tasks import reports_refresh
+
+    # Refreshes enqueued earlier (a large import left several) and ready to run.
+    for part in ("nation", "region:14"):
+        reports_refresh.enqueue([part])
+    job = upload(officer, enterprise)
+    run_jobs()
+    order = list(DBTaskResult.objects.order_by("started_at").values_list("task_path", flat=True))
+    assert order == ["jobs.tasks.import_check", *["reports.tasks.reports_refresh"] * 2]
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.PREVIEW
+
+
 def test_the_job_page_shows_progress_then_the_preview(officer, enterprise):
     job = upload(officer, enterprise, rows=150)
     page = officer.get(IMPORT_URL, {"job": job.token})
