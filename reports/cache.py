@@ -53,7 +53,7 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from access.actors import SYSTEM, is_system
 from enterprises.models import Enterprise, Region
@@ -114,8 +114,17 @@ def _visibility(scope: Scope, user) -> str:
 
 
 def report_cache_key(
-    *, scope: Scope, year: int, as_of, industry, visibility: str, generations: tuple[str, str]
+    *,
+    scope: Scope,
+    year: int,
+    as_of,
+    industry,
+    visibility: str,
+    generations: tuple[str, str],
+    language: str,
 ) -> str:
+    """The language too: a report holds its labels (channels, categories, the scope's own level)
+    translated when it was computed, so a Chinese page must never be served an English one."""
     return ":".join(
         [
             "reports:report",
@@ -125,6 +134,7 @@ def report_cache_key(
             as_of.isoformat(),
             industry or "",
             visibility,
+            language,
         ]
     )
 
@@ -143,6 +153,7 @@ def placement_report_cached(
         industry=industry,
         visibility=_visibility(scope, user),
         generations=generations,
+        language=translation.get_language() or settings.LANGUAGE_CODE,
     )
     report = cache.get(key)
     if report is None:
@@ -153,11 +164,15 @@ def placement_report_cached(
 
 def report_cache_fill(*, scope: Scope, year: int, as_of) -> Report | None:
     """Compute a report of the whole scope and keep it for everyone who sees the whole scope
-    (the refresh job, reports.tasks); None without a cache."""
+    (the refresh job, reports.tasks), in the site's language (LANGUAGE_CODE, Chinese: what most
+    officers read; a page in another language computes and keeps its own); None without a
+    cache."""
     generations = _generations(scope_part(scope))  # read before counting, as a page does
     if generations is None:
         return None
-    report = placement_report(scope=scope, year=year, as_of=as_of, user=SYSTEM)
+    language = settings.LANGUAGE_CODE
+    with translation.override(language):
+        report = placement_report(scope=scope, year=year, as_of=as_of, user=SYSTEM)
     key = report_cache_key(
         scope=scope,
         year=year,
@@ -165,6 +180,7 @@ def report_cache_fill(*, scope: Scope, year: int, as_of) -> Report | None:
         industry=None,
         visibility=WHOLE,
         generations=generations,
+        language=language,
     )
     cache.set(key, report, timeout=settings.LEDGER_REPORT_CACHE_SECONDS)
     return report

@@ -10,6 +10,7 @@ from django.core.cache import caches
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 from django_tasks_db.models import DBTaskResult
 
 from access.actors import SYSTEM
@@ -443,6 +444,29 @@ def test_a_cache_that_is_down_at_commit_never_fails_the_write(
         )
 
     assert Placement.objects.filter(pk=placement.pk).exists()
+
+
+def test_a_dashboard_cached_in_chinese_is_not_served_in_english(
+    report_cache_on, computed, root_client, ledger
+):
+    """A report holds its labels translated: each language keeps its own."""
+    url = reverse("reports:region", args=["140000"])
+    first_channel = Channel.choices[0][0]
+
+    root_client.cookies["django_language"] = "zh-hans"
+    chinese = root_client.get(url, FILTERS).context["report"]
+    root_client.cookies["django_language"] = "en"
+    english = root_client.get(url, FILTERS)
+    again = root_client.get(url, FILTERS).context["report"]
+
+    with translation.override("en"):
+        expected = str(Channel(first_channel).label)
+    with translation.override("zh-hans"):
+        assert chinese.channels[0].name == str(Channel(first_channel).label)
+    assert english.context["report"].channels[0].name == expected != chinese.channels[0].name
+    assert expected in english.content.decode()
+    assert again.channels[0].name == expected
+    assert computed == ["140000", "140000"]  # once per language, then from the cache
 
 
 def test_everyone_who_sees_the_whole_scope_shares_its_cached_figures(
