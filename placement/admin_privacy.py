@@ -75,7 +75,8 @@ class WorkerPrivacyMixin:
     """Masked ID number and phone on the worker's page, a logged reveal, a lookup by POST."""
 
     change_form_template = "admin/placement/worker/change_form.html"
-    change_list_template = "admin/placement/worker/change_list.html"
+    # The list as django-import-export's, with the look-up by ID number for everyone who sees it.
+    import_export_change_list_template = "admin/placement/worker/change_list.html"
 
     def get_historical_record_context_helper(self, request, historical_record):
         helper = WorkerHistoryHelper(self.model, historical_record)

@@ -241,3 +241,20 @@ def test_the_admin_refuses_a_target_over_the_cap(root_client, world, taiyuan):
     assert not AnnualTarget.objects.filter(year=2017).exists()
     data["workers"] = TARGET_MAX
     assert root_client.post(url, data).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("role", "import_link"),
+    [("administrator", True), ("hr", True), ("province", False), ("city", False)],
+)
+def test_everyone_who_sees_workers_is_offered_the_look_up_by_id_number(
+    client_as, make_worker, role, import_link
+):
+    """The worker list's tools: the look-up by ID number for every role that may use it (region
+    staff, who add no workers, once had no link to it), import only for those who may import."""
+    make_worker()
+    page = client_as(role).get(reverse("admin:placement_worker_changelist")).content.decode()
+    assert reverse("admin:placement_worker_find") in page
+    assert "按公民身份号码查找" in page
+    assert (reverse("admin:placement_worker_import") in page) is import_link
+    assert reverse("admin:placement_worker_export") in page
