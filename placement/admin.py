@@ -11,6 +11,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -56,6 +57,13 @@ class ServiceWritesMixin:
     def delete_model(self, request, obj):
         type(self).delete_service(**{self.service_argument: obj}, actor=request.user)
 
+    def get_deleted_objects(self, objs, request):
+        """Django's list of what a delete takes with it, without the report facts: a derived
+        index the write path keeps (reports.models.PlacementFact), rebuilt from the ledger, which
+        an officer never sees elsewhere and need not confirm."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        return _without_derived(deleted), _counts_without_derived(counts), perms_needed, protected
+
     def get_actions(self, request):
         actions = super().get_actions(request)
         if "delete_selected" in actions:
@@ -88,6 +96,35 @@ class ServiceWritesMixin:
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             self.delete_model(request, obj)
+
+
+def _derived_models():
+    from reports.models import PlacementFact
+
+    return [PlacementFact]
+
+
+def _without_derived(items: list) -> list:
+    """Django's nested list of objects to delete (each a text or a link, followed by the list
+    of what it takes with it), without the derived models' entries: an object of a model with
+    no admin page is written "Verbose name: object"."""
+    prefixes = tuple(f"{capfirst(model._meta.verbose_name)}: " for model in _derived_models())
+    kept: list = []
+    for item in items:
+        if isinstance(item, list):
+            if kept and kept[-1] is None:
+                continue  # what a left-out object takes with it
+            kept.append(_without_derived(item))
+        elif isinstance(item, str) and item.startswith(prefixes):
+            kept.append(None)
+        else:
+            kept.append(item)
+    return [item for item in kept if item is not None and item != []]
+
+
+def _counts_without_derived(counts: dict) -> dict:
+    hidden = {str(model._meta.verbose_name_plural) for model in _derived_models()}
+    return {name: count for name, count in counts.items() if str(name) not in hidden}
 
 
 ALREADY_SUBMITTED = _(

@@ -258,3 +258,22 @@ def test_everyone_who_sees_workers_is_offered_the_look_up_by_id_number(
     assert "按公民身份号码查找" in page
     assert (reverse("admin:placement_worker_import") in page) is import_link
     assert reverse("admin:placement_worker_export") in page
+
+
+def test_a_delete_confirmation_lists_no_report_facts(client_as, make_worker):
+    """The facts a worker's delete takes with it are the reports' derived index: not listed."""
+    from reports.models import PlacementFact
+
+    worker = make_worker()
+    assert PlacementFact.objects.filter(worker=worker).exists()
+    client = client_as("administrator")
+    single = client.get(reverse("admin:placement_worker_delete", args=[worker.pk]))
+    selected = client.post(
+        reverse("admin:placement_worker_changelist"),
+        {"action": "delete_selected", "_selected_action": [worker.pk]},
+    )
+    for page in (single, selected):
+        body = page.content.decode()
+        assert page.status_code == 200 and worker.name in body
+        assert str(PlacementFact._meta.verbose_name) not in body
+        assert str(Worker._meta.verbose_name) in body
