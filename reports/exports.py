@@ -109,11 +109,23 @@ def report_title(*, scope_name: str, year: int, as_of: datetime.date, industry_l
     return "  ".join(parts)
 
 
-def xlsx_bytes(*, resource: resources.Resource, rows, title: str) -> bytes:
+# Each table's sheet tab (tablib's default is "Tablib Dataset"), as the dashboard heads it.
+SHEET_NAMES = {
+    "children": gettext_lazy("安置情况"),
+    "channels": gettext_lazy("安置渠道构成"),
+    "categories": gettext_lazy("类别与劳动关系"),
+    "stragglers": gettext_lazy("进度靠后的企业"),
+    "workers": gettext_lazy("职工安置名单"),
+}
+
+
+def xlsx_bytes(*, resource: resources.Resource, rows, title: str, sheet_name: str) -> bytes:
     """The rows exported through `resource`, below a title row, as .xlsx bytes."""
     table = resource.export(rows)
     width = len(table.headers)
-    sheet = tablib.Dataset(headers=[escape_formula(title)] + [""] * (width - 1))
+    sheet = tablib.Dataset(
+        headers=[escape_formula(title)] + [""] * (width - 1), title=str(sheet_name)[:31]
+    )
     sheet.append([escape_formula(str(h)) for h in table.headers])
     for row in table:
         sheet.append([escape_formula(value) for value in row])

@@ -207,7 +207,9 @@ def _export(request, scope: Scope, table: str):
         scope_name=scope.name, year=report.year, as_of=report.as_of, industry_label=industry
     )
     response = HttpResponse(
-        exports.xlsx_bytes(resource=resource, rows=rows, title=title),
+        exports.xlsx_bytes(
+            resource=resource, rows=rows, title=title, sheet_name=exports.SHEET_NAMES[table]
+        ),
         content_type=exports.XLSX_CONTENT_TYPE,
     )
     # An ASCII file name: the scope is in the title row; names stay out of headers and logs.
@@ -301,7 +303,12 @@ def _workers_export(request, enterprise: Enterprise):
         request=request,
     )
     response = HttpResponse(
-        exports.xlsx_bytes(resource=exports.WorkerResource(), rows=rows, title=title),
+        exports.xlsx_bytes(
+            resource=exports.WorkerResource(),
+            rows=rows,
+            title=title,
+            sheet_name=exports.SHEET_NAMES["workers"],
+        ),
         content_type=exports.XLSX_CONTENT_TYPE,
     )
     filename = f"placement-enterprise-{enterprise.pk}-workers-{filters['as_of']:%Y%m%d}.xlsx"

@@ -11,6 +11,8 @@ come back. `?history=1` lists past imports. An export of more than LEDGER_EXPORT
 written by a job too and offered to its owner at `<export>?download=<token>`.
 """
 
+import re
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -436,7 +438,7 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
         queryset = resource.filter_export(queryset)
         progress.table(type("Table", (), {"total": job.rows_total})())
         workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet()
+        sheet = workbook.create_sheet(title=self.export_sheet_title())
         sheet.append([escape_formula(str(header)) for header in resource.get_export_headers()])
         count = 0
         for instance in queryset.iterator(chunk_size=2000):
@@ -450,6 +452,24 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
 
     def export_job_written(self, job, *, rows: int) -> None:
         """Hook: called once the export job has its rows."""
+
+    def export_sheet_title(self) -> str:
+        """The exported sheet's tab: what it holds (花名册, 年度目标任务), within Excel's 31
+        characters and without the characters a sheet's name may not hold."""
+        title = str(self.template_title or self.model._meta.verbose_name_plural)
+        return re.sub(r"[\[\]:*?/\\]", " ", title)[:31]
+
+    def get_data_for_export(self, request, queryset, **kwargs):
+        data = super().get_data_for_export(request, queryset, **kwargs)
+        data.title = self.export_sheet_title()  # tablib's default tab is "Tablib Dataset"
+        return data
+
+    def get_export_filename(self, request, queryset, file_format):
+        """The model's name and today's date where the ledger is (the library's is UTC's: a
+        file exported at 8 in the morning in Beijing carried yesterday's date); ASCII, as every
+        file name the ledger gives, so that no name reaches a header or a log."""
+        day = timezone.localdate().isoformat()
+        return f"{self.model._meta.model_name}-{day}.{file_format.get_extension()}"
 
 
 def _export_file(parts: list[int]):

@@ -351,8 +351,11 @@ def test_a_large_export_is_a_job_whose_file_only_its_owner_gets(
     download = officer.get(EXPORT_URL, {"download": job.token})
     content = b"".join(download.streaming_content)
     assert int(download["Content-Length"]) == len(content) == job.size
-    rows = list(load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
+    book = load_workbook(io.BytesIO(content))
+    rows = list(book.active.iter_rows(values_only=True))
     assert len(rows) == 4
+    assert book.sheetnames == ["花名册"]
+    assert download["Content-Disposition"].endswith(f'-{timezone.localdate().isoformat()}.xlsx"')
     log = AccessLog.objects.get(target="placement.worker:roster-export")
     assert (log.username, log.rows) == ("officer", 3)
 

@@ -279,3 +279,20 @@ def test_a_confirmation_imports_into_the_previewed_enterprise_only(
     forged = {**response.context["confirm"], "enterprise": other.pk}
     assert root_client.post(PROCESS_URL, forged).status_code == 403
     assert Worker.objects.count() == 0
+
+
+def test_an_export_is_named_by_the_day_in_china_and_its_sheet_by_what_it_holds(
+    client, make_worker, monkeypatch
+):
+    """At 04:00 in Beijing it is still the day before in UTC, which the library's name took."""
+    import datetime
+
+    from django.utils import timezone
+
+    make_worker()
+    moment = datetime.datetime(2026, 12, 7, 20, 0, tzinfo=datetime.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    client.force_login(User.objects.create_superuser("root", password="x" * 16))
+    response = client.post(EXPORT_URL, {"format": "0", "resource": "0"})
+    assert response["Content-Disposition"] == 'attachment; filename="worker-2026-12-08.xlsx"'
+    assert load_workbook(io.BytesIO(response.content)).sheetnames == ["花名册"]

@@ -117,7 +117,7 @@ def test_a_negative_number_stays_a_number_in_report_export():
         )
     ]
     book = openpyxl.load_workbook(
-        io.BytesIO(xlsx_bytes(resource=resource, rows=figures, title="=title"))
+        io.BytesIO(xlsx_bytes(resource=resource, rows=figures, title="=title", sheet_name="s"))
     )
     rows = [[cell.value for cell in row] for row in book.active.iter_rows()]
     assert rows[0][0] == "'=title"
@@ -161,3 +161,25 @@ def test_an_unknown_table_is_not_found(root_client, province):
     response = root_client.get(reverse("reports:region_export", args=["140000", "nope"]))
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("language", "names"),
+    [
+        ("zh-hans", ["安置情况", "安置渠道构成", "类别与劳动关系", "进度靠后的企业"]),
+        ("en", ["Placement", "Placement channel breakdown", "Categories and relations"]),
+    ],
+)
+def test_each_exported_table_names_its_sheet_in_the_users_language(
+    root_client, province, make_worker, language, names
+):
+    """Not tablib's "Tablib Dataset": the sheet's tab says what the table holds."""
+    make_worker()
+    root_client.cookies["django_language"] = language
+    tabs = []
+    for table in ["children", "channels", "categories", "stragglers"][: len(names)]:
+        response = root_client.get(
+            reverse("reports:region_export", args=["140000", table]), {"year": 2017}
+        )
+        tabs.append(openpyxl.load_workbook(io.BytesIO(response.content)).sheetnames[0])
+    assert tabs == names
