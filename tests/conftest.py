@@ -13,6 +13,7 @@ import io
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.utils import translation
 from openpyxl import Workbook
 
 from access.actors import SYSTEM
@@ -24,6 +25,15 @@ from placement.services import worker_place, worker_register
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 PASSWORD = "correct-horse-battery-staple-42"
+
+
+@pytest.fixture(autouse=True)
+def _site_language_after_each_test():
+    """A page asked for in English leaves English active in the thread (LocaleMiddleware
+    activates the request's language and never puts it back): a later test calling a service
+    directly would read its messages in English."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
