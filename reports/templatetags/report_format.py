@@ -1,5 +1,7 @@
 """Display formats for report figures: counts with separators, rates with "%" or "—"."""
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from django import template
 
 from reports import rates
@@ -11,6 +13,15 @@ register = template.Library()
 def count(value):
     """12345 → "12,345"; None → "—"."""
     return rates.MISSING if value is None else f"{value:,}"
+
+
+@register.filter
+def whole(value):
+    """A computed number of workers (the elapsed share of a target) as a count: Decimal("1075.6")
+    → "1,076" (half up, as the page's other roundings); None → "—"."""
+    if value is None:
+        return rates.MISSING
+    return count(int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
 
 
 @register.filter

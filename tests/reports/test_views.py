@@ -1,4 +1,5 @@
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -207,3 +208,24 @@ def test_a_mine_officer_gets_no_link_to_the_group_they_cannot_open(
 
     client.force_login(make_user("hr", username="group-hr", enterprise=group))
     assert group_url in client.get(reverse("reports:enterprise", args=[mine.pk])).content.decode()
+
+
+def test_the_months_table_writes_the_expected_share_of_the_target_as_a_count(
+    client, superuser, make_worker, province
+):
+    """按序时应完成 above a thousand reads "1,037" like the counts beside it, not "1037"."""
+    from placement.models import AnnualTarget
+    from reports.templatetags.report_format import whole
+
+    make_worker()
+    AnnualTarget.objects.create(year=2017, region=province, workers=3650)
+    client.force_login(superuser)
+    response = client.get(
+        reverse("reports:region", args=["140000"]), {"year": 2017, "as_of": "2017-06-30"}
+    )
+    months = response.context["report"].months
+    page = response.content.decode()
+    # The end of April: 120 of 365 days, 1,200.0 workers; of May: 151 days, 1,510.0.
+    assert [str(whole(point.elapsed_target)) for point in months[3:5]] == ["1,200", "1,510"]
+    assert "<td>1,200</td>" in page and "<td>1,510</td>" in page
+    assert (whole(None), whole(Decimal("0.5")), whole(Decimal("1074.49"))) == ("—", "1", "1,074")
