@@ -70,6 +70,9 @@ TARGET_REGION_AMBIGUOUS = REGION_AMBIGUOUS
 TARGET_ENTERPRISE_UNKNOWN = _("统一社会信用代码为“%(value)s”的企业不存在或不在您的管辖范围内")
 TARGET_DUPLICATE_IN_FILE = _("第 %(first)s 行和第 %(row)s 行是同一年度、同一范围的目标")
 VALUE_REQUIRED = _("不能为空")
+# A stored worker's row with a later placement: a placement is added, the one before stays in the
+# worker's history (DOMAIN.md, "Placement history"), and the preview says so.
+PLACEMENT_ADDED = _("安置（新增一条，原安置留作记录）")
 PLACED_BEFORE_NEW_DIVERSION = _(
     "该职工已有 %(placed)s 的安置记录，早于新的分流时间（%(diverted)s）：安置不能早于分流"
 )
@@ -274,12 +277,17 @@ def _existing_workers(digests: list[str]) -> dict[str, tuple]:
     return found
 
 
-_PLACEMENT_COMPARED = ["id", "worker_id", "placed_on", "channel", "destination_unit"]
+_PLACEMENT_COMPARED = ["id", "worker_id", "placed_on", "channel", "destination_unit", "ended_on"]
+# A worker's current placement in `_existing_placements` (the latest never ended) is under
+# (worker, _CURRENT, 0): three parts, like a month's key, so that a (worker, date) key stays
+# the only kind with two.
+_CURRENT = "current"
 
 
 def _existing_placements(worker_ids: list[int]) -> dict[tuple, dict]:
-    """Stored placements by (worker, date), the latest per date, and by (worker, year, month),
-    the latest per month (for rows that give the month only): one query per batch."""
+    """Stored placements by (worker, date), the latest per date, by (worker, year, month), the
+    latest per month (for rows that give the month only), and by (worker, _CURRENT, 0), the
+    latest placement never ended: one query per batch."""
     found = {}
     if connection.vendor == "postgresql":
         rows = (
@@ -298,6 +306,10 @@ def _existing_placements(worker_ids: list[int]) -> dict[tuple, dict]:
         found[(row["worker_id"], row["placed_on"])] = row
         day = row["placed_on"]
         found[(row["worker_id"], day.year, day.month)] = row
+        if row["ended_on"] is None:
+            current = found.get((row["worker_id"], _CURRENT, 0))
+            if current is None or (day, row["id"]) > (current["placed_on"], current["id"]):
+                found[(row["worker_id"], _CURRENT, 0)] = row
     return found
 
 
@@ -607,6 +619,7 @@ class _RosterCheck:
         # them (the operator at the command line, without --user, may).
         self.full = can_see_full_id(user)
         self.labels = {name: str(field.column_name) for name, field in resource.fields.items()}
+        self.labels["placement_added"] = str(PLACEMENT_ADDED)
         self.language = get_language()
         self.other_names: dict[int, str] = {}
         self.others_asked: set[int] = set()
@@ -899,6 +912,16 @@ def _placement_change(row, worker_id, placements, new_placements, changed_placem
                 destination_unit=row.destination_unit or "",
             )
         )
+        current = placements.get((worker_id, _CURRENT, 0))
+        if current is not None and current["placed_on"] < row.placed_on:
+            # The new one becomes the current placement; the preview shows both, as such.
+            return [
+                (
+                    "placement_added",
+                    _placement_shown(current["channel"], current["placed_on"]),
+                    _placement_shown(row.channel, row.placed_on),
+                )
+            ]
         return [("placed_on", None, row.placed_on), ("channel", None, row.channel)]
     diffs = []
     if stored["channel"] != row.channel:
@@ -918,6 +941,10 @@ def _placement_change(row, worker_id, placements, new_placements, changed_placem
             )
         )
     return diffs
+
+
+def _placement_shown(channel: str, placed_on: datetime.date) -> str:
+    return f"{_choice_label(Channel, channel, get_language())} {placed_on.isoformat()}"
 
 
 @transaction.atomic

@@ -86,6 +86,7 @@ def test_a_corrected_file_updates_only_what_changed_and_never_duplicates_a_place
     renamed, rechannelled, moved = placed[0], placed[1], placed[2]
     rows[renamed][1] = "改名职工"
     rows[rechannelled][10] = "灵活就业" if rows[rechannelled][10] != "灵活就业" else "内部安置"
+    before = f"{rows[moved][10]} {rows[moved][11]:%Y-%m-%d}"
     rows[moved][11] = datetime.date(2018, 3, 1)
     rows[moved][10] = "公益性岗位托底安置"
     count = Placement.objects.count()
@@ -93,6 +94,11 @@ def test_a_corrected_file_updates_only_what_changed_and_never_duplicates_a_place
     assert [c.row for c in preview.changes] == sorted(
         FIRST + i for i in (renamed, rechannelled, moved)
     )
+    # A later placement is added and the current one kept: the preview says so, and shows both.
+    [added] = [c for c in preview.changes if c.row == FIRST + moved]
+    assert added.fields == [
+        ("安置（新增一条，原安置留作记录）", before, "公益性岗位托底安置 2018-03-01")
+    ]
     result = run(enterprise, rows)
     assert errors(result) == []
     assert (result.created, result.updated, result.unchanged) == (0, 3, 9)
@@ -390,3 +396,17 @@ def test_a_reimport_changes_only_what_changed_for_each_worker(enterprise, rows):
         differ = {f: getattr(new, f) for f in fields if getattr(old, f) != getattr(new, f)}
         assert differ == expected.get(index, {}), index
     assert Worker.history.filter(history_type="~").count() == 3
+
+
+def test_an_earlier_placement_added_to_the_history_is_previewed_as_such(enterprise, rows):
+    """A placement dated before the current one goes into the history and leaves the current
+    one current: the preview shows it alone, not as a change of the current placement."""
+    run(enterprise, rows)
+    moved = next(i for i, r in enumerate(rows) if r[10] and r[11] > datetime.date(2016, 2, 1))
+    rows[moved][11] = datetime.date(2016, 1, 15)
+    rows[moved][10] = "灵活就业" if rows[moved][10] != "灵活就业" else "内部安置"
+    preview = run(enterprise, rows, dry_run=True)
+    [change] = preview.changes
+    labels = [label for label, _old, _new in change.fields]
+    assert labels == ["安置时间", "安置方式"]
+    assert [old for _label, old, _new in change.fields] == ["", ""]
