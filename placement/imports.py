@@ -97,6 +97,7 @@ DIVERSION_NO_COLUMN = _("文件没有分流时间列，企业也没有填写分�
 DIVERSION_BLANK = _("分流时间为空，企业也没有填写分流安置方案实施日期")
 DIVERSION_KEPT = _("%(count)s 名已登记的职工分流时间不变")
 DIVERSION_SHOWN = _("%(date)s（%(source)s）")
+DIVERSION_PLACED_BEFORE_IMPORT = _("安置日期：已在导入前安置，自安置之日起计入")
 # Up to this many distinct roster dates are listed one by one; more are shown as a range.
 DIVERSION_DATES_LISTED = 5
 IMPORT_CONFLICT = _("导入期间有职工被其他操作同时登记，未导入任何数据；请重新导入")
@@ -416,19 +417,34 @@ def _diversion(
 
 
 def _display_diversion(row, *, date=None, source=None) -> str:
-    """A diversion date with where it came from, for the preview."""
+    """A diversion date with where it came from, for the preview. A new worker placed before
+    the import, with no date of their own, counts from their placement date (`_diversion`):
+    shown as such, not as the import day the source's name would say."""
     if row is not None:
-        date, source = row.registered_on, row.registered_on_source
+        date, source = row.registered_on, _diversion_source_shown(row)
     return _diversion_shown(date, source, get_language())
+
+
+def _diversion_source_shown(row: _RosterRow) -> str:
+    source = row.registered_on_source
+    if source == DiversionSource.IMPORT and row.registered_on == row.placed_on:
+        return _PLACED_BEFORE_IMPORT
+    return source
+
+
+# A display-only source: the import day's rule applied to a worker placed before it.
+_PLACED_BEFORE_IMPORT = "placed-before-import"
 
 
 @functools.lru_cache(maxsize=1024)
 def _diversion_shown(date: datetime.date, source: str, language: str | None) -> str:
     # A roster's 100,000 rows share a few dates: translating and formatting each row's took
     # 3.5 s of a first import under cProfile.
-    return str(
-        DIVERSION_SHOWN % {"date": date.isoformat(), "source": DiversionSource(source).label}
-    )
+    if source == _PLACED_BEFORE_IMPORT:
+        label = DIVERSION_PLACED_BEFORE_IMPORT
+    else:
+        label = DiversionSource(source).label
+    return str(DIVERSION_SHOWN % {"date": date.isoformat(), "source": label})
 
 
 class _DiversionTally:
@@ -794,7 +810,7 @@ class _RosterCheck:
             (
                 labels["diverted_on"],
                 "",
-                _diversion_shown(row.registered_on, row.registered_on_source, language),
+                _diversion_shown(row.registered_on, _diversion_source_shown(row), language),
             )
         ]
         if row.channel:

@@ -369,3 +369,18 @@ def test_the_admin_list_filters_by_where_the_date_came_from(root_client, enterpr
     listing = root_client.get(url, {"registered_on_source__exact": "roster"}).content.decode()
 
     assert "筛选张三" in listing and "筛选李四" not in listing
+
+
+def test_a_new_worker_placed_before_the_import_is_previewed_as_counted_from_the_placement(
+    enterprise,
+):
+    """No 分流时间 anywhere: the worker counts from the import day, or from their placement if
+    that was earlier; the row says which, as the summary does."""
+    headers = ["姓名", "身份证号码", "安置方式", "安置时间"]
+    preview = run(
+        enterprise, csv_roster(headers, ["甲", A, "灵活就业", "2017-05-01"]), dry_run=True
+    )
+    [change] = preview.changes
+    shown = dict((label, new) for label, _old, new in change.fields)
+    assert shown["分流时间"] == "2017-05-01（安置日期：已在导入前安置，自安置之日起计入）"
+    assert "其中 1 名已安置的职工自其安置日期起计入（最早 2017-05-01）" in " ".join(preview.notes)
