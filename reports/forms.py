@@ -9,6 +9,7 @@ from enterprises.models import Enterprise
 
 from .selectors import report_as_of
 
+AS_OF_AFTER_YEAR = _("截至日期不能晚于 %(year)s 年年底")
 INDUSTRY_CHOICES = [("", _("全部行业")), *Enterprise.Industry.choices]
 
 
@@ -24,9 +25,23 @@ class ReportFilterForm(forms.Form):
     )
     industry = forms.ChoiceField(label=_("行业"), choices=INDUSTRY_CHOICES, required=False)
 
+    def clean(self):
+        """An as-of date after the year's end would title a report "2017年度 … 截至 2018-05-01"
+        and count 2018's placements into 2017's: refused. One before the year's start stays
+        (a year whose target is set in advance is read as of today, before it begins)."""
+        data = super().clean()
+        year, as_of = data.get("year"), data.get("as_of")
+        if year and as_of and as_of > datetime.date(year, 12, 31):
+            self.add_error("as_of", AS_OF_AFTER_YEAR % {"year": year})
+        return data
+
     def resolved(self, *, default_year: int, today: datetime.date) -> dict:
-        """Year, as-of date and industry with defaults (the as-of date by `report_as_of`)."""
-        data = self.cleaned_data if self.is_valid() else {}
+        """Year, as-of date and industry with defaults (the as-of date by `report_as_of`): a
+        value found wrong takes its default, the others stay as given."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
         year = data.get("year") or default_year
-        as_of = data.get("as_of") or report_as_of(year=year, today=today)
+        as_of = data.get("as_of")
+        if as_of is None or as_of > datetime.date(year, 12, 31):  # the default year's end too
+            as_of = report_as_of(year=year, today=today)
         return {"year": year, "as_of": as_of, "industry": data.get("industry") or None}

@@ -229,3 +229,19 @@ def test_the_months_table_writes_the_expected_share_of_the_target_as_a_count(
     assert [str(whole(point.elapsed_target)) for point in months[3:5]] == ["1,200", "1,510"]
     assert "<td>1,200</td>" in page and "<td>1,510</td>" in page
     assert (whole(None), whole(Decimal("0.5")), whole(Decimal("1074.49"))) == ("—", "1", "1,074")
+
+
+def test_an_as_of_date_after_the_years_end_is_refused_and_the_year_kept(
+    client, superuser, province
+):
+    client.force_login(superuser)
+    url = reverse("reports:region", args=["140000"])
+
+    response = client.get(url, {"year": 2017, "as_of": "2018-05-01"})
+
+    report = response.context["report"]
+    assert (report.year, report.as_of) == (2017, datetime.date(2017, 12, 31))
+    assert "截至日期不能晚于 2017 年年底" in response.content.decode()
+    # Before the year's start stays allowed (a year whose target is set in advance).
+    early = client.get(url, {"year": 2017, "as_of": "2016-06-30"}).context["report"]
+    assert early.as_of == datetime.date(2016, 6, 30)
