@@ -150,6 +150,10 @@ def _dashboard(request, scope: Scope, export_name: str, export_args: list):
             else None
         ),
         "industry_label": dict(Enterprise.Industry.choices).get(filters["industry"]),
+        # One enterprise without members: its own row is the whole table, and it lags behind
+        # no one; an industry filter has nothing to choose among.
+        "single_enterprise": scope.enterprise is not None
+        and all(child.key == str(scope.enterprise.pk) for child in report.children),
         "behind": (
             report.totals.target_completion is not None
             and report.totals.target_completion < report.elapsed_share

@@ -192,6 +192,23 @@ def test_a_group_dashboard_lists_its_members_with_links(
     assert "各企业安置情况" in page
     assert reverse("reports:enterprise", args=[member.pk]) + "?year=2017" in page
     assert response.context["report"].totals.placed == 1
+    # A group's members may lag: the panel and the industry filter are there.
+    assert "安置进度靠后的企业" in page and 'name="industry"' in page
+
+
+def test_one_enterprises_dashboard_does_not_rank_it_against_itself(
+    client, hr_officer, enterprise, make_worker
+):
+    """No 安置进度靠后的企业 listing the mine alone, no industry to choose, and no 序时进度
+    beside a completion rate that has no target."""
+    make_worker(enterprise=enterprise)
+    client.force_login(hr_officer)
+    page = client.get(reverse("reports:enterprise", args=[enterprise.pk]), {"year": 2017})
+    body = page.content.decode()
+    assert page.status_code == 200 and page.context["report"].totals.target is None
+    assert "安置进度靠后的企业" not in body
+    assert 'name="industry"' not in body
+    assert "序时进度" not in body.split('class="cards"')[1].split("</section>")[0]
 
 
 def test_a_mine_officer_gets_no_link_to_the_group_they_cannot_open(
