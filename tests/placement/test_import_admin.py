@@ -73,6 +73,11 @@ def test_a_refused_file_shows_every_error_offers_a_report_and_no_confirm(root_cl
         (4, "姓名"),
         (6, "身份证号码"),
     ]
+    # Nothing is written, so no new, changed or unchanged rows are counted (they read "0"
+    # beside a file whose other rows were fine): the page says what to do instead.
+    page = response.content.decode()
+    assert 'class="count-errors">2<' in page and "count-created" not in page
+    assert "整个文件全部无误时才会导入" in page
     report = root_client.get(IMPORT_URL, {"errors": response.context["token"]})
     sheet = load_workbook(io.BytesIO(report.content)).active
     assert [[c.value for c in row] for row in sheet.iter_rows(min_row=2)][1][:2] == [
