@@ -1,8 +1,9 @@
 """Dashboard figures kept in Django's cache until the part of the ledger they count changes.
 
 A dashboard's report is a pure function of the ledger (workers, placements, their facts, the
-targets, the enterprises and regions), the scope, the filters (year, as-of date, industry) and
-what the user may see. So it is cached under exactly those, plus two *generations*: tokens kept
+targets, the enterprises and regions), the scope, the filters (year, as-of date, industry),
+what the user may see and the language its labels are in. So it is cached under exactly those,
+plus two *generations*: tokens kept
 in the cache itself and replaced by fresh ones when something changes. A change never edits or
 deletes cached reports; it makes the keys built before it unreachable (they expire later).
 
