@@ -27,7 +27,7 @@ from django.http import (
 )
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
@@ -370,6 +370,8 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
                 query=query.urlencode(),
                 filename=self.get_export_filename(request, queryset, file_format),
                 rows_total=rows,
+                # The worker has no request: the file's headers and tab in the asker's language.
+                options={"language": translation.get_language() or settings.LANGUAGE_CODE},
             )
             export_write.enqueue(job.pk)
         messages.info(request, EXPORT_QUEUED % {"rows": rows})
@@ -426,7 +428,11 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
     def export_job_run(self, job, *, progress, out) -> None:
         """Called by the export job's worker: the change list's rows (as the user who asked saw
         them) written row by row into a write-only workbook, saved into the binary file `out`:
-        500,000 rows in bounded memory."""
+        500,000 rows in bounded memory, in the language of the user who asked."""
+        with translation.override(job.options.get("language") or settings.LANGUAGE_CODE):
+            self._export_job_write(job, progress=progress, out=out)
+
+    def _export_job_write(self, job, *, progress, out) -> None:
         from django.test import RequestFactory
         from openpyxl import Workbook
 

@@ -524,3 +524,24 @@ def test_a_job_failing_on_a_bug_says_so_without_the_errors_text(officer, enterpr
     assert job.status == "failed"
     assert job.failure == str(FAILED_INTERNAL % {"kind": "ValueError"})
     assert "140105" not in officer.get(IMPORT_URL, {"job": job.token}).content.decode()
+
+
+def test_an_export_job_writes_its_file_in_the_language_of_who_asked(
+    officer, make_worker, settings
+):
+    """The worker has no request and no language of its own: the job carries the asker's."""
+    from django.utils import translation
+
+    settings.LEDGER_EXPORT_JOB_ROWS = 2
+    for _ in range(3):
+        make_worker()
+    officer.cookies["django_language"] = "en"
+    assert officer.post(EXPORT_URL, {"format": "0", "resource": "0"}).status_code == 302
+    job = ExportJob.objects.get()
+    translation.deactivate()  # as in a worker process
+    run_jobs()
+    download = officer.get(EXPORT_URL, {"download": job.token})
+    book = load_workbook(io.BytesIO(b"".join(download.streaming_content)))
+    assert book.sheetnames == ["Roster"]
+    headers = next(book.active.iter_rows(values_only=True))
+    assert "Name" in headers and "姓名" not in headers
