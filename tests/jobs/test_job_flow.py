@@ -526,9 +526,7 @@ def test_a_job_failing_on_a_bug_says_so_without_the_errors_text(officer, enterpr
     assert "140105" not in officer.get(IMPORT_URL, {"job": job.token}).content.decode()
 
 
-def test_an_export_job_writes_its_file_in_the_language_of_who_asked(
-    officer, make_worker, settings
-):
+def test_an_export_job_writes_its_file_in_the_language_of_who_asked(officer, make_worker, settings):
     """The worker has no request and no language of its own: the job carries the asker's."""
     from django.utils import translation
 
