@@ -416,18 +416,22 @@ def _diversion(
     return errors
 
 
-def _display_diversion(row, *, date=None, source=None) -> str:
+def _display_diversion(row, *, date=None, source=None, today=None) -> str:
     """A diversion date with where it came from, for the preview. A new worker placed before
     the import, with no date of their own, counts from their placement date (`_diversion`):
     shown as such, not as the import day the source's name would say."""
     if row is not None:
-        date, source = row.registered_on, _diversion_source_shown(row)
+        date, source = row.registered_on, _diversion_source_shown(row, today)
     return _diversion_shown(date, source, get_language())
 
 
-def _diversion_source_shown(row: _RosterRow) -> str:
+def _diversion_source_shown(row: _RosterRow, today: datetime.date) -> str:
     source = row.registered_on_source
-    if source == DiversionSource.IMPORT and row.registered_on == row.placed_on:
+    if (
+        source == DiversionSource.IMPORT
+        and row.registered_on == row.placed_on
+        and row.placed_on < today  # placed on the import day: that is the import day
+    ):
         return _PLACED_BEFORE_IMPORT
     return source
 
@@ -451,7 +455,8 @@ class _DiversionTally:
     """How many of the file's workers count as to be placed from which date, and why: the
     preview says it before anything is written."""
 
-    def __init__(self):
+    def __init__(self, today: datetime.date):
+        self.today = today
         self.roster: dict[datetime.date, int] = {}
         self.enterprise: dict[datetime.date, int] = {}
         self.by_import = 0
@@ -468,7 +473,7 @@ class _DiversionTally:
             self.enterprise[row.registered_on] = self.enterprise.get(row.registered_on, 0) + 1
         else:
             self.by_import += 1
-            if row.placed_on and row.registered_on == row.placed_on:
+            if row.placed_on and row.registered_on == row.placed_on < self.today:
                 self.placed_earlier.append(row.placed_on)
 
     def notes(self, *, column: str | None, enterprise: Enterprise, today) -> list[str]:
@@ -630,7 +635,7 @@ class _RosterCheck:
         self.result = result
         self.header = table.header
         self.today = timezone.localdate()
-        self.diversions = _DiversionTally()
+        self.diversions = _DiversionTally(self.today)
         # The preview shows stored values beside the file's: phones only to those who may see
         # them (the operator at the command line, without --user, may).
         self.full = can_see_full_id(user)
@@ -777,7 +782,7 @@ class _RosterCheck:
                     date=stored[field_index["registered_on"]],
                     source=stored[field_index["registered_on_source"]],
                 )
-                diffs.append(("diverted_on", old, _display_diversion(row)))
+                diffs.append(("diverted_on", old, _display_diversion(row, today=self.today)))
             placement_diff = _placement_change(
                 row, worker_id, placements, pending.new_placements, pending.changed_placements
             )
@@ -810,7 +815,9 @@ class _RosterCheck:
             (
                 labels["diverted_on"],
                 "",
-                _diversion_shown(row.registered_on, _diversion_source_shown(row), language),
+                _diversion_shown(
+                    row.registered_on, _diversion_source_shown(row, self.today), language
+                ),
             )
         ]
         if row.channel:

@@ -153,6 +153,7 @@ def _dashboard(request, scope: Scope, export_name: str, export_args: list):
         # One enterprise without members: its own row is the whole table, and it lags behind
         # no one; an industry filter has nothing to choose among.
         "single_enterprise": scope.enterprise is not None
+        and bool(report.children)  # a group with no member of the industry chosen: not one
         and all(child.key == str(scope.enterprise.pk) for child in report.children),
         "behind": (
             report.totals.target_completion is not None

@@ -384,3 +384,12 @@ def test_a_new_worker_placed_before_the_import_is_previewed_as_counted_from_the_
     shown = dict((label, new) for label, _old, new in change.fields)
     assert shown["分流时间"] == "2017-05-01（安置日期：已在导入前安置，自安置之日起计入）"
     assert "其中 1 名已安置的职工自其安置日期起计入（最早 2017-05-01）" in " ".join(preview.notes)
+
+
+def test_a_new_worker_placed_on_the_import_day_counts_from_the_import_day(enterprise):
+    today = timezone.localdate().isoformat()
+    headers = ["姓名", "身份证号码", "安置方式", "安置时间"]
+    preview = run(enterprise, csv_roster(headers, ["甲", A, "灵活就业", today]), dry_run=True)
+    shown = {label: new for label, _old, new in preview.changes[0].fields}
+    assert shown["分流时间"] == f"{today}（登记（导入）之日）"
+    assert not any("已安置的职工自其安置日期起计入" in note for note in preview.notes)

@@ -192,8 +192,13 @@ def test_a_group_dashboard_lists_its_members_with_links(
     assert "各企业安置情况" in page
     assert reverse("reports:enterprise", args=[member.pk]) + "?year=2017" in page
     assert response.context["report"].totals.placed == 1
-    # A group's members may lag: the panel and the industry filter are there.
+    # A group's members may lag: the panel and the industry filter are there, also when the
+    # industry chosen leaves no member (the filter must stay to be changed back).
     assert "安置进度靠后的企业" in page and 'name="industry"' in page
+    other = "steel" if member.industry != "steel" else "coal"
+    none = client.get(reverse("reports:enterprise", args=[group.pk]), {"industry": other})
+    assert none.context["report"].children == []
+    assert 'name="industry"' in none.content.decode()
 
 
 def test_one_enterprises_dashboard_does_not_rank_it_against_itself(
