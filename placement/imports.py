@@ -416,16 +416,15 @@ def _diversion(
     return errors
 
 
-def _display_diversion(row, *, date=None, source=None, today=None) -> str:
-    """A diversion date with where it came from, for the preview. A new worker placed before
-    the import, with no date of their own, counts from their placement date (`_diversion`):
-    shown as such, not as the import day the source's name would say."""
-    if row is not None:
-        date, source = row.registered_on, _diversion_source_shown(row, today)
+def _display_diversion(date: datetime.date, source: str) -> str:
+    """A diversion date with where it came from, for the preview."""
     return _diversion_shown(date, source, get_language())
 
 
 def _diversion_source_shown(row: _RosterRow, today: datetime.date) -> str:
+    """The row's diversion source as the preview names it. A new worker placed before the
+    import, with no date of their own, counts from their placement date (`_diversion`): shown
+    as such, not as the import day the source's name would say."""
     source = row.registered_on_source
     if (
         source == DiversionSource.IMPORT
@@ -778,11 +777,13 @@ class _RosterCheck:
                     diversion_year=row.registered_on.year,
                 )
                 old = _display_diversion(
-                    None,
-                    date=stored[field_index["registered_on"]],
-                    source=stored[field_index["registered_on_source"]],
+                    stored[field_index["registered_on"]],
+                    stored[field_index["registered_on_source"]],
                 )
-                diffs.append(("diverted_on", old, _display_diversion(row, today=self.today)))
+                new = _display_diversion(
+                    row.registered_on, _diversion_source_shown(row, self.today)
+                )
+                diffs.append(("diverted_on", old, new))
             placement_diff = _placement_change(
                 row, worker_id, placements, pending.new_placements, pending.changed_placements
             )

@@ -3,9 +3,9 @@
 A dashboard's report is a pure function of the ledger (workers, placements, their facts, the
 targets, the enterprises and regions), the scope, the filters (year, as-of date, industry),
 what the user may see and the language its labels are in. So it is cached under exactly those,
-plus two *generations*: tokens kept
-in the cache itself and replaced by fresh ones when something changes. A change never edits or
-deletes cached reports; it makes the keys built before it unreachable (they expire later).
+plus two *generations*: tokens kept in the cache itself and replaced by fresh ones when
+something changes. A change never edits or deletes cached reports; it makes the keys built
+before it unreachable (they expire later).
 
 - The scope's own generation (`scope_parts`: the nation, a region's code prefix, an
   enterprise) is replaced when something inside the scope changes. A change at an enterprise
