@@ -26,7 +26,17 @@ FAILED_WORKER = _(
     "后台任务进程多次中断（已尝试 %(attempts)s 次），任务未完成；"
     "文件中的数据均未写入，请稍后重新提交"
 )
+FAILED_ACCESS_CHANGED = _(
+    "提交导出后，您的数据范围或查看权限已有变更，导出未进行；如仍需要，请重新导出"
+)
 FAILED_INTERNAL = _("处理时发生内部错误（%(kind)s），文件中的数据均未写入；请联系系统管理员")
+
+
+# Kept in an import job's options (keys beginning with "_" are the job's own, never the import
+# service's): when its check began reading what is stored, and that its write found the stored
+# records changed since, so that the file was checked again (jobs.tasks).
+CHECKED_AT = "_checked_at"
+RECHECKED = "_rechecked"
 
 
 class ImportJob(models.Model):

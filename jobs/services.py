@@ -91,6 +91,23 @@ def import_job_cancel(job: ImportJob) -> bool:
     return True
 
 
+def job_fail(model, pk: int, failure: str) -> None:
+    """A job that will not be finished: FAILED with its reason. What it held for its run goes as
+    on cancel and expiry (the officer is asked to submit again): an import's file and the
+    changes of its preview, an export's query (it may hold a name searched for)."""
+    fields = {"status": "failed", "finished_at": timezone.now(), "failure": failure}
+    with transaction.atomic():
+        if model is ImportJob:
+            job = ImportJob.objects.select_for_update().filter(pk=pk).first()
+            if job is None:
+                return
+            job.result = _without_changes(job.result)
+            ImportJob.objects.filter(pk=pk).update(data=b"", result=job.result, **fields)
+        else:
+            ExportPart.objects.filter(job_id=pk).delete()
+            model.objects.filter(pk=pk).update(query="", size=0, **fields)
+
+
 def import_job_expired(job: ImportJob, now=None) -> bool:
     """An upload whose preview waited longer than LEDGER_IMPORT_UPLOAD_EXPIRY_MINUTES."""
     now = now or timezone.now()
@@ -104,13 +121,17 @@ def jobs_expire(now=None) -> tuple[int, int]:
     now = now or timezone.now()
     lifetime = datetime.timedelta(minutes=settings.LEDGER_IMPORT_UPLOAD_EXPIRY_MINUTES)
     imports = 0
-    stale = ImportJob.objects.filter(
-        status__in=[ImportJob.Status.PREVIEW, ImportJob.Status.REFUSED],
-        created_at__lt=now - lifetime,
-    ).exclude(data=b"")
+    # Failed jobs too: their file has been emptied at failure since that was written, but one
+    # that failed before (or whose failure could not empty it) goes here.
+    left = [ImportJob.Status.PREVIEW, ImportJob.Status.REFUSED, ImportJob.Status.FAILED]
+    stale = ImportJob.objects.filter(status__in=left, created_at__lt=now - lifetime).exclude(
+        data=b""
+    )
     for job in stale.iterator():
         with transaction.atomic():
             job = ImportJob.objects.select_for_update().get(pk=job.pk)
+            if job.status not in left:
+                continue  # confirmed meanwhile: its write needs the file
             if job.status == ImportJob.Status.PREVIEW:
                 job.status = ImportJob.Status.EXPIRED
             job.data = b""
@@ -123,7 +144,9 @@ def jobs_expire(now=None) -> tuple[int, int]:
     if exports:
         with transaction.atomic():
             ExportPart.objects.filter(job_id__in=exports).delete()
-            ExportJob.objects.filter(pk__in=exports).update(status=ExportJob.Status.EXPIRED, size=0)
+            ExportJob.objects.filter(pk__in=exports).update(
+                status=ExportJob.Status.EXPIRED, size=0, query=""
+            )
     return imports, len(exports)
 
 
@@ -171,10 +194,7 @@ def _requeue(model, pk, running, queued) -> int:
         if job is None:
             return 0
         if job.attempts >= settings.LEDGER_JOB_MAX_ATTEMPTS:
-            failure = FAILED_WORKER % {"attempts": job.attempts}
-            model.objects.filter(pk=pk).update(
-                status="failed", finished_at=timezone.now(), failure=failure
-            )
+            job_fail(model, pk, FAILED_WORKER % {"attempts": job.attempts})
             logger.warning("%s %s failed after %s attempts", model.__name__, pk, job.attempts)
             return 0
         model.objects.filter(pk=pk).update(status=queued, heartbeat_at=None)

@@ -20,18 +20,22 @@ from django.utils import timezone
 from django_tasks import task
 
 from spreadsheets import readers
+from spreadsheets.admin import ExportAccessChanged
 from spreadsheets.results import ImportResult
 from spreadsheets.uploads import seal, unseal
 
 from .models import (
+    CHECKED_AT,
+    FAILED_ACCESS_CHANGED,
     FAILED_DATABASE,
     FAILED_INTERNAL,
+    RECHECKED,
     ExportJob,
     ExportPart,
     ImportJob,
     WriteProgress,
 )
-from .services import job_admin, job_claim
+from .services import job_admin, job_claim, job_fail
 
 logger = logging.getLogger(__name__)
 
@@ -148,10 +152,7 @@ def _retry_later(model, pk: int, *, running: str, queued: str, again) -> None:
     if job is None:
         return
     if job.attempts >= settings.LEDGER_JOB_MAX_ATTEMPTS:
-        failure = FAILED_DATABASE % {"attempts": job.attempts}
-        model.objects.filter(pk=pk).update(
-            status="failed", finished_at=timezone.now(), failure=failure
-        )
+        job_fail(model, pk, FAILED_DATABASE % {"attempts": job.attempts})
         return
     with transaction.atomic():
         model.objects.filter(pk=pk, status=running).update(status=queued, heartbeat_at=None)
@@ -161,8 +162,7 @@ def _retry_later(model, pk: int, *, running: str, queued: str, again) -> None:
 def _failed(model, pk: int, exc: BaseException) -> None:
     # The kind of error only: a message may quote a cell of the file.
     logger.error("%s %s failed: %s", model.__name__, pk, type(exc).__name__)
-    failure = FAILED_INTERNAL % {"kind": type(exc).__name__}
-    model.objects.filter(pk=pk).update(status="failed", finished_at=timezone.now(), failure=failure)
+    job_fail(model, pk, FAILED_INTERNAL % {"kind": type(exc).__name__})
 
 
 @task()
@@ -183,6 +183,9 @@ def import_check(job_pk: int) -> None:
 def _import_check(job_pk: int) -> None:
     job = ImportJob.objects.select_related("user").get(pk=job_pk)
     attempt = job.attempts
+    # Before anything stored is read: a change written after this moment is one the preview may
+    # not show, and its write checks the file again (_import_write_locked).
+    checked_at = job.started_at or timezone.now()
     progress = Progress(ImportJob, job_pk)
     result = _run_import(job, progress=progress, dry_run=True)
     status = ImportJob.Status.REFUSED if result.refused else ImportJob.Status.PREVIEW
@@ -196,6 +199,7 @@ def _import_check(job_pk: int) -> None:
         error_count=len(result.errors),
         heartbeat_at=timezone.now(),
         finished_at=timezone.now() if result.refused else None,
+        options={**job.options, CHECKED_AT: checked_at.isoformat()},
     )
 
 
@@ -250,6 +254,17 @@ def _import_write_locked(job_pk: int, reporter: WriteReporter) -> None:
         job = job.get(pk=job_pk)
         if job.status != ImportJob.Status.WRITING:
             return
+        if _changed_since_check(job):
+            # The officer confirmed a preview of records someone has changed since: what is
+            # written must be what was shown, so the file is checked again and shown again.
+            job.status = ImportJob.Status.QUEUED
+            job.result = b""
+            job.attempts = 0
+            job.heartbeat_at = None
+            job.options = {**job.options, RECHECKED: True}
+            job.save(update_fields=["status", "result", "attempts", "heartbeat_at", "options"])
+            import_check.enqueue(job.pk)
+            return
         result = _run_import(job, progress=reporter, dry_run=False)
         job.status = ImportJob.Status.REFUSED if result.refused else ImportJob.Status.DONE
         result.changes = []
@@ -259,6 +274,16 @@ def _import_write_locked(job_pk: int, reporter: WriteReporter) -> None:
         job.error_count = len(result.errors)
         job.finished_at = timezone.now()
         job.save()
+
+
+def _changed_since_check(job: ImportJob) -> bool:
+    """Whether what the job's check compared the file with has changed since (the admin's
+    `import_changed_since`: history rows written after the check began)."""
+    checked_at = job.options.get(CHECKED_AT)
+    if not checked_at:
+        return False
+    since = datetime.datetime.fromisoformat(checked_at)
+    return job_admin(job.model).import_changed_since(job, since)
 
 
 @task()
@@ -278,6 +303,8 @@ def export_write(job_pk: int) -> None:
             admin.export_job_run(job, progress=Progress(ExportJob, job_pk), out=file)
             file.seek(0)
             _export_store(job_pk, attempt, file)
+    except ExportAccessChanged:
+        job_fail(ExportJob, job_pk, str(FAILED_ACCESS_CHANGED))
     except PERMANENT_ERRORS as exc:
         _failed(ExportJob, job_pk, exc)
     except TRANSIENT_ERRORS:

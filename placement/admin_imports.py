@@ -9,7 +9,7 @@ from spreadsheets.admin import SpreadsheetImportExportMixin, SpreadsheetImportFo
 
 from .access import access_log_record, can_see_full_id
 from .imports import roster_import, target_import
-from .models import AccessLog
+from .models import AccessLog, Placement, Worker
 from .resources import AnnualTargetResource, RosterResource
 
 
@@ -58,6 +58,18 @@ class RosterImportExportMixin(SpreadsheetImportExportMixin):
     def stored_import_options(self, stored: dict) -> dict:
         return {"enterprise": Enterprise.objects.get(pk=stored["enterprise"])}
 
+    def import_changed_since(self, job, since) -> bool:
+        """The enterprise's workers or placements changed since the check began (their history:
+        every write path records one). A worker moved to another enterprise meanwhile is the
+        write's own concern: it finds the number registered elsewhere and refuses the file."""
+        recent = {"history_date__gt": since}
+        if Worker.history.filter(enterprise_id=job.enterprise_id, **recent).exists():
+            return True
+        # A placement's history leaves its enterprise out: its worker's tells (a deleted
+        # worker's placements go with a history row of the worker's own, found above).
+        workers = Worker.objects.filter(enterprise_id=job.enterprise_id).values("pk")
+        return Placement.history.filter(worker_id__in=workers, **recent).exists()
+
     def import_history_visible(self, request, jobs):
         """An enterprise's imports to everyone who may see the enterprise."""
         return jobs.filter(enterprise__in=Enterprise.objects.visible_to(request.user))
@@ -70,9 +82,14 @@ class RosterImportExportMixin(SpreadsheetImportExportMixin):
             action=AccessLog.Action.EXPORT,
             target="placement.worker:roster-export",
             rows=job.rows_done,
-            full_numbers=can_see_full_id(request.user),
+            # As the file was written (the download is refused where the user's rights differ).
+            full_numbers=job.options["access"]["full"],
             request=request,
         )
+
+    def export_access(self, user) -> dict:
+        """Also whether the file holds full ID numbers and phones."""
+        return {**super().export_access(user), "full": can_see_full_id(user)}
 
     def get_export_resource_kwargs(self, request, **kwargs):
         return {"full_id_numbers": can_see_full_id(request.user)}

@@ -11,6 +11,7 @@ come back. `?history=1` lists past imports. An export of more than LEDGER_EXPORT
 written by a job too and offered to its owner at `<export>?download=<token>`.
 """
 
+import datetime
 import re
 
 from django import forms
@@ -45,6 +46,15 @@ IMPORT_REFUSED = _("文件有 %(count)s 处错误，未导入任何数据；请�
 IMPORT_FAILED = _("导入任务失败，未导入任何数据；请重新上传，如仍失败请联系管理员")
 UPLOAD_EXPIRED = _("上传的文件已过期，请重新上传")
 UPLOAD_CANCELLED = _("已取消导入，上传的文件已删除")
+IMPORT_RECHECKED = _(
+    "确认之后、写入之前，相关记录已被他人修改：已按最新记录重新核对，以下是新的核对结果，"
+    "请查看后再次确认"
+)
+UPLOAD_NOT_CANCELLED = _("该导入已经确认，正在写入或已写入，不能再取消")
+EXPORT_ACCESS_CHANGED = _(
+    "导出文件生成后，您的数据范围或查看权限已有变更，该文件不再提供下载；如仍需要，请重新导出"
+)
+EXPORT_GONE = _("导出文件已超过保留期限并已删除；如仍需要，请重新导出")
 EXPORT_QUEUED = _("导出的记录较多（%(rows)s 条），已转为后台导出：完成后可在本页下载")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHANGES_PER_PAGE = 100
@@ -181,7 +191,13 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
 
         job = self._own_job(request, request.POST.get("token", ""))
         if "cancel" in request.POST:
-            import_job_cancel(job)
+            if not import_job_cancel(job):
+                job.refresh_from_db(fields=["status"])
+                if job.status not in (job.Status.CANCELLED, job.Status.EXPIRED):
+                    # Confirmed meanwhile (another tab or session): the write goes ahead; its
+                    # page says how far it has got.
+                    messages.warning(request, UPLOAD_NOT_CANCELLED)
+                    return HttpResponseRedirect(self._job_url(job))
             messages.info(request, UPLOAD_CANCELLED)
             return HttpResponseRedirect(reverse(self._url("import")))
         form = self.import_form_class(request.POST, request=request)
@@ -266,11 +282,15 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
 
     def _preview_response(self, request, job, query):
         """Counts, all errors (paginated) and the changes (paginated); never the whole file."""
+        from jobs.models import RECHECKED
+
         result = ImportResult.loads(unseal(job.result).decode())
         errors = Paginator(result.errors, CHANGES_PER_PAGE).get_page(query.get("epage"))
         changes = Paginator(result.changes, CHANGES_PER_PAGE).get_page(query.get("page"))
         if result.refused:
             messages.error(request, IMPORT_REFUSED % {"count": len(result.errors)})
+        if job.options.get(RECHECKED):
+            messages.warning(request, IMPORT_RECHECKED)
         confirm = None
         if not result.refused and job.status == job.Status.PREVIEW:
             stored = {k: v for k, v in job.options.items() if not k.startswith("_")}
@@ -370,8 +390,13 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
                 query=query.urlencode(),
                 filename=self.get_export_filename(request, queryset, file_format),
                 rows_total=rows,
-                # The worker has no request: the file's headers and tab in the asker's language.
-                options={"language": translation.get_language() or settings.LANGUAGE_CODE},
+                options={
+                    # The worker has no request: the file's headers and tab in the asker's
+                    # language.
+                    "language": translation.get_language() or settings.LANGUAGE_CODE,
+                    # What the file may hold, checked again when it is written and downloaded.
+                    "access": self.export_access(request.user),
+                },
             )
             export_write.enqueue(job.pk)
         messages.info(request, EXPORT_QUEUED % {"rows": rows})
@@ -408,11 +433,40 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
             template=self.job_template_name,
         )
 
+    def import_changed_since(self, job, since) -> bool:
+        """Whether the stored records an import job's preview was compared with changed after
+        `since` (the check's start): then its write checks the file again instead of writing
+        what no one saw. Here: any change to the model's records (their history)."""
+        history = getattr(self.model, "history", None)
+        return history is not None and history.filter(history_date__gt=since).exists()
+
+    def export_access(self, user) -> dict:
+        """What decides which rows and values an export holds for `user`: whether they see
+        everything, and their scope (role, region, enterprise). Recorded when the export is
+        asked for; the worker writes the file only if it still holds, and the file is offered
+        only while it holds, so a file never outlives the rights it was made under."""
+        from enterprises.querysets import sees_everything, user_scope
+
+        scope = user_scope(user)
+        return {
+            "all": sees_everything(user),
+            "scope": [scope.role, scope.region_id, scope.enterprise_id] if scope else None,
+        }
+
     def _export_download(self, request, token: str):
-        """The finished file, to the user who asked for it only; written to the access log."""
+        """The finished file, to the user who asked for it only, within the day it is kept and
+        while the user's rights are those it was made under; written to the access log."""
         job = self._own_export(request, token)
         if job.status != job.Status.DONE:
             raise Http404
+        keep = datetime.timedelta(hours=settings.LEDGER_EXPORT_KEEP_HOURS)
+        if job.finished_at is None or job.finished_at < timezone.now() - keep:
+            # The hourly clean-up has not come by yet: the file is gone all the same.
+            messages.error(request, EXPORT_GONE)
+            return HttpResponseRedirect(reverse(self._url("changelist")))
+        if job.options.get("access") != self.export_access(request.user):
+            messages.error(request, EXPORT_ACCESS_CHANGED)
+            return HttpResponseRedirect(reverse(self._url("changelist")))
         parts = list(job.parts.values_list("pk", flat=True))
         if not parts:
             raise Http404
@@ -435,6 +489,9 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
     def _export_job_write(self, job, *, progress, out) -> None:
         from django.test import RequestFactory
         from openpyxl import Workbook
+
+        if job.options.get("access") != self.export_access(job.user):
+            raise ExportAccessChanged
 
         request = RequestFactory().get(reverse(self._url("export")) + "?" + job.query)
         request.user = job.user
@@ -476,6 +533,10 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
         file name the ledger gives, so that no name reaches a header or a log."""
         day = timezone.localdate().isoformat()
         return f"{self.model._meta.model_name}-{day}.{file_format.get_extension()}"
+
+
+class ExportAccessChanged(Exception):
+    """The user's scope or rights changed between asking for an export and its writing."""
 
 
 def _export_file(parts: list[int]):
