@@ -6,13 +6,15 @@ Every text cell, the title and the headers included, goes through the ledger's o
 """
 
 import datetime
+import io
 
-import tablib
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export import fields, resources, widgets
 from import_export.formats.base_formats import XLSX
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from placement.channels import Channel
 from spreadsheets.formulas import escape_formula
@@ -69,6 +71,10 @@ class CategoryResource(ShareResource):
     name = fields.Field(attribute="name", column_name=gettext_lazy("类别（四个一批）"))
 
 
+class RelationResource(ShareResource):
+    name = fields.Field(attribute="name", column_name=gettext_lazy("劳动关系"))
+
+
 class WorkerResource(resources.Resource):
     """The drill-down list of an enterprise's workers: ID numbers masked, birth year only."""
 
@@ -119,27 +125,45 @@ SHEET_NAMES = {
 }
 
 
-def xlsx_bytes(*, resource: resources.Resource, rows, title: str, sheet_name: str) -> bytes:
-    """The rows exported through `resource`, below a title row, as .xlsx bytes."""
-    table = resource.export(rows)
-    width = len(table.headers)
-    sheet = tablib.Dataset(
-        headers=[escape_formula(title)] + [""] * (width - 1), title=str(sheet_name)[:31]
-    )
-    sheet.append([escape_formula(str(h)) for h in table.headers])
-    for row in table:
-        sheet.append([escape_formula(value) for value in row])
-    return XLSX().export_data(sheet)
+def xlsx_bytes(*, sections, title: str, sheet_name: str) -> bytes:
+    """Each section's rows exported through its resource ([(resource, rows), …]: a table, or
+    two that the page shows together), below a title row, a blank row between sections, as
+    .xlsx bytes. Written with openpyxl rather than through tablib, for the rates' number
+    formats: a rate keeps the decimals the page shows (90.00, not 90)."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title=str(sheet_name)[:31])
+    sheet.append([escape_formula(title)])
+    for number, (resource, rows) in enumerate(sections):
+        table = resource.export(rows)
+        if number:
+            sheet.append([])
+        sheet.append([escape_formula(str(h)) for h in table.headers])
+        for row in table:
+            sheet.append([_cell(sheet, escape_formula(value)) for value in row])
+    stream = io.BytesIO()
+    book.save(stream)
+    return stream.getvalue()
 
 
-def report_table(report, table: str) -> tuple[resources.Resource, list]:
-    """The resource and rows of one dashboard table."""
+def _cell(sheet, value):
+    fmt = rates.number_format(value)
+    if fmt is None:
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.number_format = fmt
+    return cell
+
+
+def report_table(report, table: str) -> list[tuple[resources.Resource, list]]:
+    """The sections (resource and rows) of one dashboard table, for `xlsx_bytes`."""
     if table == "children":
-        return FiguresResource(), [report.totals, *report.children]
+        return [(FiguresResource(), [report.totals, *report.children])]
     if table == "channels":
-        return ShareResource(), report.channels
+        return [(ShareResource(), report.channels)]
     if table == "categories":
-        return CategoryResource(), report.categories
+        # As the dashboard's panel: the four categories, then the labour relations (kept, kept
+        # in internal retirement, ended), whose sum is the placed.
+        return [(CategoryResource(), report.categories), (RelationResource(), report.relations)]
     if table == "stragglers":
-        return FiguresResource(), report.stragglers
+        return [(FiguresResource(), report.stragglers)]
     raise KeyError(table)

@@ -31,7 +31,7 @@ class ReportFilterForm(forms.Form):
         (a year whose target is set in advance is read as of today, before it begins)."""
         data = super().clean()
         year, as_of = data.get("year"), data.get("as_of")
-        if year and as_of and _after_year(as_of, year):
+        if year and as_of and after_year(as_of, year):
             self.add_error("as_of", AS_OF_AFTER_YEAR % {"year": year})
         return data
 
@@ -42,10 +42,10 @@ class ReportFilterForm(forms.Form):
         data = getattr(self, "cleaned_data", {})
         year = data.get("year") or default_year
         as_of = data.get("as_of")
-        if as_of is None or _after_year(as_of, year):  # the default year's end too
+        if as_of is None or after_year(as_of, year):  # the default year's end too
             as_of = report_as_of(year=year, today=today)
         return {"year": year, "as_of": as_of, "industry": data.get("industry") or None}
 
 
-def _after_year(day: datetime.date, year: int) -> bool:
+def after_year(day: datetime.date, year: int) -> bool:
     return day > datetime.date(year, 12, 31)

@@ -19,6 +19,15 @@ def percent(numerator: int, denominator: int | None, *, places: int) -> Decimal 
     return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
+def number_format(value) -> str | None:
+    """The spreadsheet number format that shows a rounded rate as the page does, with its own
+    decimals (90.00, 100.0): stored as a plain number, a cell would show 90 and 100."""
+    if not isinstance(value, Decimal):
+        return None
+    places = -value.as_tuple().exponent
+    return "0." + "0" * places if places > 0 else "0"
+
+
 def placement_rate(*, placed: int, to_place: int) -> Decimal | None:
     """安置率: 2 decimals, because near 100% one decimal would hide the unplaced."""
     return percent(placed, to_place, places=2)

@@ -206,15 +206,13 @@ def _export(request, scope: Scope, table: str):
         raise Http404
     _form, filters = _filters(request)
     report = placement_report(scope=scope, user=request.user, **filters)
-    resource, rows = exports.report_table(report, table)
+    sections = exports.report_table(report, table)
     industry = dict(Enterprise.Industry.choices).get(filters["industry"])
     title = exports.report_title(
         scope_name=scope.name, year=report.year, as_of=report.as_of, industry_label=industry
     )
     response = HttpResponse(
-        exports.xlsx_bytes(
-            resource=resource, rows=rows, title=title, sheet_name=exports.SHEET_NAMES[table]
-        ),
+        exports.xlsx_bytes(sections=sections, title=title, sheet_name=exports.SHEET_NAMES[table]),
         content_type=exports.XLSX_CONTENT_TYPE,
     )
     # An ASCII file name: the scope is in the title row; names stay out of headers and logs.
@@ -309,8 +307,7 @@ def _workers_export(request, enterprise: Enterprise):
     )
     response = HttpResponse(
         exports.xlsx_bytes(
-            resource=exports.WorkerResource(),
-            rows=rows,
+            sections=[(exports.WorkerResource(), rows)],
             title=title,
             sheet_name=exports.SHEET_NAMES["workers"],
         ),

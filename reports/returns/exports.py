@@ -143,6 +143,10 @@ def _write_form(sheet, monthly_return: MonthlyReturn) -> None:
             }
         ]
     )
+    for row in sheet.iter_rows():
+        for cell in row:
+            if fmt := rates.number_format(cell.value):
+                cell.number_format = fmt
     widths = [8, 28, 10, 10, 10, 12, 12, 12, 16]
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width

@@ -96,3 +96,10 @@ def test_an_unknown_region_is_an_error(db):
     with pytest.raises(CommandError) as error:
         run("--year", "2017", "--region", "999999")
     assert str(error.value) == str(UNKNOWN_REGION % {"code": "999999"})
+
+
+def test_an_as_of_date_after_the_year_is_refused_as_on_the_pages(ledger):
+    with pytest.raises(CommandError, match="截至日期不能晚于 2017 年年底"):
+        run("--year", "2017", "--as-of", "2018-05-01", "--json")
+    data = json.loads(run("--year", "2017", "--as-of", "2017-12-31", "--json"))
+    assert data["as_of"] == "2017-12-31"

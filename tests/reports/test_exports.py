@@ -117,7 +117,7 @@ def test_a_negative_number_stays_a_number_in_report_export():
         )
     ]
     book = openpyxl.load_workbook(
-        io.BytesIO(xlsx_bytes(resource=resource, rows=figures, title="=title", sheet_name="s"))
+        io.BytesIO(xlsx_bytes(sections=[(resource, figures)], title="=title", sheet_name="s"))
     )
     rows = [[cell.value for cell in row] for row in book.active.iter_rows()]
     assert rows[0][0] == "'=title"
@@ -183,3 +183,41 @@ def test_each_exported_table_names_its_sheet_in_the_users_language(
         )
         tabs.append(openpyxl.load_workbook(io.BytesIO(response.content)).sheetnames[0])
     assert tabs == names
+
+
+def test_rates_keep_the_decimals_the_page_shows(root_client, enterprise, make_worker, place):
+    """A rate is a number with its display format: 90.00 and 100.0, not 90 and 100."""
+    workers = [make_worker() for _ in range(10)]
+    for worker in workers[:9]:
+        place(worker, datetime.date(2017, 3, 1))
+    AnnualTarget.objects.create(year=2017, enterprise=enterprise, workers=9)
+    response = root_client.get(
+        reverse("reports:enterprise_export", args=[enterprise.pk, "children"]),
+        {"year": 2017, "as_of": "2017-06-30"},
+    )
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    total = list(book.active.iter_rows(min_row=3, max_row=3))[0]
+    shown = {cell.column_letter: (cell.value, cell.number_format) for cell in total}
+    assert shown["E"] == (90, "0.00")  # 安置率
+    assert shown["H"] == (100, "0.0")  # 任务完成率
+    assert shown["B"] == (10, "General")  # a count
+
+
+def test_the_categories_export_has_the_labour_relations_below_as_the_page(
+    root_client, make_worker, place
+):
+    place(make_worker(), datetime.date(2017, 3, 1), Channel.INTERNAL_TRANSFER)
+    place(make_worker(), datetime.date(2017, 4, 1), Channel.INTERNAL_RETIREMENT)
+    response = root_client.get(
+        reverse("reports:region_export", args=["140000", "categories"]),
+        {"year": 2017, "as_of": "2017-06-30"},
+    )
+    page = root_client.get(
+        reverse("reports:region", args=["140000"]), {"year": 2017, "as_of": "2017-06-30"}
+    )
+    rows = sheet(response)
+    relations_at = rows.index(["劳动关系", "已安置", "构成（%）"])
+    assert rows[relations_at - 1] == [None, None, None]
+    exported = [tuple(row) for row in rows[relations_at + 1 :]]
+    shown = [(row.name, row.placed, row.share) for row in page.context["report"].relations]
+    assert exported == shown and sum(placed for _name, placed, _share in exported) == 2

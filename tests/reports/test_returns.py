@@ -399,6 +399,10 @@ def test_the_consolidation_exports_the_form_with_a_sheet_per_county(chain, clien
     rows = list(book["合计"].iter_rows(values_only=True))
     total = next(row for row in rows if row[1] == "合计")
     assert total[2:9] == (13, 6, 7, 46.15, 6, 13, 46.2)
+    total_cells = next(row for row in book["合计"].iter_rows() if row[1].value == "合计")
+    # The rates with the page's decimals (a plain number cell would show 46.2 as 46.2, but 50.00
+    # as 50).
+    assert [total_cells[5].number_format, total_cells[8].number_format] == ["0.00", "0.0"]
     county = list(book["小店区"].iter_rows(values_only=True))
     assert any(row[1] == "甲月报煤矿" for row in county)
     printed = client.get(reverse("reports:return_print", args=[city.pk])).content.decode()

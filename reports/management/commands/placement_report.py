@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from enterprises.models import Enterprise, Region
 from enterprises.querysets import command_user
 from reports import rates
+from reports.forms import AS_OF_AFTER_YEAR, after_year
 from reports.selectors import Figures, Scope, placement_report, report_as_of
 
 UNKNOWN_REGION = _("没有行政区划代码为 %(code)s 的地区")
@@ -75,6 +76,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, year, as_of, region, enterprise, industry, json, user, **options):
+        if as_of and after_year(as_of, year):
+            # As the pages refuse it: a year's report ends with the year.
+            raise CommandError(str(AS_OF_AFTER_YEAR % {"year": year}))
         as_of = as_of or report_as_of(year=year)
         user = command_user(user)
         # The same rule as the pages: a scope outside the user's is "not found".
