@@ -12,7 +12,7 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -22,7 +22,13 @@ from enterprises.models import Enterprise, Region
 from ..selectors import SCOPE_LEVEL_BUCKET, Scope, placement_report
 from .models import MonthlyReturn, ReturnEvent, ReturnLine, ReturnMember
 from .querysets import regions_for_submit
-from .selectors import member_totals, period_as_of, return_members, return_regions_due
+from .selectors import (
+    member_totals,
+    period_as_of,
+    return_members,
+    return_regions_due,
+    return_tree,
+)
 
 PERIOD_NOT_OVER = _("报告期 %(period)s 尚未结束，月末之后才能生成月报")
 RETURN_LOCKED = _("%(region)s %(period)s 的月报%(status)s，不能重新生成")
@@ -33,6 +39,10 @@ WRONG_STATUS = _("该月报当前状态为“%(status)s”，不能%(action)s")
 REASON_REQUIRED = _("请填写理由")
 NOT_ALLOWED = _("您无权对该月报执行此操作")
 FIGURES_MOVED = _("生成期间台账发生变化，请稍后重试")
+WORKERS_COUNTED_TWICE = _(
+    "有 %(count)s 名职工同时计入了多个下级单位的月报（%(regions)s），多为审核通过后职工调动了"
+    "企业：请系统管理员重新打开较早审核的那份月报，重新生成并审核后再汇总"
+)
 
 Status = MonthlyReturn.Status
 Action = ReturnEvent.Action
@@ -116,6 +126,43 @@ def _consolidation_lines(*, region: Region, period: datetime.date, report) -> li
     return lines
 
 
+def _check_each_worker_once(lines: list[ReturnLine], members: dict) -> None:
+    """One worker, one record, in a consolidation too: the child returns it sums (each approved
+    on its own day) and the workers it counts live (the enterprises directly under its region)
+    must not share a worker. They do when a worker moved to another enterprise after the first
+    return was approved; the sum would count them twice. Refused, naming the returns involved."""
+    owner = {}  # every return of the children's trees -> the child line's name
+    for line in lines:
+        if line.source_id is not None:
+            for pk in return_tree(line.source):
+                owner[pk] = line.name
+    counted = ReturnMember.objects.filter(monthly_return__in=list(owner))
+    twice = set(
+        counted.order_by()
+        .values("worker_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .values_list("worker_id", flat=True)
+    )
+    live = list(members)
+    for start in range(0, len(live), 2000):
+        twice |= set(
+            counted.filter(worker_id__in=live[start : start + 2000]).values_list(
+                "worker_id", flat=True
+            )
+        )
+    if not twice:
+        return
+    found = counted.filter(worker_id__in=list(twice)).values_list("worker_id", "monthly_return_id")
+    regions = {owner[pk] for _worker, pk in found}
+    direct = next((line.name for line in lines if line.source_id is None), None)
+    if direct is not None and twice & set(live):
+        regions.add(direct)
+    raise ValidationError(
+        WORKERS_COUNTED_TWICE % {"count": len(twice), "regions": "、".join(sorted(regions))}
+    )
+
+
 def _figures_and_members(*, region: Region, period: datetime.date, as_of: datetime.date):
     """The lines and the workers of a new return; the workers counted the same way as the
     figures (checked: a write in between would make them disagree, so try again once)."""
@@ -134,6 +181,8 @@ def _figures_and_members(*, region: Region, period: datetime.date, as_of: dateti
         else:
             lines = _consolidation_lines(region=region, period=period, report=report)
         members = return_members(enterprises=enterprises, year=period.year, as_of=as_of)
+        if not county:
+            _check_each_worker_once(lines, members)
         live_lines = [line for line in lines if line.source_id is None]
         expected = tuple(
             sum(getattr(line, name) for line in live_lines)

@@ -407,3 +407,57 @@ def test_the_consolidation_exports_the_form_with_a_sheet_per_county(chain, clien
     assert any(row[1] == "甲月报煤矿" for row in county)
     printed = client.get(reverse("reports:return_print", args=[city.pk])).content.decode()
     assert "晋人社安置月01表" in printed and "单位负责人" in printed
+
+
+def test_a_worker_moved_after_their_countys_approval_is_not_summed_twice(chain, make_enterprise):
+    """小店's June return is approved; a worker of 小店 is then corrected to 迎泽's mine, whose
+    return is generated after. Summed, the city would count them in both: refused, naming the
+    two returns, until the earlier one is reopened and generated again."""
+    from placement.services import worker_save
+
+    users = chain["users"]
+    _county_approved(chain, "xiaodian")
+    moved = chain["a"][0]
+    moved.enterprise = chain["mines"][1]
+    worker_save(worker=moved, actor=SYSTEM)
+    _county_approved(chain, "yingze")
+    city = Region.objects.get(code="140100")
+    with pytest.raises(ValidationError) as refused:
+        services.return_generate(region=city, period=JUNE, user=users["city"], source=SOURCE)
+    assert refused.value.messages == [
+        str(services.WORKERS_COUNTED_TWICE % {"count": 1, "regions": "小店区、迎泽区"})
+    ]
+
+    # 小店's return reopened, generated again (without the worker), approved: the sum is the
+    # live ledger's.
+    xiaodian = MonthlyReturn.objects.current().get(region__code="140105", period=JUNE)
+    services.return_reopen(
+        monthly_return=xiaodian, user=users["admin"], reason="职工调动", source=SOURCE
+    )
+    _county_approved(chain, "xiaodian")
+    summed = services.return_generate(region=city, period=JUNE, user=users["city"], source=SOURCE)
+    live = placement_report(
+        scope=Scope(region=city), year=2017, as_of=datetime.date(2017, 6, 30), user=SYSTEM
+    ).totals
+    assert (summed.to_place, summed.placed, summed.placed_in_year) == (
+        live.to_place,
+        live.placed,
+        live.placed_in_year,
+    )
+
+
+def test_a_worker_moved_to_an_enterprise_directly_under_the_city_is_not_summed_twice(
+    chain, make_enterprise
+):
+    from placement.services import worker_save
+
+    users = chain["users"]
+    _county_approved(chain, "xiaodian")
+    _county_approved(chain, "yingze")
+    city = Region.objects.get(code="140100")
+    direct = make_enterprise(name="市属煤矿", region=city)
+    moved = chain["a"][0]
+    moved.enterprise = direct
+    worker_save(worker=moved, actor=SYSTEM)
+    with pytest.raises(ValidationError, match="有 1 名职工同时计入"):
+        services.return_generate(region=city, period=JUNE, user=users["city"], source=SOURCE)
