@@ -398,6 +398,14 @@ def _diversion(
         date, source = row.diverted_on, DiversionSource.ROSTER
     else:
         date, source = stored_date, stored_source
+        if source == DiversionSource.IMPORT and row.placed_on and row.placed_on < date:
+            # Registered by an import that had no date for them, and placed before that day:
+            # to be placed from the placement at the latest, as a new worker placed before
+            # their import is (one roster gives the same figures in one import or in two). A
+            # month-only placement in the month of that day may be the same day or after it.
+            same_month = (row.placed_on.year, row.placed_on.month) == (date.year, date.month)
+            if not (row.placed_month_only and same_month):
+                date = row.placed_on
     row.registered_on, row.registered_on_source = date, source
     if source not in BINDING_SOURCES:
         return {}
@@ -774,7 +782,7 @@ class _RosterCheck:
                 pending.changed_workers.setdefault(worker_id, {}).update(
                     registered_on=row.registered_on,
                     registered_on_source=row.registered_on_source,
-                    diversion_year=row.registered_on.year,
+                    diversion_year=_diversion_year(row),
                 )
                 old = _display_diversion(
                     stored[field_index["registered_on"]],
@@ -1045,10 +1053,16 @@ def _new_worker(row: _RosterRow, enterprise: Enterprise, cipher: str) -> tuple:
         values["special_work_type"],
         values["hire_date"],
         values["phone"],
-        row.registered_on.year if row.registered_on_source in BINDING_SOURCES else None,
+        _diversion_year(row),
         row.registered_on,
         row.registered_on_source,
     )
+
+
+def _diversion_year(row: _RosterRow) -> int | None:
+    """Worker.diversion_year: the year of a date stated for the worker (by the roster or the
+    enterprise), none for the day of their import."""
+    return row.registered_on.year if row.registered_on_source in BINDING_SOURCES else None
 
 
 # --- Annual targets --------------------------------------------------------------------------

@@ -499,8 +499,11 @@ def placement_report(
         per_enterprise[figures.key] = figures
         if children_are_enterprises:
             group_itself = scope.enterprise is not None and row["pk"] == scope.enterprise.pk
-            if group_itself and not figures.to_place and len(rows) > 1:
-                continue  # a group's head office without workers of its own is not a line
+            own = figures.to_place or figures.placed or figures.placed_in_year
+            if group_itself and not own and len(rows) > 1:
+                # A group's head office without figures of its own is not a line (one counting
+                # only a placement of the year is: the group's sum needs it).
+                continue
             children[figures.key] = Figures(key=figures.key, name=figures.name, kind="enterprise")
         children[child_key(row)].add(figures)
 

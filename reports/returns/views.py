@@ -314,7 +314,10 @@ def published_panel(*, scope, filters: dict, report, user) -> dict | None:
             + "?"
             + urlencode({"period": f"{period:%Y-%m}"}),
         }
-    comparison = return_comparison(monthly_return=monthly_return, user=user, live=report.totals)
+    # The dashboard's own totals where they are the return's year; a dashboard of another year
+    # as of that day (allowed: an as-of date before the year) compares the return's own.
+    live = report.totals if report.year == monthly_return.year else None
+    comparison = return_comparison(monthly_return=monthly_return, user=user, live=live)
     return {
         "ret": monthly_return,
         "comparison": comparison,

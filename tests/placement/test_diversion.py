@@ -393,3 +393,73 @@ def test_a_new_worker_placed_on_the_import_day_counts_from_the_import_day(enterp
     shown = {label: new for label, _old, new in preview.changes[0].fields}
     assert shown["分流时间"] == f"{today}（登记（导入）之日）"
     assert not any("已安置的职工自其安置日期起计入" in note for note in preview.notes)
+
+
+def figures(scope, as_of):
+    totals = placement_report(scope=scope, year=as_of.year, as_of=as_of, user=SYSTEM).totals
+    return totals.to_place, totals.placed, totals.placed_in_year
+
+
+def test_one_roster_gives_the_same_figures_in_one_import_or_two(make_enterprise):
+    """The list of diverted workers first, their placements in a later import: a worker placed
+    before the day the first import registered them counts from the placement, as they would
+    had both come in one file; the preview shows the date moving."""
+    one, two = make_enterprise(name="一次导入煤矿"), make_enterprise(name="两次导入煤矿")
+    headers = ["姓名", "身份证号码", "安置方式", "安置时间"]
+    assert not run(one, csv_roster(headers, ["甲", A, "内部安置", "2017-03-01"])).errors
+    assert not run(two, csv_roster(["姓名", "身份证号码"], ["乙", B])).errors
+    second = csv_roster(headers, ["乙", B, "内部安置", "2017-03-01"])
+    preview = run(two, second, dry_run=True)
+    shown = {label: (old, new) for label, old, new in preview.changes[0].fields}
+    today = timezone.localdate().isoformat()
+    assert shown["分流时间"] == (
+        f"{today}（登记（导入）之日）",
+        "2017-03-01（安置日期：已在导入前安置，自安置之日起计入）",
+    )
+    assert not run(two, second).errors
+    as_of = D(2017, 6, 30)
+    assert figures(Scope(enterprise=one), as_of) == (1, 1, 1)
+    assert figures(Scope(enterprise=two), as_of) == (1, 1, 1)
+    worker = Worker.objects.get(enterprise=two)
+    assert (worker.registered_on, worker.registered_on_source, worker.diversion_year) == (
+        D(2017, 3, 1),
+        DiversionSource.IMPORT,
+        None,
+    )
+
+
+def test_a_stated_date_is_not_moved_by_an_earlier_placement(enterprise):
+    """Only the import day gives way: a date the roster stated refuses a placement before it."""
+    headers = ["姓名", "身份证号码", "分流时间"]
+    assert not run(enterprise, csv_roster(headers, ["甲", A, "2017-06-01"])).errors
+    result = run(
+        enterprise,
+        csv_roster(
+            ["姓名", "身份证号码", "安置方式", "安置时间"], ["甲", A, "内部安置", "2017-03-01"]
+        ),
+    )
+    assert result.errors
+    assert Worker.objects.get().registered_on == D(2017, 6, 1)
+
+
+def test_a_groups_head_office_counting_only_a_placement_of_the_year_is_in_its_sum(
+    make_enterprise, make_worker, place, xiaodian
+):
+    """Group + member, the only enterprises of 小店: the group's sums equal the county's."""
+    group = make_enterprise(name="集团公司")
+    member = make_enterprise(name="成员矿", parent=group)
+    head = make_worker(enterprise=group, registered_on=D(2017, 8, 1))
+    place(head, D(2017, 3, 1))  # placed in the year, to be placed only from August
+    place(make_worker(enterprise=member, registered_on=D(2017, 1, 4)), D(2017, 4, 1))
+    as_of = D(2017, 6, 30)
+    assert figures(Scope(enterprise=group), as_of) == figures(Scope(region=xiaodian), as_of)
+    assert figures(Scope(region=xiaodian), as_of) == (1, 1, 2)
+
+
+def test_a_month_only_placement_moves_the_import_day_only_from_an_earlier_month(enterprise):
+    headers = ["姓名", "身份证号码", "安置方式", "安置时间"]
+    run(enterprise, csv_roster(headers, ["甲", A, "灵活就业", "2017-03-15"]))
+    run(enterprise, csv_roster(headers, ["甲", A, "灵活就业", "2017.03"]))  # the same placement
+    assert Worker.objects.get().registered_on == D(2017, 3, 15)
+    run(enterprise, csv_roster(headers, ["甲", A, "内部安置", "2017.01"]))  # an earlier one
+    assert Worker.objects.get().registered_on == D(2017, 1, 1)

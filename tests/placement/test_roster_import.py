@@ -400,7 +400,8 @@ def test_a_reimport_changes_only_what_changed_for_each_worker(enterprise, rows):
 
 def test_an_earlier_placement_added_to_the_history_is_previewed_as_such(enterprise, rows):
     """A placement dated before the current one goes into the history and leaves the current
-    one current: the preview shows it alone, not as a change of the current placement."""
+    one current: the preview shows it alone, not as a change of the current placement (and the
+    diversion date the first import took from the later placement moves to the earlier one)."""
     run(enterprise, rows)
     moved = next(i for i, r in enumerate(rows) if r[10] and r[11] > datetime.date(2016, 2, 1))
     rows[moved][11] = datetime.date(2016, 1, 15)
@@ -408,5 +409,6 @@ def test_an_earlier_placement_added_to_the_history_is_previewed_as_such(enterpri
     preview = run(enterprise, rows, dry_run=True)
     [change] = preview.changes
     labels = [label for label, _old, _new in change.fields]
-    assert labels == ["安置时间", "安置方式"]
-    assert [old for _label, old, _new in change.fields] == ["", ""]
+    assert labels == ["分流时间", "安置时间", "安置方式"]
+    assert change.fields[0][2].startswith("2016-01-15（")
+    assert [old for _label, old, _new in change.fields[1:]] == ["", ""]

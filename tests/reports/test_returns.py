@@ -6,6 +6,7 @@ import datetime
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse_lazy
 
 from access.actors import SYSTEM
 from audit.history import history_context
@@ -461,3 +462,17 @@ def test_a_worker_moved_to_an_enterprise_directly_under_the_city_is_not_summed_t
     worker_save(worker=moved, actor=SYSTEM)
     with pytest.raises(ValidationError, match="有 1 名职工同时计入"):
         services.return_generate(region=city, period=JUNE, user=users["city"], source=SOURCE)
+
+
+def test_a_dashboard_of_the_next_year_as_of_the_months_end_compares_the_return_alike(chain, client):
+    """小店's June 2017 return approved, nothing changed since: its dashboard for 2018 as of
+    2017-06-30 (an as-of date before the year is allowed) shows the return without differences,
+    not the 2018 figures beside the 2017 return's."""
+    _county_approved(chain, "xiaodian")
+    AnnualTarget.objects.create(year=2018, region=Region.objects.get(code="140105"), workers=50)
+    page = _client_for(client, chain["users"]["xiaodian"]).get(
+        reverse_lazy("reports:region", args=["140105"]), {"year": 2018, "as_of": "2017-06-30"}
+    )
+    differences = page.context["published_panel"]["comparison"].differences
+    assert [d.delta for d in differences if d.delta not in (0, None)] == []
+    assert {d.label: d.live for d in differences}["年内安置"] == 4
