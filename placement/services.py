@@ -462,8 +462,23 @@ def placement_save(*, placement: Placement, actor, version: int | None = None) -
     placement.updated_by = user
     placement.full_clean()
     _attributed(placement, actor).save()
+    _registered_from_placement(placement, actor)
     _ledger_changed([placement.worker_id])
     return placement
+
+
+def _registered_from_placement(placement: Placement, actor) -> None:
+    """A worker whose diversion date is only the day they were registered (no date stated for
+    them) and who was placed before it was to be placed from the placement at the latest: their
+    date moves back to it, as the roster import does (placement.imports), so that the same
+    records give the same figures whichever way they were entered."""
+    worker = Worker.objects.get(pk=placement.worker_id)
+    if (
+        worker.registered_on_source == DiversionSource.IMPORT
+        and placement.placed_on < worker.registered_on
+    ):
+        worker.registered_on = placement.placed_on
+        _attributed(worker, actor).save(update_fields=["registered_on", "updated_at"])
 
 
 @transaction.atomic
