@@ -192,10 +192,18 @@ class UserScope(models.Model):
         verbose_name = _("用户权限范围")
         verbose_name_plural = _("用户权限范围")
         constraints = [
+            # A role reads one field and leaves the other empty: a region left from an earlier
+            # role would otherwise open that region's reports to an HR officer.
             models.CheckConstraint(
-                condition=models.Q(role="enterprise_hr", enterprise__isnull=False)
-                | models.Q(role__in=["region_staff", "province_staff"], region__isnull=False)
-                | models.Q(role="administrator"),
+                condition=models.Q(
+                    role="enterprise_hr", enterprise__isnull=False, region__isnull=True
+                )
+                | models.Q(
+                    role__in=["region_staff", "province_staff"],
+                    region__isnull=False,
+                    enterprise__isnull=True,
+                )
+                | models.Q(role="administrator", region__isnull=True, enterprise__isnull=True),
                 name="%(app_label)s_%(class)s_scope_matches_role",
                 violation_error_message=_("企业人事专员须指定企业；市县和省级工作人员须指定地区"),
             ),
@@ -203,3 +211,18 @@ class UserScope(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.get_role_display()}"
+
+    def save(self, *args, **kwargs):
+        self.keep_the_roles_field_only()
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        self.keep_the_roles_field_only()
+
+    def keep_the_roles_field_only(self) -> None:
+        """Empty the field the role does not read (the form of a user moved from one role to
+        another still holds the old one's)."""
+        if self.role != self.Role.ENTERPRISE_HR:
+            self.enterprise = None
+        if self.role not in (self.Role.REGION_STAFF, self.Role.PROVINCE_STAFF):
+            self.region = None

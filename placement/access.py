@@ -34,7 +34,9 @@ LOOKUP_LIMIT_REACHED = _(
     "如需批量核对，请使用导出功能或联系管理员"
 )
 # The actions that count against a user's per-minute limit of looks at single numbers.
-RATE_LIMITED_ACTIONS = (AccessLog.Action.FIND, AccessLog.Action.REVEAL)
+# Each is a number tried against the registry (a search, a form's check of a typed number) or
+# a full number shown.
+RATE_LIMITED_ACTIONS = (AccessLog.Action.FIND, AccessLog.Action.CHECK, AccessLog.Action.REVEAL)
 
 
 class LookupLimitReached(PermissionDenied):

@@ -6,7 +6,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.contrib.admin.options import TO_FIELD_VAR
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
 from django.db import router, transaction
+from django.forms.models import BaseInlineFormSet
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -277,6 +279,24 @@ class CurrentChannelFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PlacementInlineFormSet(BaseInlineFormSet):
+    """The worker page's placement rows: a row ticked for deletion is deleted only if it is still
+    what the page showed (Django leaves the errors of a row being deleted unseen, the version
+    check's among them)."""
+
+    def clean(self):
+        super().clean()
+        for form in self.deleted_forms:
+            if form.instance.pk is None:
+                continue
+            try:
+                services.delete_check(
+                    obj=form.instance, version=form.cleaned_data.get(VERSION_FIELD)
+                )
+            except services.EditConflict as conflict:
+                raise ValidationError(conflict) from None
+
+
 class PlacementInline(admin.StackedInline):
     # Stacked, not tabular: a tabular inline gives its inputs column headers but no labels,
     # which screen readers and axe-core (critical: "label") cannot tie to the inputs.
@@ -295,6 +315,7 @@ class PlacementInline(admin.StackedInline):
     autocomplete_fields = ["destination_region"]
     ordering = ["-placed_on", "-id"]
     form = PlacementInlineForm
+    formset = PlacementInlineFormSet
 
 
 @admin.register(Worker)

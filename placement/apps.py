@@ -15,3 +15,11 @@ class PlacementConfig(AppConfig):
         enterprise_diversion_dates_changed.connect(
             _enterprise_dates_changed, dispatch_uid="placement_enterprise_dates"
         )
+        from django.db.models.signals import post_delete, post_save
+
+        from enterprises.models import UserScope
+
+        from .roles import _scope_saved
+
+        post_save.connect(_scope_saved, sender=UserScope, dispatch_uid="placement_scope_saved")
+        post_delete.connect(_scope_saved, sender=UserScope, dispatch_uid="placement_scope_deleted")

@@ -8,8 +8,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import services
-from .models import DiversionSource, Placement, Worker
+from . import rules, services
+from .access import LookupLimitReached, access_log_record, lookup_limit_check
+from .models import AccessLog, DiversionSource, Placement, Worker
 from .services import worker_identity_check
 
 # The hidden fields of the forms below, named in the admin's fieldsets.
@@ -165,27 +166,60 @@ class WorkerForm(SubmittedOnceForm, EditVersionForm):
         cleaned = super().clean()
         if "registered_on" in self.fields:
             self._clean_diversion(cleaned)
+        birth_date = self.instance.birth_date if self.instance.pk else None
         typed = cleaned.get("id_number")
         if typed:
+            user = self.request.user if self.request is not None else AnonymousUser()
+            if self.request is not None:
+                # The answer says whether the number is registered anywhere: a guess confirmed
+                # or denied, as a search by number is. Limited per minute with the searches.
+                try:
+                    lookup_limit_check(user=user, request=self.request, target="placement.worker")
+                except LookupLimitReached as limit:
+                    self.add_error("id_number", limit.args[0])
+                    return cleaned
+            registered = False
             try:
                 parsed = worker_identity_check(
                     id_number=typed,
                     enterprise=cleaned.get("enterprise"),
                     exclude_pk=self.instance.pk,
-                    user=self.request.user if self.request is not None else AnonymousUser(),
+                    user=user,
                     request=self.request,
                 )
             except ValidationError as exc:
                 for field, errors in exc.error_dict.items():
+                    registered |= any(e.code == "id_number_registered" for e in errors)
                     self.add_error("id_number" if field not in self.fields else field, errors)
             else:
                 self.instance.set_id_number(parsed)
+                birth_date = parsed.birth_date
+            if self.request is not None:
+                # Every check, found or not (the number itself is never written).
+                access_log_record(
+                    user=user,
+                    action=AccessLog.Action.CHECK,
+                    target="placement.worker",
+                    rows=int(registered),
+                    full_numbers=False,
+                    request=self.request,
+                )
+        # The database refuses it too (a 500 there): said on the field, as the import says it.
+        for field, error in rules.hire_date_errors(
+            birth_date=birth_date, hire_date=cleaned.get("hire_date")
+        ).items():
+            if field in self.fields:
+                self.add_error(field, error)
         return cleaned
 
     def _clean_diversion(self, cleaned) -> None:
         """The diversion date and where it came from: typed on this page, else the enterprise's
         date, else the day of registration (a stored worker keeps theirs)."""
         typed = cleaned.get("registered_on")
+        if typed and typed > timezone.localdate() and typed != self._stored_registered_on:
+            # As the import refuses it: a worker diverted in the future is not on the list yet.
+            self.add_error("registered_on", rules.DIVERSION_DATE_IN_FUTURE)
+            return
         # Compared with the stored date rather than through changed_data: a field whose model
         # default is callable compares with a hidden initial input, which a script may not send.
         if typed and (not self.instance.pk or typed != self._stored_registered_on):

@@ -3,7 +3,7 @@
 import datetime
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -42,6 +42,12 @@ PHONE_INVALID = _("联系电话应为 11 位手机号码或带区号的固定电
 
 phone_validator = RegexValidator(
     r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$", PHONE_INVALID, code="invalid_phone"
+)
+
+
+# A worker's change refused for a stored placement it would take out of the rules.
+PLACEMENT_NO_LONGER_VALID = _(
+    "修改后，安置记录（%(channel)s，%(placed)s）将不再符合规定：%(reason)s"
 )
 
 
@@ -172,6 +178,42 @@ class Worker(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        """A stored worker's change must leave their stored placements within the rules: a later
+        diversion date, a status or work type that moves the retirement date (internal
+        retirement's window), a corrected birth date. The page checks the placement rows it
+        posts; these are the ones it does not (read-only rows, rows left out of the post)."""
+        if self.pk is None:
+            return
+        errors: dict[str, list] = {}
+        binding = self.registered_on_source in BINDING_SOURCES
+        retires = self.retirement_date
+        for placement in Placement.objects.filter(worker_id=self.pk).only(
+            "channel", "placed_on", "ended_on"
+        ):
+            found = rules.placement_errors(
+                channel=placement.channel,
+                placed_on=placement.placed_on,
+                birth_date=self.birth_date,
+                retirement_date=retires,
+            )
+            if binding:
+                found |= rules.placement_diversion_errors(
+                    placed_on=placement.placed_on,
+                    diverted_on=self.registered_on,
+                    source_label=str(DiversionSource(self.registered_on_source).label),
+                )
+            for key, error in found.items():
+                field = "registered_on" if key == "placed_on" and binding else NON_FIELD_ERRORS
+                message = PLACEMENT_NO_LONGER_VALID % {
+                    "channel": Channel(placement.channel).label,
+                    "placed": placement.placed_on.isoformat(),
+                    "reason": error.messages[0],
+                }
+                errors.setdefault(field, []).append(ValidationError(message, code=error.code))
+        if errors:
+            raise ValidationError(errors)
 
     # The clear number is decrypted on demand and kept only for the object's lifetime.
     @cached_property
@@ -440,6 +482,7 @@ class AccessLog(models.Model):
         DUPLICATE = "duplicate", _("范围外重复登记")
         PROBE = "probe", _("被拒绝的筛选")
         LIMITED = "limited", _("超过频率限制")
+        CHECK = "check", _("登记表核对号码")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

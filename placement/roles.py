@@ -88,3 +88,9 @@ def user_role_sync(*, user) -> None:
             user.is_staff = True
             user.save(update_fields=["is_staff"])
     forget_scope(user)
+
+
+def _scope_saved(sender, instance, **kwargs):
+    """Whichever page or command set or removed a scope (the user's page, the scopes' own list,
+    a shell): the user's group follows its role, or goes with it."""
+    user_role_sync(user=instance.user)

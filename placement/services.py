@@ -161,6 +161,22 @@ def _attributed(obj, actor):
     return obj
 
 
+# pg_advisory_xact_lock's first key for a number being registered ("ID" in ASCII); the second is
+# taken from the number's keyed digest, never the number.
+NUMBER_LOCK_SPACE = 0x4944
+
+
+def _number_lock(number: str) -> None:
+    """Until the caller's transaction ends, no one else checks the same number (PostgreSQL): two
+    officers registering one person at the same moment both passed the check before either
+    saved, and the second met the unique constraint (a server error) instead of being told."""
+    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        return
+    key = int(idnumbers.digest(number)[:7], 16)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [NUMBER_LOCK_SPACE, key])
+
+
 def worker_identity_check(
     *,
     id_number,
@@ -180,6 +196,7 @@ def worker_identity_check(
         parsed = idnumbers.parse(id_number)
     except ValidationError as exc:
         raise ValidationError({"id_number": exc.error_list}) from None
+    _number_lock(parsed.number)
     errors = rules.identity_contradictions(
         parsed=parsed, sex=sex, birth_date=birth_date, birth_month_only=birth_month_only
     )
@@ -459,11 +476,18 @@ def placement_save(*, placement: Placement, actor, version: int | None = None) -
     user = history_user(actor)
     if placement.pk is None:
         placement.created_by = user
+    # A placement moved to another worker (entered on the wrong one): the first worker's derived
+    # data (placed since, report facts) is recomputed too, or they would stay counted as placed.
+    stored_worker = (
+        Placement.objects.filter(pk=placement.pk).values_list("worker_id", flat=True).first()
+        if placement.pk is not None
+        else None
+    )
     placement.updated_by = user
     placement.full_clean()
     _attributed(placement, actor).save()
     _registered_from_placement(placement, actor)
-    _ledger_changed([placement.worker_id])
+    _ledger_changed([placement.worker_id, stored_worker])
     return placement
 
 

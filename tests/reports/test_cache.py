@@ -30,19 +30,6 @@ FILTERS = {"year": 2016, "as_of": "2016-12-31"}
 
 
 @pytest.fixture
-def report_cache_on(settings):
-    """A real cache (one process here, so a per-process one is enough)."""
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "t"}
-    }
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
 def computed(monkeypatch):
     """Counts the reports actually computed (not taken from the cache)."""
     calls = []
