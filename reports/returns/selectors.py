@@ -39,6 +39,8 @@ def parse_period(text: str) -> datetime.date | None:
     year, _sep, month = (text or "").strip().partition("-")
     if not (year.isdigit() and month.isdigit() and len(year) == 4 and 1 <= int(month) <= 12):
         return None
+    if not 2000 <= int(year) <= 2100:  # the ledger's years (targets, reports)
+        return None
     return datetime.date(int(year), int(month), 1)
 
 
@@ -83,11 +85,25 @@ def member_totals(rows) -> tuple[int, int, int]:
     return tuple(sum(1 for r in rows if get(r, name)) for name in FIGURES)
 
 
-def return_regions_due(*, region: Region):
-    """The regions directly below `region` that must report to it: those with enterprises."""
+def return_regions_due(*, region: Region, period: datetime.date | None = None):
+    """The regions directly below `region` that must report to it: those with enterprises, and
+    for a month those that have a return of it (an enterprise moved away after that return was
+    approved leaves its county without enterprises, but the return still counts its workers and
+    is summed, never dropped)."""
     codes = set(Enterprise.objects.in_region(region).values_list("region__code", flat=True))
     children = Region.objects.filter(parent=region).order_by("code")
-    return [c for c in children if any(code.startswith(c.code_prefix) for code in codes)]
+    reported = set()
+    if period is not None:
+        reported = set(
+            MonthlyReturn.objects.filter(region__parent=region, period=period).values_list(
+                "region_id", flat=True
+            )
+        )
+    return [
+        c
+        for c in children
+        if c.pk in reported or any(code.startswith(c.code_prefix) for code in codes)
+    ]
 
 
 def return_figures(obj) -> Figures:
@@ -312,8 +328,10 @@ def return_comparison(*, monthly_return: MonthlyReturn, user, live: Figures | No
         old, new = getattr(published, name), getattr(live, name)
         differences.append(Difference(str(label), old, new, _delta(new, old)))
 
-    since = monthly_return.approved_at or monthly_return.generated_at
     tree = return_tree(monthly_return)
+    # From the earliest figures frozen in the return's tree (a county's generation): a change
+    # made between a generation and its approval is one the return does not hold either.
+    since = min(MonthlyReturn.objects.filter(pk__in=tree).values_list("generated_at", flat=True))
     enterprises = Enterprise.objects.in_region(region)
     frozen_ids = ReturnMember.objects.filter(monthly_return__in=tree).values("worker_id")
     in_scope = Worker.objects.filter(enterprise__in=enterprises).values("pk")
@@ -391,6 +409,7 @@ STATE_LABELS = {
     "submitted": _("已上报，待审核"),
     "returned": _("已退回"),
     "approved": _("已审核"),
+    "reopened": _("已重新打开，待重新生成"),
 }
 
 
@@ -399,18 +418,23 @@ def return_deadlines(*, region: Region, period: datetime.date, today: datetime.d
     late, returned or approved (late: first submitted after the due date)."""
     period = period.replace(day=1)
     due = due_date(period)
-    regions = [region, *return_regions_due(region=region)]
+    regions = [region, *return_regions_due(region=region, period=period)]
     current = {
         r.region_id: r
         for r in MonthlyReturn.objects.current().filter(region__in=regions, period=period)
     }
     submitted = {}
     reasons = {}
+    reopened = {}  # region -> (the reopened return, the reason), the latest
     for event in (
         ReturnEvent.objects.filter(
             monthly_return__region__in=regions,
             monthly_return__period=period,
-            action__in=[ReturnEvent.Action.SUBMITTED, ReturnEvent.Action.RETURNED],
+            action__in=[
+                ReturnEvent.Action.SUBMITTED,
+                ReturnEvent.Action.RETURNED,
+                ReturnEvent.Action.REOPENED,
+            ],
         )
         .select_related("monthly_return")
         .order_by("at", "pk")
@@ -418,18 +442,30 @@ def return_deadlines(*, region: Region, period: datetime.date, today: datetime.d
         region_id = event.monthly_return.region_id
         if event.action == ReturnEvent.Action.SUBMITTED:
             submitted.setdefault(region_id, event.at)  # the first submission of the month
-        else:
+        elif event.action == ReturnEvent.Action.RETURNED:
             reasons[region_id] = event.reason
+        else:
+            reopened[region_id] = (event.monthly_return, event.reason)
     rows = []
     for r in regions:
         found = current.get(r.pk)
-        at = submitted.get(r.pk) if found is not None else None
+        # The month's first submission, whichever revision: a return reopened and being
+        # generated again was reported, on time or not, when it was first submitted.
+        at = submitted.get(r.pk)
         late = at is not None and timezone.localtime(at).date() > due
-        if found is None or found.status == Status.GENERATED:
-            state = "missing" if today > due else ("generated" if found else "not_due")
-            late = today > due
+        reason = ""
+        if found is None and r.pk in reopened:
+            state = "reopened"
+            found, reason = reopened[r.pk]
+        elif found is None or found.status == Status.GENERATED:
+            if at is None:
+                state = "missing" if today > due else ("generated" if found else "not_due")
+                late = today > due
+            else:
+                state = "generated"
         else:
             state = found.status
+            reason = reasons.get(r.pk, "") if state == "returned" else ""
         rows.append(
             Deadline(
                 region=r,
@@ -438,7 +474,7 @@ def return_deadlines(*, region: Region, period: datetime.date, today: datetime.d
                 label=str(STATE_LABELS[state]),
                 submitted_at=at,
                 late=late,
-                reason=reasons.get(r.pk, "") if state == "returned" else "",
+                reason=reason,
             )
         )
     return due, rows

@@ -35,6 +35,9 @@ RETURN_LOCKED = _("%(region)s %(period)s 的月报%(status)s，不能重新生�
 CHILDREN_NOT_APPROVED = _("下列下级单位的月报尚未审核通过，不能汇总：%(regions)s")
 CHILD_MISSING = _("未生成")
 SOURCES_REOPENED = _("汇总所用的下级月报已被重新打开或替代：%(regions)s；请重新生成本月报")
+SOURCES_REOPENED_APPROVER = _(
+    "汇总所用的下级月报已被重新打开或替代：%(regions)s；请将本月报退回，由填报单位重新生成"
+)
 WRONG_STATUS = _("该月报当前状态为“%(status)s”，不能%(action)s")
 REASON_REQUIRED = _("请填写理由")
 NOT_ALLOWED = _("您无权对该月报执行此操作")
@@ -85,7 +88,7 @@ def _consolidation_lines(*, region: Region, period: datetime.date, report) -> li
     """A line per child region with enterprises, copied from its approved return (never a live
     query), and a line for the enterprises directly under the region (live, as of the month's
     end: they report to no one below)."""
-    due = list(return_regions_due(region=region))
+    due = list(return_regions_due(region=region, period=period))
     current = {
         r.region_id: r
         for r in MonthlyReturn.objects.current().filter(region__in=due, period=period)
@@ -213,6 +216,9 @@ def return_generate(
         raise ValidationError(PERIOD_NOT_OVER % {"period": f"{period:%Y-%m}"})
     report, lines, members = _figures_and_members(region=region, period=period, as_of=as_of)
     with transaction.atomic():
+        # Two tabs generating the month's first return: no return row to lock yet, so the region
+        # is locked, and the second one finds the first's return (a new revision over it).
+        Region.objects.select_for_update().filter(pk=region.pk).first()
         existing = (
             MonthlyReturn.objects.select_for_update()
             .current()
@@ -294,15 +300,28 @@ def _move(*, monthly_return, expected, new, action_label, **fields) -> None:
     monthly_return.refresh_from_db()
 
 
-def _check_sources(monthly_return) -> None:
-    """A consolidation goes up only while every return it sums is still the approved one."""
-    stale = [
-        line.name
-        for line in monthly_return.lines.select_related("source")
-        if line.source is not None and line.source.status != Status.APPROVED
-    ]
+def _check_sources(monthly_return, *, approving: bool = False) -> None:
+    """A consolidation goes up only while every return it sums, down to the counties, is still
+    the approved one (a county reopened under an approved city return makes the province's sum
+    stale too). The approver is told to send it back: only its unit can generate it again."""
+    stale = []
+    level = [(line.name, line.source) for line in monthly_return.lines.select_related("source")]
+    while level:
+        below = []
+        for name, source in level:
+            if source is None:
+                continue
+            if source.status != Status.APPROVED:
+                stale.append(name)
+                continue
+            below += [
+                (f"{name} → {line.name}", line.source)
+                for line in source.lines.select_related("source")
+            ]
+        level = below
     if stale:
-        raise ValidationError(SOURCES_REOPENED % {"regions": "、".join(stale)})
+        message = SOURCES_REOPENED_APPROVER if approving else SOURCES_REOPENED
+        raise ValidationError(message % {"regions": "、".join(stale)})
 
 
 @transaction.atomic
@@ -334,7 +353,7 @@ def return_approve(*, monthly_return: MonthlyReturn, user, source: str) -> Month
     """Approve a submitted return: it becomes the figure of record and never changes."""
     if not MonthlyReturn.objects.approvable_by(user).filter(pk=monthly_return.pk).exists():
         raise PermissionDenied(NOT_ALLOWED)
-    _check_sources(monthly_return)
+    _check_sources(monthly_return, approving=True)
     _move(
         monthly_return=monthly_return,
         expected=[Status.SUBMITTED],
