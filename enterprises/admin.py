@@ -72,6 +72,23 @@ class EnterpriseAdmin(ScopedAdminMixin, EnterpriseImportExportMixin, SimpleHisto
             .order_by(*Enterprise._meta.ordering, "pk")
         )
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        parent = form.base_fields.get("parent")
+        if obj is not None and obj.parent_id and parent is not None:
+            # A mine whose group lies outside the user's scope keeps it: the field shows it and
+            # accepts it back (empty, the save would take the mine out of a group the user
+            # cannot even see); no other group outside the scope can be chosen.
+            parent.queryset = parent.queryset | Enterprise.objects.filter(pk=obj.parent_id)
+        credit_code = form.base_fields.get("credit_code")
+        if credit_code is not None:
+            # Typed with full-width characters or spaces, as the import accepts it: the model
+            # normalises it before checking it (Enterprise.clean).
+            credit_code.max_length = None
+            credit_code.validators = []
+            credit_code.widget.attrs.pop("maxlength", None)
+        return form
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change and "diversion_date" in form.changed_data:

@@ -5,20 +5,32 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from access.actors import is_system
 from audit.history import history_bulk_create, history_bulk_update, history_context, import_source
 from database.analyze import tables_analyze
 from spreadsheets.results import Change, ImportResult
 
-from .models import HAS_MEMBERS, PARENT_IS_SELF, PARENT_NESTED, Enterprise, Region
+from .models import (
+    DIVERSION_DATE_IN_FUTURE,
+    HAS_MEMBERS,
+    PARENT_IS_SELF,
+    PARENT_NESTED,
+    Enterprise,
+    Region,
+)
 from .querysets import sees_everything
 from .regions import REGION_AMBIGUOUS, RegionAmbiguous, RegionIndex
 from .resources import EnterpriseResource
-from .signals import enterprise_diversion_dates_changed
+from .signals import enterprise_diversion_dates_changed, enterprises_written
 from .validators import normalize_credit_code, validate_credit_code
 
 VALUE_REQUIRED = _("不能为空")
+CHANGE_NOT_ALLOWED = _(
+    "统一社会信用代码为“%(value)s”的企业已登记：您可以导入新企业，但没有修改已登记企业的权限"
+)
 REGION_UNKNOWN = _("地区“%(value)s”不存在")
 PARENT_UNKNOWN = _("所属集团“%(value)s”既未登记，也不在本表中")
 OUT_OF_SCOPE = _("统一社会信用代码为“%(value)s”的企业不在您的管辖范围内")
@@ -117,6 +129,9 @@ def enterprise_import(
     if result.errors:
         return result
     creates, updates, parent_links, dated = [], [], [], []
+    # Where the changed enterprises were: their old county and group keep cached figures too.
+    moved_from: set[tuple[str, int]] = set()
+    may_change = is_system(user) or user.has_perm("enterprises.change_enterprise")
     shown_names = {
         "region_id": {r.pk: r.code for r in regions.by_code.values()},
         "parent_id": {
@@ -149,7 +164,13 @@ def enterprise_import(
         if parent and parent_obj is None:
             parent_links.append((current, parent))
             diffs.append(("parent_id", current.parent_id, parent))
+        if diffs and not may_change:
+            # The import needs "add"; changing a registered enterprise needs "change", as on
+            # its page.
+            result.add_error(row, header("credit_code"), CHANGE_NOT_ALLOWED % {"value": code})
+            continue
         if diffs:
+            moved_from |= {("region", current.region_id), ("enterprise", current.parent_id)}
             for field, _old, value in diffs:
                 if field != "parent_id" or parent_obj is not None or not parent:
                     setattr(current, field, value)
@@ -168,6 +189,10 @@ def enterprise_import(
             )
         else:
             result.unchanged += 1
+    if result.errors:
+        result.created = result.updated = result.unchanged = 0
+        result.changes = []
+        return result
     if not dry_run:
         _enterprises_write(
             creates=creates,
@@ -176,6 +201,15 @@ def enterprise_import(
             dated=dated,
             user=user,
             source=import_source("enterprises", user),
+        )
+        # The bulk writes send no post_save: the reports' cached figures are told of the
+        # enterprises written and of the places the changed ones left.
+        enterprises_written.send(
+            sender=Enterprise,
+            enterprise_ids={e.pk for e in creates + updates}
+            | {pk for kind, pk in moved_from if kind == "enterprise" and pk},
+            region_ids={e.region_id for e in creates + updates}
+            | {pk for kind, pk in moved_from if kind == "region" and pk},
         )
         result.imported = True
     return result
@@ -222,6 +256,11 @@ def _parse(table, resource, result) -> list[tuple[int, dict]]:
         if day is not None:
             # A month only (2016.01) means its first day; stored as a plain date.
             values["diversion_date"] = datetime.date(day.year, day.month, day.day)
+            if values["diversion_date"] > timezone.localdate():
+                result.add_error(
+                    row_number, table.header("diversion_date"), DIVERSION_DATE_IN_FUTURE
+                )
+                continue
         code = normalize_credit_code(values["credit_code"])
         try:
             validate_credit_code(code)

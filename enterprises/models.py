@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -60,6 +61,9 @@ class Region(models.Model):
         if self.level == self.Level.CITY:
             return self.code[:4]
         return self.code
+
+
+DIVERSION_DATE_IN_FUTURE = _("分流安置方案实施日期不能晚于今天")
 
 
 class Enterprise(models.Model):
@@ -135,11 +139,19 @@ class Enterprise(models.Model):
     def __str__(self):
         return self.name
 
+    def clean_fields(self, exclude=None):
+        # The code as typed (full-width, spaced) is checked once normalised, as the import does.
+        self.credit_code = normalize_credit_code(self.credit_code)
+        super().clean_fields(exclude)
+
     def clean(self):
         """Groups are one level deep: a group owns enterprises, an enterprise owns nothing. So
         no chain and no cycle, and a group's members are `in_group()`'s one step. (Not a
-        database constraint: it spans two rows.)"""
+        database constraint: it spans two rows.) The diversion date is not in the future: its
+        workers without their own date would leave the workers to be placed until then."""
         self.credit_code = normalize_credit_code(self.credit_code)
+        if self.diversion_date and self.diversion_date > timezone.localdate():
+            raise ValidationError({"diversion_date": DIVERSION_DATE_IN_FUTURE})
         if not self.parent_id:
             return
         if self.pk and self.parent_id == self.pk:

@@ -13,10 +13,18 @@ from .models import AccessLog, Placement, Worker
 from .resources import AnnualTargetResource, RosterResource
 
 
+class _EnterpriseChoiceField(forms.ModelChoiceField):
+    """Enterprises by name and credit code: two mines of one name are told apart where a roster
+    is written into one of them."""
+
+    def label_from_instance(self, obj):
+        return f"{obj.name}（{obj.credit_code}）"
+
+
 class RosterImportForm(SpreadsheetImportForm):
     """The roster file and the enterprise it belongs to, among those the user may see."""
 
-    enterprise = forms.ModelChoiceField(label=_("所在企业"), queryset=Enterprise.objects.none())
+    enterprise = _EnterpriseChoiceField(label=_("所在企业"), queryset=Enterprise.objects.none())
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)

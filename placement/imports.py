@@ -26,11 +26,13 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from access.actors import is_system
 from audit.history import (
     import_source,
 )
 from enterprises.models import Enterprise, Region
 from enterprises.regions import REGION_AMBIGUOUS, RegionAmbiguous, RegionIndex
+from enterprises.validators import normalize_credit_code
 from spreadsheets import resources as sheet_resources
 from spreadsheets.ahead import read_ahead
 from spreadsheets.readers import MonthDate, ReadError
@@ -108,6 +110,9 @@ OUTSIDE_DUPLICATES_TOO_MANY = _(
 # pg_advisory_xact_lock key of roster imports ("LEDGER" in ASCII).
 IMPORTS_LOCK_KEY = 0x4C4544474552
 YEAR_OUT_OF_RANGE = _("年度应在 2000 至 2100 之间")
+TARGET_CHANGE_NOT_ALLOWED = _(
+    "%(label)s 的年度目标已设定：您可以导入新的目标，但没有修改已设定目标的权限"
+)
 
 BATCH = 2000
 
@@ -1091,6 +1096,7 @@ def target_import(
         for t in AnnualTarget.objects.filter(year__in=years)
     }
     creates, updates = [], []
+    may_change = is_system(user) or user.has_perm("placement.change_annualtarget")
     for row, year, scope, workers in parsed:
         target = stored.get((year, (scope[0], scope[1].pk)))
         label = f"{year} {scope[1]}"
@@ -1099,6 +1105,12 @@ def target_import(
             result.created += 1
             result.changes.append(
                 Change(row, "new", label, [(table.header("workers"), "", str(workers))])
+            )
+        elif target.workers != workers and not may_change:
+            # The import needs "add"; changing a target already set needs "change", as on its
+            # page.
+            result.add_error(
+                row, table.header("workers"), TARGET_CHANGE_NOT_ALLOWED % {"label": label}
             )
         elif target.workers != workers:
             result.changes.append(
@@ -1114,6 +1126,10 @@ def target_import(
             result.updated += 1
         else:
             result.unchanged += 1
+    if result.errors:
+        result.created = result.updated = result.unchanged = 0
+        result.changes = []
+        return result
     if not dry_run:
         services.targets_bulk_set(
             creates=creates, updates=updates, actor=user, source=import_source("targets", user)
@@ -1129,7 +1145,7 @@ def _parse_targets(table, resource, result, user):
     for row_number, values, bad in resource.clean_rows(table, result):
         rows.append((row_number, values, bad))
         if values.get("enterprise"):
-            codes.add(values["enterprise"].upper())
+            codes.add(normalize_credit_code(values["enterprise"]))
     enterprises = Enterprise.objects.visible_to(user)
     by_credit = {e.credit_code: e for e in enterprises.filter(credit_code__in=codes)}
     seen = {}
@@ -1172,7 +1188,7 @@ def _parse_targets(table, resource, result, user):
                 continue
         else:
             scope_name = "enterprise"
-            found = by_credit.get(credit.upper())
+            found = by_credit.get(normalize_credit_code(credit))
             if found is None:
                 result.add_error(
                     row_number,

@@ -26,6 +26,11 @@ class ReportsConfig(AppConfig):
         # Cached dashboard figures: fresh generations for the scopes a change touched, once it
         # has committed.
         ledger_changed.connect(cache._ledger_changed, dispatch_uid="reports_cache_ledger_changed")
+        from enterprises.signals import enterprises_written
+
+        enterprises_written.connect(
+            cache._enterprises_written, dispatch_uid="reports_cache_enterprises_written"
+        )
         post_delete.connect(
             cache._worker_deleted, sender=Worker, dispatch_uid="reports_cache_worker"
         )

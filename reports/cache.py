@@ -399,6 +399,17 @@ def _target_changed(sender, instance, **kwargs) -> None:
     _on_commit(resolve)
 
 
+def _enterprises_written(sender, enterprise_ids=(), region_ids=(), **kwargs) -> None:
+    """Receiver of enterprises.signals.enterprises_written (an import's bulk writes): the
+    enterprises written and the places the changed ones left."""
+    enterprises, regions = set(enterprise_ids), set(region_ids)
+
+    def resolve() -> set[str]:
+        return _enterprise_parts(enterprises) | _region_id_parts(regions)
+
+    _on_commit(resolve)
+
+
 def _region_changed(sender, **kwargs) -> None:
     """A region saved or deleted: every report (a code or parent changed moves a subtree)."""
     if _caching():

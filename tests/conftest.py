@@ -226,3 +226,16 @@ def _regions_after_a_flush(request):
 
     if not Region.objects.exists():
         regions_load(province_code="14")
+
+
+@pytest.fixture
+def report_cache_on(settings):
+    """A real cache (one process here, so a per-process one is enough)."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "t"}
+    }
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -3,8 +3,6 @@ article-sized cases."""
 
 import datetime
 
-import pytest
-
 from access.actors import SYSTEM
 from placement import idnumbers
 from placement.models import Placement, Worker
@@ -41,16 +39,3 @@ def bulk_place(workers, *, on, channel="internal_transfer"):
         actor=SYSTEM,
         source="test",
     )
-
-
-@pytest.fixture
-def report_cache_on(settings):
-    """A real cache (one process here, so a per-process one is enough)."""
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "t"}
-    }
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
