@@ -50,6 +50,7 @@ from .channels import Channel
 from .error_reports import mask_personal_text
 from .models import (
     BINDING_SOURCES,
+    PLACEMENT_NO_LONGER_VALID,
     STATED_SOURCES,
     TARGET_MAX,
     TARGET_OUT_OF_RANGE,
@@ -66,6 +67,11 @@ NAME_REQUIRED = _("姓名不能为空")
 DUPLICATE_IN_FILE = _("第 %(first)s 行和第 %(row)s 行是同一个公民身份号码")
 PLACEMENT_DATE_REQUIRED = _("填写了安置方式，但没有安置时间")
 PLACEMENT_CHANNEL_REQUIRED = _("填写了安置时间，但没有安置方式")
+ROSTER_WITHOUT_ROWS = _("文件中没有职工数据行：表头下面是空的")
+PLACEMENT_UNIT_WITHOUT_CHANNEL = _("填写了安置单位，但没有安置方式和安置时间")
+WORKER_CHANGE_NOT_ALLOWED = _("该职工已登记：您可以导入新职工，但没有修改已登记职工的权限")
+PLACEMENT_ADD_NOT_ALLOWED = _("您没有登记安置记录的权限")
+PLACEMENT_CHANGE_NOT_ALLOWED = _("您没有修改安置记录的权限")
 TARGET_SCOPE_REQUIRED = _("地区代码和统一社会信用代码须填且只填一个")
 TARGET_REGION_UNKNOWN = _("地区“%(value)s”不存在或不在您的管辖范围内")
 TARGET_REGION_AMBIGUOUS = REGION_AMBIGUOUS
@@ -124,7 +130,7 @@ Progress = Callable[[int], None] | None
 
 # Columns whose blank cell says nothing: 身份 left blank must not turn a cadre into a worker
 # (it decides a woman's retirement age).
-KEEP_WHEN_BLANK = frozenset({"status"})
+KEEP_WHEN_BLANK = frozenset({"status", "special_work_type"})
 
 
 @dataclass(slots=True)
@@ -240,6 +246,10 @@ def _parse_roster(
             continue
         if placed_on and not channel:
             result.add_error(row_number, header("channel"), PLACEMENT_CHANNEL_REQUIRED)
+            continue
+        if unit and not channel:
+            # Else the unit would be dropped without a word: it belongs to a placement.
+            result.add_error(row_number, header("channel"), PLACEMENT_UNIT_WITHOUT_CHANNEL)
             continue
         rows.append(
             _RosterRow(
@@ -606,10 +616,15 @@ def _roster_import(
                 # The reader runs while a write does: room for the chunks the next write takes.
                 depth=READ_AHEAD_CHUNKS,
             ) as chunks:
+                count = 0
                 for count, rows, final in chunks:
                     if progress and (not final or count >= every):
                         progress(count)
                     check.add(rows)
+            if not count and not result.errors:
+                # A header and nothing under it (the blank template sent back, the wrong sheet):
+                # said so, rather than "identical to the ledger".
+                result.add_error(None, "", str(ROSTER_WITHOUT_ROWS))
             if check.failed():
                 raise _Undo
             check.write_rest()
@@ -653,6 +668,11 @@ class _RosterCheck:
         self.full = can_see_full_id(user)
         self.labels = {name: str(field.column_name) for name, field in resource.fields.items()}
         self.labels["placement_added"] = str(PLACEMENT_ADDED)
+        system = is_system(user)
+        self.may = {
+            permission: system or user.has_perm(f"placement.{permission}")
+            for permission in ("change_worker", "add_placement", "change_placement")
+        }
         self.language = get_language()
         self.other_names: dict[int, str] = {}
         self.others_asked: set[int] = set()
@@ -711,6 +731,7 @@ class _RosterCheck:
             [stored[0] for stored in existing.values() if stored[1] == enterprise.pk]
         )
         first_placed = _first_placements(placements)
+        placements_of = _PlacementsByWorker(placements)
         field_index = _COMPARED_INDEX
         for row in rows:
             stored = existing.get(row.digest)
@@ -750,6 +771,13 @@ class _RosterCheck:
                     for field, error in errors.items():
                         self.errors.append((row.row, header(field), error_text(error)))
                     continue
+            if stored is not None:
+                retirement_errors = _stored_placements_errors(
+                    row, stored, placements_of, header, status=status, special=special
+                )
+                if retirement_errors:
+                    self.errors += retirement_errors
+                    continue
             diversion_errors = _diversion(
                 row,
                 stored=stored,
@@ -765,6 +793,9 @@ class _RosterCheck:
                 continue
             if self.failed():
                 # Once the file is refused, only further errors matter.
+                continue
+            if stored is None and row.channel and not self.may["add_placement"]:
+                self.errors.append((row.row, header("channel"), str(PLACEMENT_ADD_NOT_ALLOWED)))
                 continue
             self.diversions.add(row, new=stored is None)
             if stored is None:
@@ -797,9 +828,23 @@ class _RosterCheck:
                     row.registered_on, _diversion_source_shown(row, self.today)
                 )
                 diffs.append(("diverted_on", old, new))
+            added, corrected = len(pending.new_placements), len(pending.changed_placements)
             placement_diff = _placement_change(
                 row, worker_id, placements, pending.new_placements, pending.changed_placements
             )
+            # The import needs "add worker"; what a row changes needs the page's permission.
+            refusal = None
+            if diffs and not self.may["change_worker"]:
+                field = diffs[0][0]
+                column = header(field) if field in self.table.columns else labels[field]
+                refusal = (column, WORKER_CHANGE_NOT_ALLOWED)
+            elif len(pending.new_placements) > added and not self.may["add_placement"]:
+                refusal = (header("channel"), PLACEMENT_ADD_NOT_ALLOWED)
+            elif len(pending.changed_placements) > corrected and not self.may["change_placement"]:
+                refusal = (header("channel"), PLACEMENT_CHANGE_NOT_ALLOWED)
+            if refusal is not None:
+                self.errors.append((row.row, refusal[0], str(refusal[1])))
+                continue
             if diffs or placement_diff:
                 result.updated += 1
                 if not self.dry_run:
@@ -922,6 +967,65 @@ class _RosterWrites:
             + len(self.new_placements)
             + len(self.changed_placements)
         )
+
+
+def _stored_placements_errors(row, stored, placements_of, header, *, status, special) -> list:
+    """A stored worker's 身份 or 特殊工种 changed by the row moves their statutory retirement
+    date: their stored internal retirements must stay within its window (as the worker's page
+    refuses it, Worker.clean). Errors as (row, column, message)."""
+    index = _COMPARED_INDEX
+    changed = [
+        field
+        for field, value in (("status", status), ("special_work_type", special))
+        if value != stored[index[field]]
+    ]
+    if not changed:
+        return []
+    retires = retirement.statutory_retirement_date(
+        birth_date=row.parsed.birth_date,
+        sex=row.parsed.sex,
+        cadre=status == Worker.Status.CADRE,
+        special_work_type=special,
+    )
+    errors = []
+    for placement in placements_of(stored[0]):
+        if placement["channel"] != Channel.INTERNAL_RETIREMENT:
+            continue
+        if retirement.internal_retirement_allowed(
+            retirement_date=retires, on=placement["placed_on"]
+        ):
+            continue
+        reason = rules.placement_errors(
+            channel=placement["channel"],
+            placed_on=placement["placed_on"],
+            birth_date=row.parsed.birth_date,
+            retirement_date=retires,
+        )
+        message = PLACEMENT_NO_LONGER_VALID % {
+            "channel": Channel(placement["channel"]).label,
+            "placed": placement["placed_on"].isoformat(),
+            "reason": "；".join(e.messages[0] for e in reason.values()),
+        }
+        errors.append((row.row, header(changed[0]), str(message)))
+    return errors
+
+
+class _PlacementsByWorker:
+    """A worker's stored placements from `_existing_placements`' answer (each under its own
+    date), indexed by worker on first use: a batch's rows ask only for the few workers whose
+    身份 or 特殊工种 changed."""
+
+    def __init__(self, placements: dict):
+        self.placements = placements
+        self.index: dict[int, list[dict]] | None = None
+
+    def __call__(self, worker_id: int) -> list[dict]:
+        if self.index is None:
+            self.index = {}
+            for key, placement in self.placements.items():
+                if len(key) == 2:
+                    self.index.setdefault(key[0], []).append(placement)
+        return self.index.get(worker_id, [])
 
 
 def _label(name, number: str) -> str:

@@ -125,7 +125,9 @@ def test_an_officer_can_import_only_into_an_enterprise_they_may_see(
     client, enterprise, make_enterprise
 ):
     other = make_enterprise(name="别人的煤矿")
-    client.force_login(user_with("add_worker", "view_worker", scope_enterprise=enterprise))
+    client.force_login(
+        user_with("add_worker", "add_placement", "view_worker", scope_enterprise=enterprise)
+    )
     response = upload(client, other, roster_xlsx(roster_rows(2, seed=5)))
     assert "enterprise" in response.context["form"].errors
     response = upload(client, enterprise, roster_xlsx(roster_rows(2, seed=5)))
