@@ -108,6 +108,13 @@ DATABASES = {
 # After a PostgreSQL restart a kept connection would fail the next request without this.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # `make run`'s web server and job worker share the file: a transaction takes the write lock
+    # when it begins (a read turned write midway failed at once with "database is locked"),
+    # and a writer waits up to 20 s for the other instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Dashboard figures are cached until the ledger changes (reports/cache.py). The database cache

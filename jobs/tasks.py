@@ -6,6 +6,7 @@ import datetime
 import logging
 import tempfile
 
+from django.conf import settings
 from django.db import (
     DEFAULT_DB_ALIAS,
     DatabaseError,
@@ -16,11 +17,11 @@ from django.db import (
     connections,
     transaction,
 )
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tasks import task
 
 from spreadsheets import readers
-from spreadsheets.admin import ExportAccessChanged
+from spreadsheets.admin import LANGUAGE, ExportAccessChanged
 from spreadsheets.results import ImportResult
 from spreadsheets.uploads import seal, unseal
 
@@ -143,8 +144,6 @@ class WriteReporter:
 def _retry_later(model, pk: int, *, running: str, queued: str, again) -> None:
     """A transient database error: the job goes back on the queue a little later (the sweep in
     jobs_recover does the same if even this fails)."""
-    from django.conf import settings
-
     if not connection.in_atomic_block:
         connection.close()  # a broken connection is opened afresh for what follows
 
@@ -209,15 +208,17 @@ def _run_import(
     model_admin = job_admin(job.model)
     token = readers.table_observer.set(progress.table)
     rows_token = readers.rows_observer.set(progress.rows_expected)
+    language = job.options.get(LANGUAGE) or settings.LANGUAGE_CODE
     try:
-        return model_admin.import_job_run(
-            user=job.user,
-            data=unseal(job.data),
-            filename=job.filename,
-            dry_run=dry_run,
-            progress=progress,
-            stored=job.options,
-        )
+        with translation.override(language):
+            return model_admin.import_job_run(
+                user=job.user,
+                data=unseal(job.data),
+                filename=job.filename,
+                dry_run=dry_run,
+                progress=progress,
+                stored=job.options,
+            )
     finally:
         readers.rows_observer.reset(rows_token)
         readers.table_observer.reset(token)

@@ -449,7 +449,8 @@ class WorkerAdmin(
 
     @admin.display(description=_("法定退休日期"))
     def retirement_date(self, obj):
-        return obj.retirement_date
+        # A worker being added has no birth date yet: a dash, not "None".
+        return obj.retirement_date or "—"
 
     @admin.display(description=_("当前安置渠道"), ordering="_current_channel")
     def current_channel(self, obj):

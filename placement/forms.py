@@ -3,6 +3,7 @@
 import uuid
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -12,6 +13,11 @@ from . import rules, services
 from .access import LookupLimitReached, access_log_record, lookup_limit_check
 from .models import AccessLog, DiversionSource, Placement, Worker
 from .services import worker_identity_check
+
+# The per-minute limit reached through the form: said as what the officer did (typing numbers).
+FORM_CHECKS_LIMIT = _(
+    "一分钟内核对的身份证号码已达 %(limit)s 个，请稍后再试；成批登记职工请使用花名册导入"
+)
 
 # The hidden fields of the forms below, named in the admin's fieldsets.
 VERSION_FIELD = "version"
@@ -175,8 +181,11 @@ class WorkerForm(SubmittedOnceForm, EditVersionForm):
                 # or denied, as a search by number is. Limited per minute with the searches.
                 try:
                     lookup_limit_check(user=user, request=self.request, target="placement.worker")
-                except LookupLimitReached as limit:
-                    self.add_error("id_number", limit.args[0])
+                except LookupLimitReached:
+                    self.add_error(
+                        "id_number",
+                        FORM_CHECKS_LIMIT % {"limit": settings.LEDGER_LOOKUPS_PER_MINUTE},
+                    )
                     return cleaned
             registered = False
             try:

@@ -25,7 +25,7 @@ INTERNAL_RETIREMENT_OUTSIDE_WINDOW = _(
 )
 HIRED_BEFORE_BIRTH = _("参加工作时间应晚于出生日期")
 PLACEMENT_BEFORE_DIVERSION = _(
-    "安置时间（%(placed)s）早于分流时间（%(diverted)s，取自%(source)s）：职工列入分流安置名单后才能安置"
+    "安置时间（%(placed)s）早于分流时间（%(diverted)s，来源：%(source)s）：职工列入分流安置名单后才能安置"
 )
 DIVERSION_DATE_IN_FUTURE = _("分流时间不能晚于今天")
 

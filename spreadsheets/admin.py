@@ -61,6 +61,7 @@ CHANGES_PER_PAGE = 100
 # Stored with an import job: the page and the client's address (as django-ipware reads them
 # behind DJANGO_PROXY_COUNT proxies) of the upload, for the access log written by the worker.
 ORIGIN = "_origin"
+LANGUAGE = "_language"
 ORIGIN_META = ("REMOTE_ADDR", "HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP")
 HISTORY_PER_PAGE = 50
 
@@ -176,7 +177,13 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
                 user=request.user,
                 filename=upload_file.name,
                 data=b"".join(upload_file.chunks()),
-                options={**stored, ORIGIN: origin},
+                options={
+                    **stored,
+                    ORIGIN: origin,
+                    # The worker has no request: the preview, its notes and errors in the
+                    # uploader's language.
+                    LANGUAGE: translation.get_language() or settings.LANGUAGE_CODE,
+                },
                 enterprise_id=stored.get("enterprise"),
             )
             return HttpResponseRedirect(self._job_url(job))
@@ -562,6 +569,11 @@ def job_progress(job) -> dict:
     elapsed = max((now - started).total_seconds(), 0) if job.started_at else 0
     total, done = job.rows_total, job.rows_done
     writing = isinstance(job, ImportJob) and job.status == ImportJob.Status.WRITING
+    # Confirmed, its write not yet taken by a worker: no rows of its own to count yet (the check's
+    # are behind it).
+    waiting = isinstance(job, ImportJob) and job.status == ImportJob.Status.CONFIRMED
+    if waiting:
+        total = done = None
     if writing:
         done = (
             WriteProgress.objects.filter(job_id=job.pk).values_list("rows_done", flat=True).first()
@@ -584,4 +596,5 @@ def job_progress(job) -> dict:
         "remaining": remaining,
         "finished": finished,
         "writing": writing,
+        "waiting": waiting,
     }

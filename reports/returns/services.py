@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Max
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from access.actors import SYSTEM
@@ -123,7 +123,10 @@ def _consolidation_lines(*, region: Region, period: datetime.date, report) -> li
     if direct is not None:
         lines.append(
             _line(
-                len(lines) + 1, direct, key=region.code, name=str(SCOPE_LEVEL_BUCKET[region.level])
+                len(lines) + 1,
+                direct,
+                key=region.code,
+                name=_of_record(SCOPE_LEVEL_BUCKET[region.level]),
             )
         )
     return lines
@@ -176,9 +179,12 @@ def _figures_and_members(*, region: Region, period: datetime.date, as_of: dateti
     for _attempt in range(2):
         # The whole region, whoever generates it: the acting user's right to its return is checked
         # by the flow, and a return of record cannot depend on who pressed the button.
-        report = placement_report(
-            scope=Scope(region=region), year=period.year, as_of=as_of, user=SYSTEM
-        )
+        # The lines' names are frozen into the return: in the ledger's language, whoever
+        # generates it (an English page once froze "City level" into a Chinese form).
+        with translation.override(settings.LANGUAGE_CODE):
+            report = placement_report(
+                scope=Scope(region=region), year=period.year, as_of=as_of, user=SYSTEM
+            )
         if county:
             lines = _county_lines(report)
         else:
@@ -284,7 +290,14 @@ def return_generate(
 
 
 def _reporting_unit(region: Region) -> str:
-    return str(_("%(region)s人力资源和社会保障局") % {"region": region.name})
+    return _of_record(_("%(region)s人力资源和社会保障局")) % {"region": region.name}
+
+
+def _of_record(text) -> str:
+    """A text frozen into a return of record: in the ledger's language (the statistical form's),
+    whatever the language of the page that generated it."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(text)
 
 
 def _move(*, monthly_return, expected, new, action_label, **fields) -> None:

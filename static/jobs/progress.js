@@ -15,7 +15,10 @@
 
   function show(state) {
     label.textContent = state.label;
-    if (state.rows_total) {
+    if (state.waiting) {
+      bar.removeAttribute("value");
+      rows.textContent = zh ? "已确认：等待后台开始写入" : "Confirmed: waiting for the write to start";
+    } else if (state.rows_total) {
       bar.max = state.rows_total;
       bar.value = state.rows_done;
       if (state.writing) {

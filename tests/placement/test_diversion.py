@@ -328,7 +328,7 @@ def test_the_worker_page_refuses_a_placement_before_the_typed_date(root_client, 
     response = root_client.post(reverse("admin:placement_worker_add"), data)
 
     assert response.status_code == 200
-    assert "早于分流时间（2016-06-01，取自在职工页面填写）" in response.content.decode()
+    assert "早于分流时间（2016-06-01，来源：在职工页面填写）" in response.content.decode()
     assert not Worker.objects.exists()
 
 

@@ -476,3 +476,23 @@ def test_a_dashboard_of_the_next_year_as_of_the_months_end_compares_the_return_a
     differences = page.context["published_panel"]["comparison"].differences
     assert [d.delta for d in differences if d.delta not in (0, None)] == []
     assert {d.label: d.live for d in differences}["年内安置"] == 4
+
+
+def test_a_return_generated_from_an_english_page_freezes_its_texts_in_chinese(chain, client):
+    """The form of record is the ledger's: 填报单位 and the lines' names in Chinese, whatever the
+    language of the page that generated it."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    users = chain["users"]
+    _county_approved(chain, "xiaodian")
+    _county_approved(chain, "yingze")
+    city = Region.objects.get(code="140100")
+    make_direct = chain["mines"][0].__class__.objects.create
+    make_direct(name="市属煤矿", credit_code="91140100MA0L0000X0", region=city, industry="coal")
+    page = _client_for(client, users["city"])
+    page.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page.post(reverse("reports:return_generate", args=["140100"]), {"period": "2017-06"})
+    generated = MonthlyReturn.objects.get(region=city)
+    assert generated.reporting_unit == "太原市人力资源和社会保障局"
+    assert [line.name for line in generated.lines.all()][-1] == "市本级"

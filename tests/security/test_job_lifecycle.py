@@ -345,3 +345,40 @@ def test_a_placement_changed_or_a_worker_deleted_since_the_check_is_seen(
     run_jobs()
     job = ImportJob.objects.get()
     assert job.status == ImportJob.Status.PREVIEW and job.options["_rechecked"] is True
+
+
+def test_the_preview_is_in_the_uploaders_language(world, settings):
+    """The check runs in a worker, without the request: its notes and errors in the language of
+    the page the file was uploaded from."""
+    hr = _client(world.users["hr"])
+    hr.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    bad = [list(row) for row in ROWS]
+    number = bad[0][2]
+    bad[0][2] = number[:-1] + ("0" if number[-1] != "0" else "1")  # a wrong check digit
+    file = io.BytesIO(roster_csv(bad))
+    file.name = "roster.csv"
+    response = upload_and_check(
+        hr, IMPORT_URL, {"import_file": file, "enterprise": world.a.enterprise.pk}
+    )
+    [error] = response.context["result"].errors
+    assert "check" in error.message.lower() and not any(
+        "\u4e00" <= c <= "\u9fff" for c in error.message
+    )
+
+
+def test_a_confirmed_import_waiting_for_its_write_shows_no_rows_read(world):
+    from spreadsheets.admin import job_progress
+
+    hr = _client(world.users["hr"])
+    confirm = _preview(hr, world.a.enterprise)
+    hr.post(PROCESS_URL, confirm)
+    job = ImportJob.objects.get()
+    state = job_progress(job)
+    assert (state["status"], state["waiting"], state["rows_done"], state["rows_total"]) == (
+        "confirmed",
+        True,
+        None,
+        None,
+    )
+    page = hr.get(IMPORT_URL, {"job": job.token})
+    assert "已确认：等待后台开始写入" in page.content.decode()
