@@ -57,12 +57,14 @@ class LedgerModelAdminMixin:
     def lookup_refused(self, request, parameters):
         """Write a refused probe to the access log: who, which list, which parameter names."""
         from placement.access import access_log_record
+        from placement.error_reports import mask_personal_text
         from placement.models import AccessLog
 
         access_log_record(
             user=request.user,
             action=AccessLog.Action.PROBE,
-            target=f"{self.opts.label_lower}?{','.join(parameters)}",
+            # A parameter's name may be whatever was pasted after "?" (an ID number): masked.
+            target=mask_personal_text(f"{self.opts.label_lower}?{','.join(parameters)}")[:200],
             rows=0,
             full_numbers=False,
             request=request,

@@ -36,8 +36,15 @@ def queue_check() -> str:
     return "ok"
 
 
+def keys_check() -> str:
+    """The ID-number keys this server was given read the stored numbers (placement.keys)."""
+    from placement.keys import id_keys_match
+
+    return id_keys_match()
+
+
 # name -> check; a check returns "ok" or raises.
-CHECKS = {"database": database_check, "queue": queue_check}
+CHECKS = {"database": database_check, "queue": queue_check, "keys": keys_check}
 
 
 @login_not_required

@@ -6,7 +6,7 @@ import binascii
 import sys
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import Error, Tags, register
 
 KEYS_MISSING = "placement.E001"
 KEY_INVALID = "placement.E002"
@@ -46,3 +46,25 @@ def id_number_keys_check(app_configs, **kwargs):
     if len(settings.LEDGER_ID_HMAC_KEY) < 32:
         errors.append(Error("LEDGER_ID_HMAC_KEY must be at least 32 characters.", id=KEY_INVALID))
     return errors
+
+
+KEYS_NOT_THE_LEDGERS = "placement.E003"
+
+
+@register(Tags.database)
+def id_number_keys_match_check(app_configs, databases=None, **kwargs):
+    """With `check --database default` (and before `migrate`): the keys read the stored numbers."""
+    if not databases or not settings.LEDGER_ID_ENCRYPTION_KEYS or not settings.LEDGER_ID_HMAC_KEY:
+        return []
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import DatabaseError
+
+    from .keys import id_keys_match
+
+    try:
+        id_keys_match()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), id=KEYS_NOT_THE_LEDGERS)]
+    except DatabaseError:
+        return []  # no table yet (before the first migrate)
+    return []

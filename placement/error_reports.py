@@ -193,4 +193,18 @@ class PersonalDataLogFilter(logging.Filter):
             record.exc_text = mask_personal_text(record.exc_text)
         if record.stack_info:
             record.stack_info = mask_personal_text(record.stack_info)
+        # The values a call passed as `extra` (the request log's path, one a user may have typed
+        # a number into): a structured formatter writes them as they are.
+        for name, value in list(vars(record).items()):
+            if name not in _RECORD_FIELDS and isinstance(value, str):
+                masked = mask_personal_text(value)
+                if masked != value:
+                    setattr(record, name, masked)
         return True
+
+
+# A LogRecord's own attributes (anything else on a record came in `extra`).
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+}

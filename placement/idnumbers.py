@@ -232,6 +232,22 @@ def mask_phone(phone: str) -> str:
     return phone[:4] + "*" * max(len(phone) - 8, 0) + phone[-4:]
 
 
+def first_key_cipher() -> Fernet:
+    """The first (current) key alone."""
+    keys = tuple(settings.LEDGER_ID_ENCRYPTION_KEYS)
+    if not keys:
+        raise ImproperlyConfigured("LEDGER_ID_ENCRYPTION_KEYS is not set")
+    return Fernet(keys[0].encode())
+
+
+def readable_with(cipher: Fernet, token: str) -> bool:
+    try:
+        cipher.decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
 def rotate(token: str) -> str:
     """Re-encrypt a stored token with the first key (MultiFernet.rotate); the value is unchanged."""
     try:

@@ -416,6 +416,18 @@ def worker_save(*, worker: Worker, actor, version: int | None = None) -> Worker:
         return worker
     worker.full_clean()
     stored = not worker._state.adding
+    if stored:
+        # The number unchanged, its ciphertext is the stored one, read under lock: the page's
+        # copy, loaded before a key rotation reached the worker, would put the old key's back
+        # (and into the history row), unreadable once that key is dropped.
+        current = (
+            Worker.objects.select_for_update()
+            .filter(pk=worker.pk, id_number_digest=worker.id_number_digest)
+            .values_list("id_number_cipher", flat=True)
+            .first()
+        )
+        if current is not None:
+            worker.id_number_cipher = current
     _attributed(worker, actor).save()
     if stored:
         # A worker moved to another enterprise takes their placements' copy of it along.

@@ -477,6 +477,13 @@ class SpreadsheetImportExportMixin(ImportExportMixin):
         parts = list(job.parts.values_list("pk", flat=True))
         if not parts:
             raise Http404
+        try:
+            # Made under a key since dropped (a rotation within the file's day): said here,
+            # rather than a download logged and then broken after its headers.
+            unseal(job.parts.values_list("data", flat=True).get(pk=parts[0]))
+        except UploadGone:
+            messages.error(request, EXPORT_GONE)
+            return HttpResponseRedirect(reverse(self._url("changelist")))
         self.export_job_downloaded(request, job)
         response = StreamingHttpResponse(_export_file(parts), content_type=XLSX_CONTENT_TYPE)
         response["Content-Length"] = str(job.size)

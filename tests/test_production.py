@@ -13,7 +13,7 @@ from config.logging import JsonFormatter
 def test_health_answers_without_a_login_and_names_each_part(client, db):
     response = client.get(reverse("health"))
     assert response.status_code == 200
-    assert response.json() == {"database": "ok", "queue": "ok"}
+    assert response.json() == {"database": "ok", "queue": "ok", "keys": "ok"}
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -24,7 +24,7 @@ def test_health_answers_503_naming_the_failing_part(client, db, monkeypatch):
     monkeypatch.setitem(health.CHECKS, "database", broken)
     response = client.get(reverse("health"))
     assert response.status_code == 503
-    assert response.json() == {"database": "failing", "queue": "ok"}
+    assert response.json() == {"database": "failing", "queue": "ok", "keys": "ok"}
 
 
 def test_health_names_a_failing_queue(client, db, monkeypatch):
@@ -36,7 +36,7 @@ def test_health_names_a_failing_queue(client, db, monkeypatch):
     monkeypatch.setattr(DBTaskResult.objects, "only", missing)
     response = client.get(reverse("health"))
     assert response.status_code == 503
-    assert response.json() == {"database": "ok", "queue": "failing"}
+    assert response.json() == {"database": "ok", "queue": "failing", "keys": "ok"}
 
 
 def test_health_takes_a_fresh_connection(db, django_assert_num_queries):
