@@ -122,6 +122,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # no server of its own; `redis://…` works too (with the redis package). Never a per-process
 # cache (locmem) with more than one process: the others would not see a change.
 CACHES = {"default": env.cache_url("DJANGO_CACHE_URL", default="dbcache://ledger_cache")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache":
+    # Django's default is 300 entries, a third culled when full: every scope, year, date,
+    # industry, role and language of a dashboard is an entry, and one user's dates alone
+    # could fill it.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
 # Admin lists of a table with at least this many rows (by its statistics) show an estimated count
 # when unfiltered, instead of counting every row on every page (database/paginator.py).
 LEDGER_ADMIN_ESTIMATE_ROWS = env.int("LEDGER_ADMIN_ESTIMATE_ROWS", default=100_000)

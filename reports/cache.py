@@ -63,8 +63,10 @@ from placement.models import AnnualTarget, Worker
 
 from .selectors import Report, Scope, placement_report, sees_whole_scope
 
-GENERATION_KEY = "reports:generation"
-SCOPE_GENERATION_KEY = "reports:generation:{part}"
+# After the reports' own keys in sort order: a database cache that is full culls the keys that
+# sort first, and culling a generation drops every report made under it.
+GENERATION_KEY = "reports:~generation"
+SCOPE_GENERATION_KEY = "reports:~generation:{part}"
 NATIONAL = "national"
 WHOLE = "whole"  # the visibility of everyone who sees the whole scope
 REFRESH_PENDING_KEY = "reports:refresh-pending:{part}"

@@ -526,14 +526,17 @@ def placement_report(
             enterprise_targets[str(enterprise_id)] = workers
     if industry and partial:
         region_targets = {}
+    # A group's target is the whole group's: its own line, beside its members' (the head
+    # office's workers only), is not measured against it.
+    groups_listed = {str(row["parent_id"]) for row in rows if row["parent_id"]}
     for figures in per_enterprise.values():
-        figures.target = enterprise_targets.get(figures.key)
+        if figures.key not in groups_listed:
+            figures.target = enterprise_targets.get(figures.key)
     for child in children.values():
-        child.target = (
-            region_targets.get(child.key)
-            if child.kind == "region"
-            else enterprise_targets.get(child.key)
-        )
+        if child.kind == "region":
+            child.target = region_targets.get(child.key)
+        elif child.key not in groups_listed:
+            child.target = enterprise_targets.get(child.key)
 
     if scope.national:
         totals = Figures(key="national", name=scope.name)

@@ -244,14 +244,23 @@ def _worker_filters(request):
     return form, filters, status
 
 
+def _workers(request, enterprise, filters, status):
+    """The list behind the dashboard's figures, under the same filters: an industry filter that
+    is not the enterprise's leaves no one (as the dashboard then counts no one)."""
+    workers = worker_list(
+        enterprise=enterprise, as_of=filters["as_of"], status=status, user=request.user
+    )
+    if filters["industry"] and enterprise.industry != filters["industry"]:
+        return workers.none()
+    return workers
+
+
 @login_required
 def enterprise_workers(request, pk):
     """The enterprise's workers at the as-of date: pending, placed, or by channel; paginated."""
     enterprise = _enterprise(request, pk)
     form, filters, status = _worker_filters(request)
-    workers = worker_list(
-        enterprise=enterprise, as_of=filters["as_of"], status=status, user=request.user
-    )
+    workers = _workers(request, enterprise, filters, status)
     page = Paginator(workers, WORKERS_PER_PAGE).get_page(request.GET.get("page"))
     query = _query(filters)
     status_choices = [
@@ -289,9 +298,7 @@ def enterprise_workers(request, pk):
 
 def _workers_export(request, enterprise: Enterprise):
     _form, filters, status = _worker_filters(request)
-    workers = worker_list(
-        enterprise=enterprise, as_of=filters["as_of"], status=status, user=request.user
-    )
+    workers = _workers(request, enterprise, filters, status)
     title = exports.report_title(
         scope_name=enterprise.name, year=filters["year"], as_of=filters["as_of"]
     )

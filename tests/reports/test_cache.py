@@ -550,3 +550,43 @@ def test_an_hr_officer_and_the_administrator_share_the_enterprise_cached_report(
     client_as(make_user("hr", enterprise=ledger["mine"], username="hr-mine")).get(url, FILTERS)
 
     assert computed == [f"enterprise-{ledger['mine'].pk}"]
+
+
+def test_a_full_database_cache_culls_reports_not_the_generations(
+    settings, client_as, make_worker, place
+):
+    """One officer's dashboard at many dates fills the cache: the entries culled are reports,
+    never the generation tokens every cached report depends on (culled first, as the keys sort,
+    they once made every dashboard of the country be computed again)."""
+    from django.core.cache import cache
+    from django.core.management import call_command
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "ledger_cache",
+            "OPTIONS": {"MAX_ENTRIES": 30},
+        }
+    }
+    call_command("createcachetable")
+    cache.clear()
+    place(make_worker(), datetime.date(2016, 6, 1))
+    hr = client_as("hr")
+    url = reverse("reports:enterprise", args=[hr.user.scope.enterprise_id])
+    hr.get(url, {"year": 2016})
+    from reports import cache as report_cache
+
+    before = cache.get(report_cache.GENERATION_KEY)
+    assert before is not None
+    for day in range(1, 61):
+        hr.get(url, {"year": 2016, "as_of": f"2016-{day // 28 + 1:02d}-{day % 28 + 1:02d}"})
+    assert cache.get(report_cache.GENERATION_KEY) == before
+    cache.clear()
+
+
+def test_the_database_cache_holds_more_than_djangos_300_entries():
+    from django.conf import settings
+
+    default = settings.CACHES["default"]
+    if default["BACKEND"].endswith("DatabaseCache"):
+        assert default["OPTIONS"]["MAX_ENTRIES"] >= 100_000
