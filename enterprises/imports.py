@@ -132,6 +132,7 @@ def enterprise_import(
     # Where the changed enterprises were: their old county and group keep cached figures too.
     moved_from: set[tuple[str, int]] = set()
     may_change = is_system(user) or user.has_perm("enterprises.change_enterprise")
+    today = timezone.localdate()
     shown_names = {
         "region_id": {r.pk: r.code for r in regions.by_code.values()},
         "parent_id": {
@@ -147,6 +148,9 @@ def enterprise_import(
             wanted["parent_id"] = parent_obj.pk if parent_obj else None
         if has_date_column:
             wanted["diversion_date"] = values.get("diversion_date")
+        if current is None and (wanted.get("diversion_date") or today) > today:
+            result.add_error(row, header("diversion_date"), DIVERSION_DATE_IN_FUTURE)
+            continue
         if current is None:
             enterprise = Enterprise(credit_code=values["credit_code"], **wanted)
             creates.append(enterprise)
@@ -164,6 +168,10 @@ def enterprise_import(
         if parent and parent_obj is None:
             parent_links.append((current, parent))
             diffs.append(("parent_id", current.parent_id, parent))
+        if any(field == "diversion_date" and new and new > today for field, _old, new in diffs):
+            # A new or changed date only: one stored before this rule may stay as it is.
+            result.add_error(row, header("diversion_date"), DIVERSION_DATE_IN_FUTURE)
+            continue
         if diffs and not may_change:
             # The import needs "add"; changing a registered enterprise needs "change", as on
             # its page.
@@ -256,11 +264,6 @@ def _parse(table, resource, result) -> list[tuple[int, dict]]:
         if day is not None:
             # A month only (2016.01) means its first day; stored as a plain date.
             values["diversion_date"] = datetime.date(day.year, day.month, day.day)
-            if values["diversion_date"] > timezone.localdate():
-                result.add_error(
-                    row_number, table.header("diversion_date"), DIVERSION_DATE_IN_FUTURE
-                )
-                continue
         code = normalize_credit_code(values["credit_code"])
         try:
             validate_credit_code(code)

@@ -151,7 +151,15 @@ class Enterprise(models.Model):
         workers without their own date would leave the workers to be placed until then."""
         self.credit_code = normalize_credit_code(self.credit_code)
         if self.diversion_date and self.diversion_date > timezone.localdate():
-            raise ValidationError({"diversion_date": DIVERSION_DATE_IN_FUTURE})
+            stored = (
+                Enterprise.objects.filter(pk=self.pk)
+                .values_list("diversion_date", flat=True)
+                .first()
+                if self.pk
+                else None
+            )
+            if stored != self.diversion_date:  # a date stored before this rule may stay
+                raise ValidationError({"diversion_date": DIVERSION_DATE_IN_FUTURE})
         if not self.parent_id:
             return
         if self.pk and self.parent_id == self.pk:

@@ -112,7 +112,10 @@ def import_job_expired(job: ImportJob, now=None) -> bool:
     """An upload whose preview waited longer than LEDGER_IMPORT_UPLOAD_EXPIRY_MINUTES."""
     now = now or timezone.now()
     lifetime = datetime.timedelta(minutes=settings.LEDGER_IMPORT_UPLOAD_EXPIRY_MINUTES)
-    return job.status == ImportJob.Status.PREVIEW and job.created_at < now - lifetime
+    # From the preview's own time (its check's last report): a preview checked again after a
+    # confirmation found the records changed gets its own window.
+    shown = max(job.created_at, job.heartbeat_at or job.created_at)
+    return job.status == ImportJob.Status.PREVIEW and shown < now - lifetime
 
 
 def jobs_expire(now=None) -> tuple[int, int]:
@@ -124,8 +127,10 @@ def jobs_expire(now=None) -> tuple[int, int]:
     # Failed jobs too: their file has been emptied at failure since that was written, but one
     # that failed before (or whose failure could not empty it) goes here.
     left = [ImportJob.Status.PREVIEW, ImportJob.Status.REFUSED, ImportJob.Status.FAILED]
-    stale = ImportJob.objects.filter(status__in=left, created_at__lt=now - lifetime).exclude(
-        data=b""
+    stale = (
+        ImportJob.objects.filter(status__in=left, created_at__lt=now - lifetime)
+        .exclude(heartbeat_at__gte=now - lifetime)
+        .exclude(data=b"")
     )
     for job in stale.iterator():
         with transaction.atomic():

@@ -73,6 +73,9 @@ class RosterImportExportMixin(SpreadsheetImportExportMixin):
         recent = {"history_date__gt": since}
         if Worker.history.filter(enterprise_id=job.enterprise_id, **recent).exists():
             return True
+        # The enterprise's own row: its diversion date is what new workers without one take.
+        if Enterprise.history.filter(id=job.enterprise_id, **recent).exists():
+            return True
         # A placement's history leaves its enterprise out: its worker's tells (a deleted
         # worker's placements go with a history row of the worker's own, found above).
         workers = Worker.objects.filter(enterprise_id=job.enterprise_id).values("pk")

@@ -186,6 +186,14 @@ class Worker(models.Model):
         posts; these are the ones it does not (read-only rows, rows left out of the post)."""
         if self.pk is None:
             return
+        # Only a change of what the rules read: a worker whose stored records the rules would
+        # question as they stand (a month-only placement in the diversion date's month, stored
+        # as the 1st) can still have their phone corrected.
+        read = ["registered_on", "registered_on_source", "status", "special_work_type"]
+        read += ["birth_date", "sex"]
+        stored = Worker.objects.filter(pk=self.pk).values(*read).first()
+        if stored is not None and all(stored[f] == getattr(self, f) for f in read):
+            return
         errors: dict[str, list] = {}
         binding = self.registered_on_source in BINDING_SOURCES
         retires = self.retirement_date

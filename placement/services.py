@@ -490,38 +490,51 @@ def placement_save(*, placement: Placement, actor, version: int | None = None) -
         placement.created_by = user
     # A placement moved to another worker (entered on the wrong one): the first worker's derived
     # data (placed since, report facts) is recomputed too, or they would stay counted as placed.
-    stored_worker = (
-        Placement.objects.filter(pk=placement.pk).values_list("worker_id", flat=True).first()
+    stored_worker, stored_date = (
+        Placement.objects.filter(pk=placement.pk).values_list("worker_id", "placed_on").first()
         if placement.pk is not None
         else None
-    )
+    ) or (None, None)
     placement.updated_by = user
     placement.full_clean()
     _attributed(placement, actor).save()
-    _registered_from_placement(placement, actor)
+    _registered_from_placements(
+        [placement.worker_id, stored_worker], actor, released={stored_worker: stored_date}
+    )
     _ledger_changed([placement.worker_id, stored_worker])
     return placement
 
 
-def _registered_from_placement(placement: Placement, actor) -> None:
+def _registered_from_placements(worker_ids, actor, released: dict | None = None) -> None:
     """A worker whose diversion date is only the day they were registered (no date stated for
-    them) and who was placed before it was to be placed from the placement at the latest: their
-    date moves back to it, as the roster import does (placement.imports), so that the same
-    records give the same figures whichever way they were entered."""
-    worker = Worker.objects.get(pk=placement.worker_id)
-    if (
-        worker.registered_on_source == DiversionSource.IMPORT
-        and placement.placed_on < worker.registered_on
-    ):
-        worker.registered_on = placement.placed_on
-        _attributed(worker, actor).save(update_fields=["registered_on", "updated_at"])
+    them) was to be placed from their earliest placement at the latest: their date moves back
+    to it, as the roster import does (placement.imports), so that the same records give the
+    same figures whichever way they were entered. `released`: {worker id: the date of a
+    placement deleted or re-dated}; where that placement is what set the worker's date, the
+    date is worked out again (the registration day, or a remaining earlier placement)."""
+    released = released or {}
+    workers = Worker.objects.filter(
+        pk__in=[pk for pk in set(worker_ids) if pk], registered_on_source=DiversionSource.IMPORT
+    ).annotate(earliest=Min("placements__placed_on"))
+    for worker in workers:
+        wanted = worker.registered_on
+        if worker.earliest and worker.earliest < wanted:
+            wanted = worker.earliest
+        elif released.get(worker.pk) == worker.registered_on:
+            registered = timezone.localdate(worker.created_at)
+            wanted = min(registered, worker.earliest) if worker.earliest else registered
+            wanted = max(wanted, worker.registered_on)  # only taken back, never moved earlier
+        if wanted != worker.registered_on:
+            worker.registered_on = wanted
+            _attributed(worker, actor).save(update_fields=["registered_on", "updated_at"])
 
 
 @transaction.atomic
 def placement_delete(*, placement: Placement, actor) -> None:
     """Delete a placement entered by mistake (one that ended is ended, not deleted)."""
-    worker_id = placement.worker_id
+    worker_id, placed_on = placement.worker_id, placement.placed_on
     _attributed(placement, actor).delete()
+    _registered_from_placements([worker_id], actor, released={worker_id: placed_on})
     _ledger_changed([worker_id])
 
 
@@ -531,6 +544,11 @@ def placements_delete(*, placements, actor) -> int:
     placements = list(placements)
     for placement in placements:
         _attributed(placement, actor).delete()
+    _registered_from_placements(
+        [placement.worker_id for placement in placements],
+        actor,
+        released={placement.worker_id: placement.placed_on for placement in placements},
+    )
     _ledger_changed(placement.worker_id for placement in placements)
     return len(placements)
 

@@ -298,3 +298,27 @@ def test_two_placements_on_one_day(make_worker, make_user, province):
     assert r.status_code == 302
     report = _report(province)
     assert report.totals.placed == 1
+
+
+def test_a_worker_whose_month_only_placement_shares_the_diversion_month_can_be_edited(
+    enterprise,
+):
+    """Imported with 分流时间 2016-05-15 and a placement of "2016.05" (stored as the 1st): a change
+    the placement rules do not read (a phone) is saved; the rules are not asked again."""
+    from placement.imports import roster_import
+    from placement.services import worker_save
+    from tests.conftest import xlsx_bytes
+
+    data = xlsx_bytes(
+        [
+            ["姓名", "公民身份号码", "分流时间", "安置方式", "安置时间"],
+            ["月份", synthetic_id(seq=611), "2016-05-15", "内部安置", "2016.05"],
+        ]
+    )
+    result = roster_import(data=data, filename="r.xlsx", enterprise=enterprise, user=SYSTEM)
+    assert result.imported, result.errors
+    worker = Worker.objects.get(name="月份")
+    worker.phone = "13800138000"
+    worker_save(worker=worker, actor=SYSTEM)
+    worker.refresh_from_db()
+    assert worker.phone == "13800138000"

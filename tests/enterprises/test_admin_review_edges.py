@@ -5,7 +5,9 @@ names alike (found by a review, each reproduced first)."""
 import datetime
 import re
 
+import pytest
 from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from access.actors import SYSTEM
@@ -198,3 +200,18 @@ def test_enterprises_of_the_same_name_are_told_apart_in_the_roster_import(
     page = root_client.get(reverse("admin:placement_worker_import")).content.decode()
     labels = re.findall(r'<option value="\d+">([^<]*)</option>', page)
     assert len(set(labels)) == len(labels), labels
+
+
+def test_an_enterprise_stored_with_a_planned_date_can_still_be_renamed(make_enterprise):
+    """The rule refuses a future date typed now; one stored before it may stay."""
+    from django.utils import timezone
+
+    planned = timezone.localdate() + datetime.timedelta(days=30)
+    mine = make_enterprise(name="旧名")
+    Enterprise.objects.filter(pk=mine.pk).update(diversion_date=planned)
+    mine.refresh_from_db()
+    mine.name = "新名"
+    mine.full_clean()
+    mine.diversion_date = planned + datetime.timedelta(days=1)
+    with pytest.raises(ValidationError):
+        mine.full_clean()

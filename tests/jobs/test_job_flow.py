@@ -259,7 +259,7 @@ def test_an_expired_preview_cannot_be_confirmed(officer, enterprise, settings):
     old = timezone.now() - datetime.timedelta(
         minutes=settings.LEDGER_IMPORT_UPLOAD_EXPIRY_MINUTES + 1
     )
-    ImportJob.objects.filter(pk=job.pk).update(created_at=old)
+    ImportJob.objects.filter(pk=job.pk).update(created_at=old, heartbeat_at=old)
     officer.post(PROCESS_URL, {"token": job.token, "enterprise": enterprise.pk})
     run_jobs()
     assert not Worker.objects.exists()

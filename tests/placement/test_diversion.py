@@ -500,3 +500,22 @@ def test_a_stated_date_refuses_an_earlier_placement_on_the_pages_too(enterprise)
         )
     worker.refresh_from_db()
     assert worker.registered_on == D(2017, 6, 1)
+
+
+def test_a_mistyped_placement_deleted_or_redated_takes_back_the_date_it_moved(enterprise):
+    worker = worker_register(enterprise=enterprise, id_number=A, name="甲", actor=SYSTEM)
+    registered = worker.registered_on
+    placement = worker_place(
+        worker=worker, channel=Channel.INTERNAL_TRANSFER, placed_on=D(2011, 5, 1), actor=SYSTEM
+    )
+    worker.refresh_from_db()
+    assert worker.registered_on == D(2011, 5, 1)
+    placement.placed_on = D(2017, 5, 1)  # the year corrected
+    from placement.services import placement_delete, placement_save
+
+    placement_save(placement=placement, actor=SYSTEM)
+    worker.refresh_from_db()
+    assert worker.registered_on == min(registered, D(2017, 5, 1))
+    placement_delete(placement=placement, actor=SYSTEM)
+    worker.refresh_from_db()
+    assert worker.registered_on == registered

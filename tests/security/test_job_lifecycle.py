@@ -31,7 +31,7 @@ from spreadsheets.admin import (
 )
 from spreadsheets.results import ImportResult
 from spreadsheets.uploads import unseal
-from tests.conftest import MODEL_BACKEND, xlsx_bytes
+from tests.conftest import MODEL_BACKEND, synthetic_id, xlsx_bytes
 from tests.job_queue import run_jobs, upload_and_check
 
 IMPORT_URL = reverse("admin:placement_worker_import")
@@ -128,7 +128,9 @@ def test_the_cleanup_empties_a_failed_job_left_with_its_upload(world):
     confirm = _preview(hr, world.a.enterprise)
     job = ImportJob.objects.get(token=confirm["token"])
     ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportJob.Status.FAILED, created_at=timezone.now() - datetime.timedelta(days=30)
+        status=ImportJob.Status.FAILED,
+        created_at=timezone.now() - datetime.timedelta(days=30),
+        heartbeat_at=timezone.now() - datetime.timedelta(days=30),
     )
     call_command("cleanup_imports", stdout=io.StringIO())
     job.refresh_from_db()
@@ -382,3 +384,53 @@ def test_a_confirmed_import_waiting_for_its_write_shows_no_rows_read(world):
     )
     page = hr.get(IMPORT_URL, {"job": job.token})
     assert "已确认：等待后台开始写入" in page.content.decode()
+
+
+def test_an_enterprise_date_changed_after_the_preview_sends_the_file_back(world):
+    """A new worker without a date of their own takes the enterprise's: changed between the
+    preview and the write (no stored worker follows it, so only the enterprise's history says
+    so), the file is checked again."""
+    from enterprises.models import Enterprise
+
+    enterprise = world.a.enterprise
+    enterprise.diversion_date = datetime.date(2016, 3, 1)
+    enterprise.save()
+    file = io.BytesIO(
+        xlsx_bytes([["姓名", "公民身份号码"], ["新职工", synthetic_id(birth="19720301", seq=555)]])
+    )
+    file.name = "roster.xlsx"
+    hr = _client(world.users["hr"])
+    response = upload_and_check(hr, IMPORT_URL, {"import_file": file, "enterprise": enterprise.pk})
+    confirm = response.context["confirm"]
+    enterprise = Enterprise.objects.get(pk=enterprise.pk)
+    enterprise.diversion_date = datetime.date(2016, 9, 1)
+    enterprise.save()
+    hr.post(PROCESS_URL, confirm)
+    run_jobs()
+    job = ImportJob.objects.get()
+    assert (job.status, job.options.get("_rechecked")) == (ImportJob.Status.PREVIEW, True)
+    assert not Worker.objects.filter(name="新职工").exists()
+
+
+def test_a_preview_checked_again_gets_its_own_window(world, settings):
+    """Confirmed near the end of the upload's window, checked again because a record changed:
+    the new preview is not expired at once."""
+    hr = _client(world.users["hr"])
+    confirm = _preview(hr, world.a.enterprise)
+    job = ImportJob.objects.get(token=confirm["token"])
+    worker = world.a.worker
+    worker.post = "调度员"
+    worker_save(worker=worker, actor=SYSTEM)
+    hr.post(PROCESS_URL, confirm)
+    window = settings.LEDGER_IMPORT_UPLOAD_EXPIRY_MINUTES
+    ImportJob.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - datetime.timedelta(minutes=window + 1)
+    )
+    run_jobs()
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.PREVIEW and job.options["_rechecked"]
+    response = hr.get(IMPORT_URL, {"job": job.token}, follow=True)
+    assert str(IMPORT_RECHECKED) in _messages(response)
+    from jobs.services import jobs_expire
+
+    assert jobs_expire() == (0, 0)

@@ -43,8 +43,9 @@ def _cipher(settings) -> MultiFernet:
 
 
 def _age(token, minutes):
+    # Uploaded, and its preview made (the check's last report), that long ago.
     then = timezone.now() - datetime.timedelta(minutes=minutes)
-    ImportJob.objects.filter(token=token).update(created_at=then)
+    ImportJob.objects.filter(token=token).update(created_at=then, heartbeat_at=then)
 
 
 def _messages(response):
