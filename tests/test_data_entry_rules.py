@@ -226,6 +226,8 @@ def test_a_worker_counted_in_a_monthly_return_cannot_be_deleted_in_the_admin(
     administrator = _officer(admin_user)
     url = reverse("admin:placement_worker_delete", args=[worker.pk])
     page = administrator.get(url)
+    # The refusal names the return that counts the worker.
+    assert "小店区 2017-06 月报" in page.content.decode()
     response = administrator.post(url, _hidden(page) | {"post": "yes"})
     assert Worker.objects.filter(pk=worker.pk).exists(), response.status_code
     # bulk

@@ -180,7 +180,9 @@ class ReturnMember(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.monthly_return_id}:{self.worker_id}"
+        # Named where a delete is refused for it: which return counts the worker.
+        monthly_return = self.monthly_return
+        return f"{monthly_return.region.name} {monthly_return.period:%Y-%m} {_('月报')}"
 
 
 class ReturnEvent(models.Model):

@@ -34,6 +34,7 @@ PERIOD_NOT_OVER = _("报告期 %(period)s 尚未结束，月末之后才能生�
 RETURN_LOCKED = _("%(region)s %(period)s 的月报%(status)s，不能重新生成")
 CHILDREN_NOT_APPROVED = _("下列下级单位的月报尚未审核通过，不能汇总：%(regions)s")
 CHILD_MISSING = _("未生成")
+NAME_WITH_STATE = _("%(name)s（%(state)s）")
 SOURCES_REOPENED = _("汇总所用的下级月报已被重新打开或替代：%(regions)s；请重新生成本月报")
 SOURCES_REOPENED_APPROVER = _(
     "汇总所用的下级月报已被重新打开或替代：%(regions)s；请将本月报退回，由填报单位重新生成"
@@ -97,11 +98,13 @@ def _consolidation_lines(*, region: Region, period: datetime.date, report) -> li
     for child in due:
         found = current.get(child.pk)
         if found is None:
-            missing.append(f"{child.name}（{CHILD_MISSING}）")
+            missing.append(NAME_WITH_STATE % {"name": child.name, "state": CHILD_MISSING})
         elif found.status != Status.APPROVED:
-            missing.append(f"{child.name}（{found.get_status_display()}）")
+            missing.append(
+                NAME_WITH_STATE % {"name": child.name, "state": found.get_status_display()}
+            )
     if missing:
-        raise ValidationError(CHILDREN_NOT_APPROVED % {"regions": "、".join(missing)})
+        raise ValidationError(CHILDREN_NOT_APPROVED % {"regions": _list(missing)})
     lines = []
     for child in due:
         source = current[child.pk]
@@ -130,6 +133,11 @@ def _consolidation_lines(*, region: Region, period: datetime.date, report) -> li
             )
         )
     return lines
+
+
+def _list(names) -> str:
+    """Names joined as the language joins them (、 in Chinese, a comma in English)."""
+    return str(_("、")).join(str(name) for name in names)
 
 
 def _check_each_worker_once(lines: list[ReturnLine], members: dict) -> None:
@@ -165,7 +173,7 @@ def _check_each_worker_once(lines: list[ReturnLine], members: dict) -> None:
     if direct is not None and twice & set(live):
         regions.add(direct)
     raise ValidationError(
-        WORKERS_COUNTED_TWICE % {"count": len(twice), "regions": "、".join(sorted(regions))}
+        WORKERS_COUNTED_TWICE % {"count": len(twice), "regions": _list(sorted(regions))}
     )
 
 
@@ -334,7 +342,7 @@ def _check_sources(monthly_return, *, approving: bool = False) -> None:
         level = below
     if stale:
         message = SOURCES_REOPENED_APPROVER if approving else SOURCES_REOPENED
-        raise ValidationError(message % {"regions": "、".join(stale)})
+        raise ValidationError(message % {"regions": _list(stale)})
 
 
 @transaction.atomic

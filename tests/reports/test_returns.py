@@ -496,3 +496,17 @@ def test_a_return_generated_from_an_english_page_freezes_its_texts_in_chinese(ch
     generated = MonthlyReturn.objects.get(region=city)
     assert generated.reporting_unit == "太原市人力资源和社会保障局"
     assert [line.name for line in generated.lines.all()][-1] == "市本级"
+
+
+def test_a_refusal_in_english_lists_the_regions_the_english_way(chain):
+    from django.utils import translation
+
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        services.return_generate(
+            region=Region.objects.get(code="140100"),
+            period=JUNE,
+            user=chain["users"]["city"],
+            source=SOURCE,
+        )
+    [message] = refused.value.messages
+    assert "小店区 (not generated), 迎泽区 (not generated)" in message
