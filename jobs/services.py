@@ -114,7 +114,7 @@ def import_job_expired(job: ImportJob, now=None) -> bool:
     lifetime = datetime.timedelta(minutes=settings.LEDGER_IMPORT_UPLOAD_EXPIRY_MINUTES)
     # From the preview's own time (its check's last report): a preview checked again after a
     # confirmation found the records changed gets its own window.
-    shown = max(job.created_at, job.heartbeat_at or job.created_at)
+    shown = job.heartbeat_at or job.created_at
     return job.status == ImportJob.Status.PREVIEW and shown < now - lifetime
 
 

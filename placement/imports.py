@@ -50,7 +50,6 @@ from .channels import Channel
 from .error_reports import mask_personal_text
 from .models import (
     BINDING_SOURCES,
-    PLACEMENT_NO_LONGER_VALID,
     STATED_SOURCES,
     TARGET_MAX,
     TARGET_OUT_OF_RANGE,
@@ -59,6 +58,7 @@ from .models import (
     Placement,
     Worker,
     phone_validator,
+    stored_placements_refusals,
 )
 from .resources import AnnualTargetResource, RosterResource
 from .rules import DIVERSION_DATE_IN_FUTURE
@@ -987,27 +987,12 @@ def _stored_placements_errors(row, stored, placements_of, header, *, status, spe
         cadre=status == Worker.Status.CADRE,
         special_work_type=special,
     )
-    errors = []
-    for placement in placements_of(stored[0]):
-        if placement["channel"] != Channel.INTERNAL_RETIREMENT:
-            continue
-        if retirement.internal_retirement_allowed(
-            retirement_date=retires, on=placement["placed_on"]
-        ):
-            continue
-        reason = rules.placement_errors(
-            channel=placement["channel"],
-            placed_on=placement["placed_on"],
-            birth_date=row.parsed.birth_date,
-            retirement_date=retires,
-        )
-        message = PLACEMENT_NO_LONGER_VALID % {
-            "channel": Channel(placement["channel"]).label,
-            "placed": placement["placed_on"].isoformat(),
-            "reason": "；".join(e.messages[0] for e in reason.values()),
-        }
-        errors.append((row.row, header(changed[0]), str(message)))
-    return errors
+    refusals = stored_placements_refusals(
+        [(p["channel"], p["placed_on"]) for p in placements_of(stored[0])],
+        birth_date=row.parsed.birth_date,
+        retirement_date=retires,
+    )
+    return [(row.row, header(changed[0]), error.messages[0]) for _key, error in refusals]
 
 
 class _PlacementsByWorker:

@@ -51,6 +51,38 @@ PLACEMENT_NO_LONGER_VALID = _(
 )
 
 
+def stored_placements_refusals(
+    placements, *, birth_date, retirement_date, diverted_on=None, source=None
+) -> list[tuple[str, ValidationError]]:
+    """The rules of placements already stored ((channel, placed_on) pairs) asked again with a
+    worker's changed facts: the retirement date (internal retirement's window), the birth date,
+    and a diversion date that binds (`diverted_on`, with its `source`). Each refusal names its
+    placement, under the key of the rule's own error ("placed_on", "channel"). The worker's page
+    (Worker.clean) and the roster import (a changed 身份 or 特殊工种) ask the same."""
+    refusals = []
+    for channel, placed_on in placements:
+        found = rules.placement_errors(
+            channel=channel,
+            placed_on=placed_on,
+            birth_date=birth_date,
+            retirement_date=retirement_date,
+        )
+        if diverted_on is not None:
+            found |= rules.placement_diversion_errors(
+                placed_on=placed_on,
+                diverted_on=diverted_on,
+                source_label=str(DiversionSource(source).label),
+            )
+        for key, error in found.items():
+            message = PLACEMENT_NO_LONGER_VALID % {
+                "channel": Channel(channel).label,
+                "placed": placed_on.isoformat(),
+                "reason": error.messages[0],
+            }
+            refusals.append((key, ValidationError(message, code=error.code)))
+    return refusals
+
+
 class DiversionSource(models.TextChoices):
     """Where a worker's diversion date came from: the roster's column, else the enterprise's own
     date, else the day the worker was registered (imported); or typed in on the worker's page."""
@@ -194,32 +226,18 @@ class Worker(models.Model):
         stored = Worker.objects.filter(pk=self.pk).values(*read).first()
         if stored is not None and all(stored[f] == getattr(self, f) for f in read):
             return
-        errors: dict[str, list] = {}
         binding = self.registered_on_source in BINDING_SOURCES
-        retires = self.retirement_date
-        for placement in Placement.objects.filter(worker_id=self.pk).only(
-            "channel", "placed_on", "ended_on"
+        placements = Placement.objects.filter(worker_id=self.pk).values_list("channel", "placed_on")
+        errors: dict[str, list] = {}
+        for key, error in stored_placements_refusals(
+            placements,
+            birth_date=self.birth_date,
+            retirement_date=self.retirement_date,
+            diverted_on=self.registered_on if binding else None,
+            source=self.registered_on_source,
         ):
-            found = rules.placement_errors(
-                channel=placement.channel,
-                placed_on=placement.placed_on,
-                birth_date=self.birth_date,
-                retirement_date=retires,
-            )
-            if binding:
-                found |= rules.placement_diversion_errors(
-                    placed_on=placement.placed_on,
-                    diverted_on=self.registered_on,
-                    source_label=str(DiversionSource(self.registered_on_source).label),
-                )
-            for key, error in found.items():
-                field = "registered_on" if key == "placed_on" and binding else NON_FIELD_ERRORS
-                message = PLACEMENT_NO_LONGER_VALID % {
-                    "channel": Channel(placement.channel).label,
-                    "placed": placement.placed_on.isoformat(),
-                    "reason": error.messages[0],
-                }
-                errors.setdefault(field, []).append(ValidationError(message, code=error.code))
+            field = "registered_on" if key == "placed_on" and binding else NON_FIELD_ERRORS
+            errors.setdefault(field, []).append(error)
         if errors:
             raise ValidationError(errors)
 
