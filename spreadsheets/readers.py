@@ -14,10 +14,11 @@ import io
 import logging
 import re
 import sys
+import threading
 import traceback
 import unicodedata
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -165,9 +166,16 @@ def read_table(
     aliases: dict[str, list[str]],
     required: list[str],
     max_rows: int | None = None,
+    meanwhile: Callable[[int | None], None] | None = None,
 ) -> Table:
     """Open a spreadsheet (.xlsx, .xls, .ods or .csv, by content), find its header row and return
-    its data rows as (row number as the spreadsheet shows it, cleaned cells)."""
+    its data rows as (row number as the spreadsheet shows it, cleaned cells).
+
+    `meanwhile(rows)`, if given, is the caller's own work done while calamine builds the sheet
+    (about a second for 100,000 rows, during which calamine lets other threads run): it is
+    called in this thread, once, with the rows the sheet's XML holds (None where the file gives
+    no measure before calamine, as an .xls), after the file's checks. Its exceptions are raised
+    as they are, never taken for a broken file; a .csv does not call it."""
     limit = settings.LEDGER_IMPORT_MAX_BYTES
     if len(data) > limit:
         raise ReadError(
@@ -176,11 +184,14 @@ def read_table(
     if not data.strip():
         raise ReadError(FILE_EMPTY)
     kind = _sniff(data, filename)
-    with _corrupt_file_errors():
-        if kind == "csv":
-            raw_rows, total = _csv_rows(data, aliases), None
-        else:
-            raw_rows, total = _calamine_rows(data, kind, aliases)
+    try:
+        with _corrupt_file_errors():
+            if kind == "csv":
+                raw_rows, total = _csv_rows(data, aliases), None
+            else:
+                raw_rows, total = _calamine_rows(data, kind, aliases, meanwhile)
+    except _MeanwhileFailed as failed:
+        raise failed.error from None
     table = _table(_guarded(raw_rows), aliases=aliases, required=required, max_rows=max_rows)
     if total is not None:
         table.total = max(total - table.header_row, 0)
@@ -209,7 +220,7 @@ def _corrupt_file_errors():
     unchanged, as does MemoryError."""
     try:
         yield
-    except (ReadError, MemoryError):
+    except (ReadError, MemoryError, _MeanwhileFailed):
         raise
     except Exception as exc:  # noqa: BLE001 - see the docstring
         # The kind of error and where it was raised, so that a bug here is not mistaken for a
@@ -222,6 +233,15 @@ def _corrupt_file_errors():
             where.lineno,
         )
         raise ReadError(FILE_CORRUPT) from None
+
+
+class _MeanwhileFailed(Exception):  # noqa: N818 - carries the error, is not one
+    """The caller's `meanwhile` work failed: its error, carried past the mapping of reading
+    errors to FILE_CORRUPT."""
+
+    def __init__(self, error: BaseException):
+        super().__init__()
+        self.error = error
 
 
 def _guarded(raw_rows):
@@ -637,11 +657,12 @@ def _announce_rows(archive, sheets: list[str]) -> None:
         observer(rows)
 
 
-def check_zip(data: bytes) -> str:
-    """Check a zipped workbook before calamine opens it and return its kind ("xlsx" or "ods"):
-    the declared uncompressed size (a 0.2 MB file declaring 200 MB took 600 MB of memory,
-    PITFALLS.md), every XML part's encoding and declarations (read whole, so that a part whose
-    data does not match its checksum is refused here), and each worksheet's extent."""
+def check_zip(data: bytes) -> tuple[str, int | None]:
+    """Check a zipped workbook before calamine opens it: the declared uncompressed size (a 0.2 MB
+    file declaring 200 MB took 600 MB of memory, PITFALLS.md), every XML part's encoding and
+    declarations (read whole, so that a part whose data does not match its checksum is refused
+    here), and each worksheet's extent. Returns the workbook's kind ("xlsx" or "ods") and the
+    rows its largest worksheet holds (None for an .ods, whose extent is not measured)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -678,21 +699,19 @@ def check_zip(data: bytes) -> str:
     observer = rows_observer.get()
     if measured and observer is not None:
         observer(measured)  # the rows as measured: exact where the estimate above was not
-    return kind
+    return kind, measured if kind == "xlsx" else None
 
 
-def _calamine_rows(data: bytes, kind: str, aliases):
+def _calamine_rows(data: bytes, kind: str, aliases, meanwhile=None):
     """The chosen sheet's rows (numbered from 1 as the sheet shows them, merged blocks filled)
     and how many rows the sheet has."""
-    import python_calamine
-
+    measured = None
     if kind == "zip":
-        kind = check_zip(data)
-    try:
-        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except python_calamine.PasswordError:
-        raise ReadError(FILE_ENCRYPTED) from None
-    sheet = _pick_sheet(workbook, aliases)
+        kind, measured = check_zip(data)
+    if meanwhile is None:
+        sheet = _load_sheet(data, aliases)
+    else:
+        sheet = _load_sheet_meanwhile(data, aliases, lambda: meanwhile(measured))
     merges = sheet.merged_cell_ranges or []
     if len(merges) > MERGE_MAX_RANGES:
         raise ReadError(FILE_CORRUPT)
@@ -703,6 +722,40 @@ def _calamine_rows(data: bytes, kind: str, aliases):
     )
     end = sheet.end
     return _sheet_rows(sheet, merges), (end[0] + 1 if end else 0)
+
+
+def _load_sheet(data: bytes, aliases):
+    import python_calamine
+
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except python_calamine.PasswordError:
+        raise ReadError(FILE_ENCRYPTED) from None
+    return _pick_sheet(workbook, aliases)
+
+
+def _load_sheet_meanwhile(data: bytes, aliases, work: Callable[[], None]):
+    """_load_sheet in a second thread while `work` runs in this one (its database connection is
+    this thread's). The loading thread is always waited for, whatever `work` raises."""
+    loaded: dict = {}
+
+    def load():
+        try:
+            loaded["sheet"] = _load_sheet(data, aliases)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller
+            loaded["error"] = exc
+
+    thread = threading.Thread(target=load, name="sheet-load", daemon=True)
+    thread.start()
+    try:
+        work()
+    except BaseException as exc:
+        raise _MeanwhileFailed(exc) from exc
+    finally:
+        thread.join()
+    if "error" in loaded:
+        raise loaded["error"]
+    return loaded["sheet"]
 
 
 def _pick_sheet(workbook, aliases):

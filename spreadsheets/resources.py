@@ -47,10 +47,15 @@ class LedgerResource(resources.ModelResource):
             for name in self.get_export_order()
         }
 
-    def read(self, data: bytes, *, filename: str) -> Table:
-        """The file's rows under this resource's columns (raises readers.ReadError)."""
+    def read(self, data: bytes, *, filename: str, meanwhile=None) -> Table:
+        """The file's rows under this resource's columns (raises readers.ReadError); `meanwhile`
+        as read_table's."""
         return read_table(
-            data, filename=filename, aliases=self.header_aliases(), required=self.REQUIRED
+            data,
+            filename=filename,
+            aliases=self.header_aliases(),
+            required=self.REQUIRED,
+            meanwhile=meanwhile,
         )
 
     def read_parsed(self, data: bytes, *, filename: str, result: ImportResult, parse: Callable):

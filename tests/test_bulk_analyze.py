@@ -246,3 +246,53 @@ def test_each_table_is_counted_with_the_rows_written_into_it(
     [analysed] = statements  # with the tables the workers' own writes asked for
     assert {"placement_placement", "placement_historicalplacement"} <= set(analysed)
     assert not {"placement_worker", "placement_historicalworker"} & set(analysed)
+
+
+TWO_SIDES = ["placement_worker", "placement_historicalworker", "placement_placement"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a second session of the server")
+@pytest.mark.django_db(transaction=True)
+def test_after_a_commit_the_tables_are_analysed_two_at_once_on_a_second_connection(monkeypatch):
+    """An ANALYZE uses one core of the server: outside a transaction the tables are shared
+    between the connection and a second one, and every table is analysed."""
+    from database import analyze
+
+    sides = []
+    analyze_on = analyze._analyze_on
+
+    def watched(conn, tables):
+        analyze_on(conn, tables)
+        sides.append((conn.connection.info.backend_pid, list(tables)))
+
+    monkeypatch.setattr(analyze, "_analyze_on", watched)
+    before = analyse_counts()
+    analyze._analyze(TWO_SIDES)
+    after = analyse_counts()
+    assert all(after[table] == before.get(table, 0) + 1 for table in TWO_SIDES)
+    assert len({pid for pid, _tables in sides}) == 2
+    assert sorted(table for _pid, tables in sides for table in tables) == sorted(TWO_SIDES)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a second session of the server")
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_on_the_second_connection_is_raised_once_the_first_has_done_its_share(
+    monkeypatch,
+):
+    from django.db import DatabaseError
+
+    from database import analyze
+
+    done = []
+    analyze_on = analyze._analyze_on
+
+    def second_fails(conn, tables):
+        if conn is not connection:
+            raise DatabaseError("the second session was lost")
+        analyze_on(conn, tables)
+        done.extend(tables)
+
+    monkeypatch.setattr(analyze, "_analyze_on", second_fails)
+    with pytest.raises(DatabaseError):
+        analyze._analyze(TWO_SIDES)
+    assert done and set(done) < set(TWO_SIDES)

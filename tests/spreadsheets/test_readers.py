@@ -4,6 +4,7 @@ the guard rails against oversized, zip-bomb, XML-entity, corrupt and encrypted f
 import datetime
 import io
 import re
+import threading
 import zipfile
 
 import pytest
@@ -293,3 +294,60 @@ def test_a_sheet_without_a_dimension_has_its_rows_estimated_from_its_size_then_m
     estimate, measured = announced_rows(buffer.getvalue())
     assert measured == 5001
     assert 4500 < estimate < 5500
+
+
+# --- Work done while calamine builds the sheet (`meanwhile`) --------------------------------------
+
+
+def test_the_callers_work_runs_in_its_own_thread_while_the_sheet_loads_with_the_rows_measured():
+    data = xlsx([["姓名", "身份证号码"]] + [["张三", str(number)] for number in range(500)])
+    calls = []
+    table, rows = read(
+        data, meanwhile=lambda measured: calls.append((measured, threading.current_thread()))
+    )
+    assert calls == [(501, threading.current_thread())]
+    assert len(rows) == 500 and table.total == 500
+
+
+def test_an_error_of_the_callers_work_is_raised_as_it_is_and_the_loading_thread_is_waited_for():
+    from django.db import OperationalError
+
+    data = xlsx([["姓名", "身份证号码"], ["张三", "1"]])
+
+    def fails(_measured):
+        raise OperationalError("server closed the connection")
+
+    with pytest.raises(OperationalError):
+        read(data, meanwhile=fails)
+    assert not [t for t in threading.enumerate() if t.name == "sheet-load"]
+
+
+def test_a_broken_sheet_is_refused_as_broken_after_the_callers_work():
+    data = xlsx([["姓名", "身份证号码"], ["张三", "1"]])
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in source.namelist():
+            content = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                content = content.replace(b"</sheetData>", b"<row><c><v>")  # cut short
+            archive.writestr(name, content)
+    calls = []
+    with pytest.raises(ReadError) as exc_info:
+        read(buffer.getvalue(), meanwhile=calls.append)
+    assert message_of(exc_info) == FILE_CORRUPT
+    assert len(calls) == 1  # the work was done before calamine refused the sheet
+
+
+def test_an_xls_gives_the_callers_work_no_measure_and_a_csv_does_not_call_it():
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("花名册")
+    for col, value in enumerate(["姓名", "身份证号码"]):
+        sheet.write(0, col, value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    calls = []
+    read(buffer.getvalue(), filename="f.xls", meanwhile=calls.append)
+    assert calls == [None]
+    read("姓名,身份证号码\n张三,1\n".encode(), filename="f.csv", meanwhile=calls.append)
+    assert calls == [None]
