@@ -11,6 +11,7 @@ import contextvars
 import csv
 import datetime
 import io
+import itertools
 import logging
 import re
 import sys
@@ -265,22 +266,66 @@ def _table(raw_rows, *, aliases, required, max_rows) -> Table:
     for row_number, cells in iterator:
         if row_number > HEADER_SEARCH_ROWS:
             break
-        columns: dict[str, tuple[int, str]] = {}
-        unused = []
-        for index, cell in enumerate(cells):
-            if type(cell) is float and cell.is_integer():
-                cell = int(cell)  # a number in the header row, named as it was typed
-            key = header_key(cell)
-            name = lookup.get(key)
-            if name and name not in columns:
-                columns[name] = (index, clean_text(str(cell)))
-            elif key and key not in ROW_NUMBER_HEADERS:
-                unused.append(clean_text(str(cell)))
+        columns, unused = _header_cells(cells, lookup, {})
         if columns and all(name in columns for name in required):
+            iterator, below = _second_header_row(iterator, lookup, columns, cells)
+            if below is not None:
+                # The group headers over the second row's headers are not columns left unread;
+                # the second row's own unread headers are.
+                row_number, below_columns, below_unused = below
+                named = {index for index, _header in below_columns.values()}
+                named |= {index for index, _text in below_unused}
+                unused = [(index, text) for index, text in unused if index not in named]
+                unused = sorted(unused + below_unused)
+                columns |= below_columns
             used = sorted(index for index, _header in columns.values())
-            return Table(columns, row_number, _data_rows(iterator, max_rows, used), unused)
+            rows = _data_rows(iterator, max_rows, used)
+            return Table(columns, row_number, rows, [text for _index, text in unused])
     required_names = "”“".join(str(aliases[name][0]) for name in required)
     raise ReadError(HEADER_NOT_FOUND % {"rows": HEADER_SEARCH_ROWS, "required": required_names})
+
+
+def _header_cells(cells, lookup, found) -> tuple[dict, list[tuple[int, str]]]:
+    """A header row's known columns (field name -> (index, header as written)), leaving out
+    those in `found`, and its other headers as (index, text)."""
+    columns: dict[str, tuple[int, str]] = {}
+    unused = []
+    for index, cell in enumerate(cells):
+        if type(cell) is float and cell.is_integer():
+            cell = int(cell)  # a number in the header row, named as it was typed
+        key = header_key(cell)
+        name = lookup.get(key)
+        if name and name not in columns and name not in found:
+            columns[name] = (index, clean_text(str(cell)))
+        elif key and key not in ROW_NUMBER_HEADERS:
+            unused.append((index, clean_text(str(cell))))
+    return columns, unused
+
+
+def _second_header_row(iterator, lookup, columns, header):
+    """A header of two rows, as rosters group columns: 安置情况 over 安置方式, 安置时间 and
+    安置去向, the other headers merged down over both rows (calamine's rows repeat them) or left
+    blank below. The row under the header row is its second row when it names columns not found
+    yet and every other cell it fills repeats the header above it, is 序号 or names a column
+    already found: a data row fills an ID number. Returns the rows left and, for a second header
+    row, (its number, the columns it names, its headers of columns already found, as (index,
+    text)); else None, with the row put back."""
+    following = next(iterator, None)
+    if following is None:
+        return iterator, None
+    number, cells = following
+    below, others = _header_cells(cells, lookup, columns)
+    unused = []
+    for index, text in others:
+        above = header[index] if index < len(header) else None
+        if header_key(text) == header_key(above):
+            continue  # merged down from the header row
+        if not lookup.get(header_key(text)):
+            return itertools.chain([following], iterator), None
+        unused.append((index, text))  # a second header for a column already found
+    if not below or any(type(cell) not in (str, type(None)) for cell in cells):
+        return itertools.chain([following], iterator), None
+    return iterator, (number, below, unused)
 
 
 # A cleaned cell that is a total row's marker: TOTAL_MARKERS with their spaces taken out, as

@@ -418,3 +418,37 @@ def test_an_earlier_placement_added_to_the_history_is_previewed_as_such(enterpri
     assert labels == ["分流时间", "安置时间", "安置方式"]
     assert change.fields[0][2].startswith("2016-01-15（")
     assert [old for _label, old, _new in change.fields[1:]] == ["", ""]
+
+
+def test_a_roster_with_its_placement_columns_grouped_under_a_second_header_row_is_imported(
+    enterprise,
+):
+    """安置情况 over 安置方式 and 安置时间, the other headers merged down over both rows: the
+    placements are read, and the first data row keeps the number the spreadsheet shows."""
+    import io
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["样例煤业分流职工花名册"])
+    sheet.append(["序号", "姓名", "公民身份号码", "性别", "安置情况", None])
+    sheet.append([None, None, None, None, "安置方式", "安置时间"])
+    for column in "ABCD":
+        sheet.merge_cells(f"{column}2:{column}3")
+    sheet.merge_cells("E2:F2")
+    sheet.append([1, "张三", synthetic_id(seq=1), "男", "内部安置", "2017-03-01"])
+    sheet.append([2, "李四", synthetic_id(seq=3), "男", "", None])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    result = roster_import(
+        data=buffer.getvalue(), filename="roster.xlsx", enterprise=enterprise, user=SYSTEM
+    )
+    assert errors(result) == []
+    assert (result.created, result.unused_columns) == (2, [])
+    placement = Placement.objects.get()
+    assert placement.worker.name == "张三"
+    assert (placement.channel, placement.placed_on) == (
+        "internal_transfer",
+        datetime.date(2017, 3, 1),
+    )

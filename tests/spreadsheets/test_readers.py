@@ -351,3 +351,58 @@ def test_an_xls_gives_the_callers_work_no_measure_and_a_csv_does_not_call_it():
     assert calls == [None]
     read("姓名,身份证号码\n张三,1\n".encode(), filename="f.csv", meanwhile=calls.append)
     assert calls == [None]
+
+
+# --- Headers of two rows ------------------------------------------------------------------------
+
+TWO_ROW_ALIASES = {**ALIASES, "channel": ["安置方式", "安置去向"], "placed_on": ["安置时间"]}
+
+
+def two_row_header(merged: bool) -> bytes:
+    """A roster whose placement columns are grouped under 安置情况, the other headers merged down
+    over both header rows (or left blank in the second)."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["分流职工花名册"])
+    sheet.append(["序号", "姓名", "身份证号码", "安置情况", None, None])
+    sheet.append([None, None, None, "安置方式", "安置时间", "安置去向"])
+    if merged:
+        for column in "ABC":
+            sheet.merge_cells(f"{column}2:{column}3")
+    sheet.merge_cells("D2:F2")
+    sheet.append([1, "张三", "140105197005011230", "内部安置", "2017-03-01", "本矿"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("merged", [True, False])
+def test_a_header_of_two_rows_gives_the_columns_of_both_and_the_data_below(merged):
+    table = read_table(
+        two_row_header(merged), filename="f.xlsx", aliases=TWO_ROW_ALIASES, required=REQUIRED
+    )
+    assert table.header_row == 3
+    assert table.columns == {
+        "name": (1, "姓名"),
+        "number": (2, "身份证号码"),
+        "channel": (3, "安置方式"),
+        "placed_on": (4, "安置时间"),
+    }
+    # The group header is no column left unread; a second header of a column found is.
+    assert table.unused == ["安置去向"]
+    assert list(table.rows) == [
+        (4, [1, "张三", "140105197005011230", "内部安置", "2017-03-01", "本矿"])
+    ]
+
+
+def test_a_data_row_under_the_header_is_never_taken_for_a_second_header_row():
+    data = xlsx(
+        [
+            ["姓名", "身份证号码", "安置情况"],
+            ["安置方式", "140105197005011230", None],  # a name that is a header word, a number
+            ["李四", "140105197005021238", None],
+        ]
+    )
+    table = read_table(data, filename="f.xlsx", aliases=TWO_ROW_ALIASES, required=REQUIRED)
+    assert table.header_row == 1 and "channel" not in table.columns
+    assert [number for number, _cells in table.rows] == [2, 3]
