@@ -11,7 +11,7 @@ the same statement (it fills sqlite_stat1); it matters less there.
 import threading
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 
 
 def tables_analyze(*, models=(), rows: int | dict) -> bool:
@@ -115,7 +115,8 @@ def _analyze_two_at_once(tables: list[str]) -> None:
     the side with fewer bytes so far (or fewer tables): an ANALYZE uses one core of the server,
     and a first import's six tables took 1.2–1.9 s one after the other, 0.7–0.8 s two at a time
     (benchmarks/README.md). Outside a transaction only: the second connection sees what is
-    committed."""
+    committed. The second connection is one more for a moment: a write job holds three (its
+    own, its progress reporter's, this one) while its statistics are gathered."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT relname, pg_relation_size(oid) FROM pg_class"
@@ -130,10 +131,19 @@ def _analyze_two_at_once(tables: list[str]) -> None:
         sides[side].append(table)
         loads[side] += sizes.get(table, 0)
     failed: list[BaseException] = []
+    handed_back: list[str] = []
 
     def second():
         # A connection of this thread's own, closed when done.
         other = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            other.ensure_connection()
+        except DatabaseError:
+            # No second session to be had (the server's or a pooler's limit of clients): its
+            # tables are analysed on the first, after its own.
+            handed_back.extend(sides[1])
+            other.close()
+            return
         try:
             _analyze_on(other, sides[1])
         except Exception as exc:  # noqa: BLE001 - raised again by the caller
@@ -149,6 +159,7 @@ def _analyze_two_at_once(tables: list[str]) -> None:
         thread.join()
     if failed:
         raise failed[0]
+    _analyze_on(connection, handed_back)
 
 
 def database_vacuum() -> None:

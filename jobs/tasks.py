@@ -77,7 +77,8 @@ class WriteReporter:
     through a connection of its own in autocommit, so that the job's page sees them while the
     write's transaction hides its own. PostgreSQL only: SQLite writes one transaction at a time,
     and there (or inside a transaction already open, as in most tests) the page shows a write
-    without a share. A write worker holds two connections meanwhile. Best effort: a failure of
+    without a share. A write worker holds two connections meanwhile (three for the moment its
+    statistics are gathered after the commit, database.analyze). Best effort: a failure of
     that connection ends the reports, never the write, and a report waits at most
     SIDE_TIMEOUT_MS for a lock."""
 

@@ -108,7 +108,7 @@ DIVERSION_SHOWN = _("%(date)s（%(source)s）")
 DIVERSION_PLACED_BEFORE_IMPORT = _("安置日期：已在导入前安置，自安置之日起计入")
 # Up to this many distinct roster dates are listed one by one; more are shown as a range.
 DIVERSION_DATES_LISTED = 5
-IMPORT_CONFLICT = _("导入期间有职工被其他操作同时登记，未导入任何数据；请重新导入")
+IMPORT_CONFLICT = _("导入期间有职工被其他操作同时登记、调出或删除，未导入任何数据；请重新导入")
 OUTSIDE_DUPLICATES_TOO_MANY = _(
     "文件中有 %(count)s 个公民身份号码已在您管辖范围以外的企业登记（超过 %(limit)s 个），"
     "不逐行列出，未导入任何数据；请核对文件是否为本企业的花名册，或联系县（市、区）或市人社部门"
@@ -357,6 +357,7 @@ class _EnterpriseStored:
                 for index, value in enumerate(row[1:])
             )
             for row in Worker.objects.filter(enterprise=enterprise)
+            .order_by()  # in any order: no sort by the list's ordering
             .values_list("id_number_digest", *_COMPARED)
             .iterator(chunk_size=BATCH)
         }
@@ -625,7 +626,8 @@ def roster_import(
             _imports_lock()
             return _roster_import(dry_run=False, progress=progress, **options)
     except IntegrityError:
-        # A worker registered meanwhile by another path (the admin): nothing was written.
+        # A worker registered, moved or deleted meanwhile by another path (the admin): nothing
+        # was written.
         result = ImportResult(dry_run=False)
         result.add_error(None, "", str(IMPORT_CONFLICT))
         return result
@@ -1162,6 +1164,13 @@ def _roster_write(
     (placement.services), which write the audit history and keep the report facts."""
 
     enterprise_pk = enterprise.pk
+    _stored_workers_hold(
+        enterprise_pk,
+        {
+            *changed_workers,
+            *(placement.worker_id for placement in (*new_placements, *changed_placements)),
+        },
+    )
 
     def new_batches():
         # A batch at a time: the tuples and ciphertexts of 100,000 rows never sit in memory
@@ -1195,6 +1204,35 @@ def _roster_write(
         actor=user,
         source=source,
     )
+
+
+def _stored_workers_hold(enterprise_id: int, worker_ids: set[int]) -> None:
+    """The stored workers a write changes or places are still the enterprise's, and stay so until
+    it commits (PostgreSQL: FOR SHARE, so that a move or a deletion by another session waits; an
+    SQLite write transaction holds the whole database). They were read before the write, up to
+    the whole import before it (`_EnterpriseStored`): one moved to another enterprise or deleted
+    since raises IntegrityError, and the import answers IMPORT_CONFLICT with nothing written,
+    rather than rewrite another enterprise's worker or give them this enterprise's placement."""
+    if not worker_ids:
+        return
+    ids = sorted(worker_ids)
+    held = 0
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Worker._meta.db_table)
+        with connection.cursor() as cursor:
+            for start in range(0, len(ids), BATCH):
+                cursor.execute(
+                    f"SELECT count(*) FROM (SELECT 1 FROM {table}"
+                    " WHERE id = ANY(%s) AND enterprise_id = %s FOR SHARE) AS held",
+                    [ids[start : start + BATCH], enterprise_id],
+                )
+                held += cursor.fetchone()[0]
+    else:
+        for start in range(0, len(ids), BATCH):
+            batch = ids[start : start + BATCH]
+            held += Worker.objects.filter(pk__in=batch, enterprise_id=enterprise_id).count()
+    if held != len(ids):
+        raise IntegrityError("a stored worker was moved or deleted during the import")
 
 
 # What a new worker's row holds when the roster leaves a column out (the models' defaults).

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import Error as DatabaseError
 from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger(__name__)
@@ -218,10 +219,11 @@ def _corrupt_file_errors():
     """A broken file makes the zip, calamine and csv modules raise almost anything (zlib.error,
     BadZipFile for a bad CRC, CalamineError, csv.Error, ValueError): whatever escapes a reader is
     the file's fault and becomes FILE_CORRUPT rather than a server error. ReadError passes
-    unchanged, as does MemoryError."""
+    unchanged, as do MemoryError and a database error (an observer's: a job's progress saved as
+    the file is read; a job retries it, where "corrupt" would end it)."""
     try:
         yield
-    except (ReadError, MemoryError, _MeanwhileFailed):
+    except (ReadError, MemoryError, _MeanwhileFailed, DatabaseError):
         raise
     except Exception as exc:  # noqa: BLE001 - see the docstring
         # The kind of error and where it was raised, so that a bug here is not mistaken for a
@@ -266,28 +268,26 @@ def _table(raw_rows, *, aliases, required, max_rows) -> Table:
     for row_number, cells in iterator:
         if row_number > HEADER_SEARCH_ROWS:
             break
-        columns, unused = _header_cells(cells, lookup, {})
+        columns, unused = _header_cells(cells, lookup)
         if columns and all(name in columns for name in required):
-            iterator, below = _second_header_row(iterator, lookup, columns, cells)
-            if below is not None:
-                # The group headers over the second row's headers are not columns left unread;
-                # the second row's own unread headers are.
-                row_number, below_columns, below_unused = below
-                named = {index for index, _header in below_columns.values()}
-                named |= {index for index, _text in below_unused}
-                unused = [(index, text) for index, text in unused if index not in named]
-                unused = sorted(unused + below_unused)
-                columns |= below_columns
+            header = list(cells)
+            while True:
+                iterator, below = _header_row_below(iterator, lookup, columns, header, required)
+                if below is None:
+                    break
+                row_number, header, columns, unused = below
             used = sorted(index for index, _header in columns.values())
             rows = _data_rows(iterator, max_rows, used)
-            return Table(columns, row_number, rows, [text for _index, text in unused])
+            # A header merged across columns (a group's) is named once.
+            unread = list(dict.fromkeys(text for _index, text in unused))
+            return Table(columns, row_number, rows, unread)
     required_names = "”“".join(str(aliases[name][0]) for name in required)
     raise ReadError(HEADER_NOT_FOUND % {"rows": HEADER_SEARCH_ROWS, "required": required_names})
 
 
-def _header_cells(cells, lookup, found) -> tuple[dict, list[tuple[int, str]]]:
-    """A header row's known columns (field name -> (index, header as written)), leaving out
-    those in `found`, and its other headers as (index, text)."""
+def _header_cells(cells, lookup) -> tuple[dict, list[tuple[int, str]]]:
+    """A header row's known columns (field name -> (index, header as written), the first of
+    each) and its other headers as (index, text)."""
     columns: dict[str, tuple[int, str]] = {}
     unused = []
     for index, cell in enumerate(cells):
@@ -295,37 +295,63 @@ def _header_cells(cells, lookup, found) -> tuple[dict, list[tuple[int, str]]]:
             cell = int(cell)  # a number in the header row, named as it was typed
         key = header_key(cell)
         name = lookup.get(key)
-        if name and name not in columns and name not in found:
+        if name and name not in columns:
             columns[name] = (index, clean_text(str(cell)))
         elif key and key not in ROW_NUMBER_HEADERS:
             unused.append((index, clean_text(str(cell))))
     return columns, unused
 
 
-def _second_header_row(iterator, lookup, columns, header):
-    """A header of two rows, as rosters group columns: 安置情况 over 安置方式, 安置时间 and
-    安置去向, the other headers merged down over both rows (calamine's rows repeat them) or left
-    blank below. The row under the header row is its second row when it names columns not found
-    yet and every other cell it fills repeats the header above it, is 序号 or names a column
-    already found: a data row fills an ID number. Returns the rows left and, for a second header
-    row, (its number, the columns it names, its headers of columns already found, as (index,
-    text)); else None, with the row put back."""
+def _header_row_below(iterator, lookup, columns, header, required):
+    """The row under the header row(s), when it continues them, as rosters group columns:
+    安置情况 over 安置方式, 安置时间 and 安置单位, the other headers merged down (calamine's rows
+    repeat them) or left blank. It continues them when it holds no number or date, and under the
+    columns found so far only blanks, 序号, the header above merged down or a known name (a group
+    header that is itself a name, 岗位 over 是否特殊工种 and 工种); elsewhere any text (安置岗位
+    under 安置情况, left unread). A data row always fails: its name and ID number stand under
+    columns found. Its headers replace those above them (a group header yields to its
+    sub-headers) and the columns are found again in the header so combined. A sub-header naming
+    a column found elsewhere above (姓名 under 紧急联系人) says its group is about someone else:
+    the row is not taken, and is read (and refused) as data, never silently as the worker's. A
+    row of headers merged down only is passed over. Returns the rows left and (the row's number,
+    the combined header, its columns, its other headers as (index, text)) or None, with the row
+    put back."""
     following = next(iterator, None)
     if following is None:
         return iterator, None
     number, cells = following
-    below, others = _header_cells(cells, lookup, columns)
-    unused = []
-    for index, text in others:
-        above = header[index] if index < len(header) else None
-        if header_key(text) == header_key(above):
-            continue  # merged down from the header row
-        if not lookup.get(header_key(text)):
-            return itertools.chain([following], iterator), None
-        unused.append((index, text))  # a second header for a column already found
-    if not below or any(type(cell) not in (str, type(None)) for cell in cells):
-        return itertools.chain([following], iterator), None
-    return iterator, (number, below, unused)
+    refused = itertools.chain([following], iterator), None
+    if any(type(cell) not in (str, type(None)) for cell in cells):
+        return refused
+    found_at = {index for index, _header in columns.values()}
+    combined = list(header) + [None] * (len(cells) - len(header))
+    replaced = set()
+    repeated = 0
+    for index, cell in enumerate(cells):
+        key = header_key(cell)
+        if not key or key in ROW_NUMBER_HEADERS:
+            continue
+        if key == header_key(combined[index]):
+            repeated += 1
+            continue
+        if index in found_at and not lookup.get(key):
+            return refused  # a worker's name or number under its column
+        combined[index] = cell
+        replaced.add(index)
+    if not replaced:
+        if repeated >= 2:  # the headers merged down once more
+            return iterator, (number, combined, *_header_cells(combined, lookup))
+        return refused
+    if not any(lookup.get(header_key(combined[index])) for index in replaced):
+        return refused
+    found, unused = _header_cells(combined, lookup)
+    if not all(name in found for name in required):
+        return refused
+    for index in replaced:
+        name = lookup.get(header_key(combined[index]))
+        if name and found[name][0] != index and found[name][0] not in replaced:
+            return refused  # 姓名 under 紧急联系人: another person's columns
+    return iterator, (number, combined, found, unused)
 
 
 # A cleaned cell that is a total row's marker: TOTAL_MARKERS with their spaces taken out, as

@@ -296,3 +296,26 @@ def test_a_failure_on_the_second_connection_is_raised_once_the_first_has_done_it
     with pytest.raises(DatabaseError):
         analyze._analyze(TWO_SIDES)
     assert done and set(done) < set(TWO_SIDES)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a second session of the server")
+@pytest.mark.django_db(transaction=True)
+def test_every_table_is_analysed_when_no_second_connection_can_be_had(monkeypatch):
+    """The server's or a pooler's limit of clients: the first connection analyses the second's
+    tables after its own."""
+    from django.db import connections
+
+    from database import analyze
+
+    create = connections.create_connection
+
+    def refused(alias):
+        other = create(alias)
+        other.settings_dict = {**other.settings_dict, "PORT": "1"}  # nothing listens there
+        return other
+
+    monkeypatch.setattr(connections, "create_connection", refused)
+    before = analyse_counts()
+    analyze._analyze(TWO_SIDES)
+    after = analyse_counts()
+    assert all(after[table] == before.get(table, 0) + 1 for table in TWO_SIDES)

@@ -103,3 +103,81 @@ def test_a_small_file_for_a_large_enterprise_looks_its_numbers_up(enterprise, re
     assert imports._EnterpriseStored.worth_reading(enterprise, 4)
     result = run(enterprise, rows[:3], dry_run=True)
     assert (result.created, result.updated, result.unchanged) == (0, 0, 3)
+
+
+def moved_during_import(enterprise, other, rows, move, **kwargs):
+    """Import `rows` (a re-import) with the stored worker of row 14 moved to `other` by `move`
+    between the file's first chunks, as another session's commit would show it."""
+    from placement import idnumbers
+
+    number = idnumbers.parse(rows[10][2]).number
+    worker = Worker.objects.get(id_number_digest=idnumbers.digest(number))
+
+    def progress(count):
+        if count == 3:
+            move(worker.pk, other.pk)
+
+    result = run(enterprise, rows, progress=progress, **kwargs)
+    worker.refresh_from_db()
+    return result, worker
+
+
+def same_session_move(worker_id, enterprise_id):
+    """The move inside the import's own transaction (SQLite has no second session): undone with
+    it when the import is refused as a whole."""
+    Worker.objects.filter(pk=worker_id).update(enterprise_id=enterprise_id)
+
+
+@pytest.mark.parametrize("whole", [False, True])
+@pytest.mark.parametrize("change", ["post", "placement"])
+def test_a_worker_moved_away_during_an_import_is_never_written_as_the_enterprises(
+    enterprise, make_enterprise, monkeypatch, whole, change
+):
+    """Read at once before the first batch, the worker still looks like the enterprise's: the
+    write finds them moved (and holds the others until it commits), and nothing is written."""
+    other = make_enterprise(name="测试煤矿乙")
+    rows = [list(row) for row in roster_rows(12, seed=3)]
+    rows[10][10:13] = ["", None, ""]
+    assert run(enterprise, rows).imported
+    monkeypatch.setattr("spreadsheets.resources.PROGRESS_EVERY", 3)
+    if whole:
+        monkeypatch.setattr(imports, "STORED_WHOLE_MIN_ROWS", 3)
+    if change == "post":
+        rows[10][6] = "后勤"
+    else:
+        rows[10][10:12] = ["灵活就业", "2018-03-01"]
+    result, worker = moved_during_import(enterprise, other, rows, same_session_move)
+    assert result.errors and not result.imported
+    assert worker.post != "后勤"
+    assert not worker.placements.exclude(enterprise_id=worker.enterprise_id).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="another session's commit")
+@pytest.mark.django_db(transaction=True)
+def test_a_move_committed_by_another_session_during_an_import_refuses_the_file(
+    make_enterprise, monkeypatch
+):
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    enterprise = make_enterprise(name="测试煤矿甲")
+    other = make_enterprise(name="测试煤矿乙")
+    rows = [list(row) for row in roster_rows(12, seed=3)]
+    assert run(enterprise, rows).imported
+    monkeypatch.setattr("spreadsheets.resources.PROGRESS_EVERY", 3)
+    monkeypatch.setattr(imports, "STORED_WHOLE_MIN_ROWS", 3)
+    rows[10][6] = "后勤"
+
+    def committed_move(worker_id, enterprise_id):
+        side = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with side.cursor() as cursor:  # autocommit: committed at once
+                cursor.execute(
+                    "UPDATE placement_worker SET enterprise_id = %s WHERE id = %s",
+                    [enterprise_id, worker_id],
+                )
+        finally:
+            side.close()
+
+    result, worker = moved_during_import(enterprise, other, rows, committed_move)
+    assert [e.message for e in result.errors] == [str(imports.IMPORT_CONFLICT)]
+    assert worker.enterprise_id == other.pk and worker.post != "后勤"

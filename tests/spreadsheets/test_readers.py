@@ -406,3 +406,21 @@ def test_a_data_row_under_the_header_is_never_taken_for_a_second_header_row():
     table = read_table(data, filename="f.xlsx", aliases=TWO_ROW_ALIASES, required=REQUIRED)
     assert table.header_row == 1 and "channel" not in table.columns
     assert [number for number, _cells in table.rows] == [2, 3]
+
+
+def test_a_database_error_of_an_observer_is_raised_as_it_is_never_as_a_broken_file():
+    """A job's progress (an UPDATE of its row) is saved while the file is checked: its
+    OperationalError is retried by the job, where "corrupt" would have ended it."""
+    from django.db import OperationalError
+
+    from spreadsheets import readers
+
+    def observer(_rows):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    token = readers.rows_observer.set(observer)
+    try:
+        with pytest.raises(OperationalError):
+            read(xlsx([["姓名", "身份证号码"], ["张三", "1"]]))
+    finally:
+        readers.rows_observer.reset(token)
