@@ -310,12 +310,13 @@ def _header_row_below(iterator, lookup, columns, header, required):
     header that is itself a name, 岗位 over 是否特殊工种 and 工种); elsewhere any text (安置岗位
     under 安置情况, left unread). A data row always fails: its name and ID number stand under
     columns found. Its headers replace those above them (a group header yields to its
-    sub-headers) and the columns are found again in the header so combined. A sub-header naming
-    a column found elsewhere above (姓名 under 紧急联系人) says its group is about someone else:
-    the row is not taken, and is read (and refused) as data, never silently as the worker's. A
-    row of headers merged down only is passed over. Returns the rows left and (the row's number,
-    the combined header, its columns, its other headers as (index, text)) or None, with the row
-    put back."""
+    sub-headers) and the columns are found again in the header so combined, except under a group
+    about another person (紧急联系人 over 关系 and 联系电话: left unread, never the worker's). A
+    sub-header naming a column found elsewhere above (统一社会信用代码 under 上级集团公司) says its
+    group is about someone else: the row is not taken, and is read (and refused) as data, never
+    silently as the row's own. A row of headers merged down only is passed over. Returns the rows
+    left and (the row's number, the combined header, its columns, its other headers as (index,
+    text)) or None, with the row put back."""
     following = next(iterator, None)
     if following is None:
         return iterator, None
@@ -327,6 +328,7 @@ def _header_row_below(iterator, lookup, columns, header, required):
     combined = list(header) + [None] * (len(cells) - len(header))
     replaced = set()
     repeated = 0
+    others = []  # headers under a group about another person
     for index, cell in enumerate(cells):
         key = header_key(cell)
         if not key or key in ROW_NUMBER_HEADERS:
@@ -336,11 +338,15 @@ def _header_row_below(iterator, lookup, columns, header, required):
             continue
         if index in found_at and not lookup.get(key):
             return refused  # a worker's name or number under its column
+        if _OTHER_PERSON.search(header_key(combined[index])):
+            others.append((index, clean_text(str(cell))))
+            continue
         combined[index] = cell
         replaced.add(index)
     if not replaced:
-        if repeated >= 2:  # the headers merged down once more
-            return iterator, (number, combined, *_header_cells(combined, lookup))
+        if repeated + len(others) >= 2:  # the headers merged down once more
+            found, unused = _header_cells(combined, lookup)
+            return iterator, (number, combined, found, unused + others)
         return refused
     if not any(lookup.get(header_key(combined[index])) for index in replaced):
         return refused
@@ -348,10 +354,15 @@ def _header_row_below(iterator, lookup, columns, header, required):
     if not all(name in found for name in required):
         return refused
     for index in replaced:
-        name = lookup.get(header_key(combined[index]))
-        if name and found[name][0] != index and found[name][0] not in replaced:
-            return refused  # 姓名 under 紧急联系人: another person's columns
-    return iterator, (number, combined, found, unused)
+        above = columns.get(lookup.get(header_key(combined[index])))
+        if above is not None and above[0] != index and above[0] not in replaced:
+            return refused  # 名称 under 上级集团公司: another's columns, never the row's own
+    return iterator, (number, combined, found, unused + others)
+
+
+# A group header about another person than the worker (紧急联系人, 家属情况, 配偶): the headers
+# under it (关系, 联系电话, 姓名) are that person's, left unread.
+_OTHER_PERSON = re.compile("联系人|家属|家庭|配偶|亲属|监护人|紧急")
 
 
 # A cleaned cell that is a total row's marker: TOTAL_MARKERS with their spaces taken out, as

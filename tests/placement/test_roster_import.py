@@ -543,8 +543,18 @@ NAME_ID = {"name": 1, "id_number": 2}
                 [1, "张三", synthetic_id(seq=1), "男", "张父", "13800138000"],
             ],
             ["A1:A2", "B1:B2", "C1:C2", "D1:D2", "E1:F1"],
-            (1, NAME_ID | {"sex": 3}, ["紧急联系人"], [2, 3]),
-            id="another person's columns are never the worker's",
+            (2, NAME_ID | {"sex": 3}, ["紧急联系人", "姓名", "联系电话"], [3]),
+            id="another person's columns are left unread",
+        ),
+        pytest.param(
+            [
+                ["序号", "姓名", "公民身份号码", "紧急联系人", None, "联系电话"],
+                [None, None, None, "关系", "联系电话", None],
+                [1, "张三", synthetic_id(seq=1), "父子", "13900000001", "13800000002"],
+            ],
+            ["A1:A2", "B1:B2", "C1:C2", "D1:E1", "F1:F2"],
+            (2, NAME_ID | {"phone": 5}, ["紧急联系人", "关系", "联系电话"], [3]),
+            id="the worker's phone beside a contact's",
         ),
     ],
 )
@@ -552,17 +562,40 @@ def test_headers_of_several_rows_are_read_as_officers_group_them(rows, merges, e
     assert header_read(grouped(rows, merges)) == expected
 
 
-def test_an_emergency_contacts_phone_is_refused_rather_than_stored_as_the_workers(enterprise):
-    """紧急联系人 over 姓名 and 联系电话: the second row is read as a worker and refused; nothing
-    is stored, least of all the contact's phone as the worker's."""
+def test_an_emergency_contacts_phone_is_never_stored_as_the_workers(enterprise):
+    """紧急联系人 over 关系 and 联系电话, the worker's own phone nowhere: the contact's columns are
+    left unread (and listed as such), the worker imported without a phone."""
     data = grouped(
         [
             ["序号", "姓名", "公民身份号码", "性别", "紧急联系人", None],
-            [None, None, None, None, "姓名", "联系电话"],
-            [1, "张三", synthetic_id(seq=1), "男", "张父", "13800138000"],
+            [None, None, None, None, "关系", "联系电话"],
+            [1, "张三", synthetic_id(seq=1), "男", "父子", "13900000001"],
         ],
         ["A1:A2", "B1:B2", "C1:C2", "D1:D2", "E1:F1"],
     )
     result = roster_import(data=data, filename="roster.xlsx", enterprise=enterprise, user=SYSTEM)
+    assert errors(result) == [] and result.created == 1
+    assert result.unused_columns == ["紧急联系人", "关系", "联系电话"]
+    assert Worker.objects.get().phone == ""
+
+
+def test_a_groups_code_is_never_read_as_the_enterprises_own(db):
+    """上级集团公司 over 名称 and 统一社会信用代码, left of the enterprise's own code: the second
+    row is refused as data, and the registered group is left as it was."""
+    from enterprises.imports import enterprise_import
+    from enterprises.models import Enterprise
+    from tests.enterprises.test_enterprise_import import GROUP, MINE, ROWS
+    from tests.enterprises.test_enterprise_import import run as enterprises_run
+
+    assert enterprises_run(ROWS[1:]).imported  # the group is registered
+    data = grouped(
+        [
+            ["企业名称", "上级集团公司", None, "统一社会信用代码", "行业", "所在地区代码"],
+            [None, "名称", "统一社会信用代码", None, None, None],
+            ["样例煤矿一矿", "样例集团", GROUP, MINE, "煤炭", "140105"],
+        ],
+        ["A1:A2", "B1:C1", "D1:D2", "E1:E2", "F1:F2"],
+    )
+    result = enterprise_import(data=data, filename="e.xlsx", user=SYSTEM)
     assert result.errors and {e.row for e in result.errors} == {2}
-    assert not Worker.objects.exists()
+    assert Enterprise.objects.get(credit_code=GROUP).name == "样例集团"
