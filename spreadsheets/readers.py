@@ -311,7 +311,7 @@ def _header_row_below(iterator, lookup, columns, header, required):
     under 安置情况, left unread). A data row always fails: its name and ID number stand under
     columns found. Its headers replace those above them (a group header yields to its
     sub-headers) and the columns are found again in the header so combined, except under a group
-    about another person (紧急联系人 over 关系 and 联系电话: left unread, never the worker's). A
+    about another party (紧急联系人 or 接收单位 over 联系电话: left unread, never the worker's). A
     sub-header naming a column found elsewhere above (统一社会信用代码 under 上级集团公司) says its
     group is about someone else: the row is not taken, and is read (and refused) as data, never
     silently as the row's own. A row of headers merged down only is passed over. Returns the rows
@@ -328,7 +328,7 @@ def _header_row_below(iterator, lookup, columns, header, required):
     combined = list(header) + [None] * (len(cells) - len(header))
     replaced = set()
     repeated = 0
-    others = []  # headers under a group about another person
+    others = []  # headers under a group about another party
     for index, cell in enumerate(cells):
         key = header_key(cell)
         if not key or key in ROW_NUMBER_HEADERS:
@@ -338,7 +338,7 @@ def _header_row_below(iterator, lookup, columns, header, required):
             continue
         if index in found_at and not lookup.get(key):
             return refused  # a worker's name or number under its column
-        if _OTHER_PERSON.search(header_key(combined[index])):
+        if _OTHER_PARTY.search(header_key(combined[index])):
             others.append((index, clean_text(str(cell))))
             continue
         combined[index] = cell
@@ -360,9 +360,10 @@ def _header_row_below(iterator, lookup, columns, header, required):
     return iterator, (number, combined, found, unused + others)
 
 
-# A group header about another person than the worker (紧急联系人, 家属情况, 配偶): the headers
-# under it (关系, 联系电话, 姓名) are that person's, left unread.
-_OTHER_PERSON = re.compile("联系人|家属|家庭|配偶|亲属|监护人|紧急")
+# A group header about another person than the worker (紧急联系人, 家属情况, 配偶) or about an
+# employer (接收单位, 原企业): the headers under it (关系, 单位名称, 联系电话) are theirs, left
+# unread; a column of the row's own is never read from under it.
+_OTHER_PARTY = re.compile("联系人|家属|家庭|配偶|亲属|监护人|紧急|单位|企业|公司")
 
 
 # A cleaned cell that is a total row's marker: TOTAL_MARKERS with their spaces taken out, as

@@ -556,6 +556,31 @@ NAME_ID = {"name": 1, "id_number": 2}
             (2, NAME_ID | {"phone": 5}, ["紧急联系人", "关系", "联系电话"], [3]),
             id="the worker's phone beside a contact's",
         ),
+        pytest.param(
+            [
+                ["序号", "姓名", "公民身份号码", "安置情况", None, "接收单位", None],
+                [None, None, None, "安置方式", "安置时间", "单位名称", "联系电话"],
+                [1, "张三", synthetic_id(seq=1), "灵活就业", "2017-03-01", "某物流公司", "0351"],
+            ],
+            ["A1:A2", "B1:B2", "C1:C2", "D1:E1", "F1:G1"],
+            (
+                2,
+                NAME_ID | {"channel": 3, "placed_on": 4},
+                ["接收单位", "单位名称", "联系电话"],
+                [3],
+            ),
+            id="an employer's columns are left unread",
+        ),
+        pytest.param(
+            [
+                ["序号", "姓名", "公民身份号码", "其他信息", None],
+                [None, None, None, "姓名", "备注"],
+                [1, "张三", synthetic_id(seq=1), "张父", ""],
+            ],
+            ["A1:A2", "B1:B2", "C1:C2", "D1:E1"],
+            (1, NAME_ID, ["其他信息"], [2, 3]),
+            id="a name found elsewhere above: the row is read as data",
+        ),
     ],
 )
 def test_headers_of_several_rows_are_read_as_officers_group_them(rows, merges, expected):
@@ -580,8 +605,9 @@ def test_an_emergency_contacts_phone_is_never_stored_as_the_workers(enterprise):
 
 
 def test_a_groups_code_is_never_read_as_the_enterprises_own(db):
-    """上级集团公司 over 名称 and 统一社会信用代码, left of the enterprise's own code: the second
-    row is refused as data, and the registered group is left as it was."""
+    """上级集团公司 over 名称 and 统一社会信用代码, left of the enterprise's own code: the group's
+    columns are another party's, left unread and listed; the mine is registered under its own
+    code and the registered group is left as it was."""
     from enterprises.imports import enterprise_import
     from enterprises.models import Enterprise
     from tests.enterprises.test_enterprise_import import GROUP, MINE, ROWS
@@ -597,5 +623,7 @@ def test_a_groups_code_is_never_read_as_the_enterprises_own(db):
         ["A1:A2", "B1:C1", "D1:D2", "E1:E2", "F1:F2"],
     )
     result = enterprise_import(data=data, filename="e.xlsx", user=SYSTEM)
-    assert result.errors and {e.row for e in result.errors} == {2}
+    assert result.errors == [] and result.created == 1
+    assert result.unused_columns == ["上级集团公司", "名称", "统一社会信用代码"]
     assert Enterprise.objects.get(credit_code=GROUP).name == "样例集团"
+    assert Enterprise.objects.get(credit_code=MINE).name == "样例煤矿一矿"
