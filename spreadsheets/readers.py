@@ -276,6 +276,7 @@ def _table(raw_rows, *, aliases, required, max_rows) -> Table:
                 if below is None:
                     break
                 row_number, header, columns, unused = below
+            iterator = _without_legend_rows(iterator)
             used = sorted(index for index, _header in columns.values())
             rows = _data_rows(iterator, max_rows, used)
             # A header merged across columns (a group's) is named once.
@@ -364,6 +365,57 @@ def _header_row_below(iterator, lookup, columns, header, required):
 # employer (接收单位, 原企业): the headers under it (关系, 单位名称, 联系电话) are theirs, left
 # unread; a column of the row's own is never read from under it.
 _OTHER_PARTY = re.compile("联系人|家属|家庭|配偶|亲属|监护人|紧急|单位|企业|公司")
+
+
+# Under a form's header, the row that numbers its columns (栏次: 甲 乙 1 2 3 …) and the row that
+# gives their units (（单位：人）, （人）, （元）): neither is a worker.
+_COLUMN_NUMBER_LABELS = frozenset({"栏次", "栏号", "序号"})
+_COLUMN_LETTERS = "甲乙丙丁戊己庚辛壬癸"
+_UNIT = re.compile(r"[（(]?\s*(?:计量)?单位\s*[:：].*|[（(][^（()）]{1,4}[)）]")
+_LEGEND_ROWS_MAX = 2
+
+
+def _without_legend_rows(iterator):
+    """The rows below the header, without the rows right under it that number the columns or give
+    their units (at most two): 栏次 | 甲 | 乙 | 1 | 2 | 3 — a label, then the column letters 甲乙丙…
+    in order, then the numbers 1, 2, 3 … in order, three at least — or every cell a unit. A
+    worker's row holds a name and an ID number, never such a row."""
+    for _row in range(_LEGEND_ROWS_MAX):
+        following = next(iterator, None)
+        if following is None:
+            return iterator
+        if not _is_legend_row(following[1]):
+            return itertools.chain([following], iterator)
+    return iterator
+
+
+def _is_legend_row(cells) -> bool:
+    filled = []
+    for cell in cells:
+        if cell is None:
+            continue
+        if type(cell) is float and cell.is_integer():
+            cell = int(cell)
+        if type(cell) is str:
+            cell = clean_text(cell)
+            if not cell:
+                continue
+            if cell.isdigit() and cell.isascii():
+                cell = int(cell)
+        if type(cell) not in (int, str):
+            return False
+        filled.append(cell)
+    if not filled:
+        return False
+    if all(type(cell) is str and _UNIT.fullmatch(cell) for cell in filled):
+        return True
+    if type(filled[0]) is str and filled[0] in _COLUMN_NUMBER_LABELS:
+        filled = filled[1:]
+    letters = 0
+    while letters < len(filled) and filled[letters] == _COLUMN_LETTERS[letters : letters + 1]:
+        letters += 1
+    numbers = filled[letters:]
+    return len(filled) >= 3 and numbers == list(range(1, len(numbers) + 1))
 
 
 # A cleaned cell that is a total row's marker: TOTAL_MARKERS with their spaces taken out, as

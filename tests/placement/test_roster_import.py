@@ -627,3 +627,19 @@ def test_a_groups_code_is_never_read_as_the_enterprises_own(db):
     assert result.unused_columns == ["上级集团公司", "名称", "统一社会信用代码"]
     assert Enterprise.objects.get(credit_code=GROUP).name == "样例集团"
     assert Enterprise.objects.get(credit_code=MINE).name == "样例煤矿一矿"
+
+
+def test_a_form_numbering_its_columns_under_the_header_is_imported(enterprise):
+    """栏次 | 甲 | 乙 | 1 … under the header, as government forms number their columns: passed
+    over, where it had been refused as a worker whose ID number "lost its digits"."""
+    data = grouped(
+        [
+            ["序号", "姓名", "公民身份号码", "性别"],
+            ["栏次", "甲", "乙", 1],
+            [1, "张三", synthetic_id(seq=1), "男"],
+        ],
+        [],
+    )
+    result = roster_import(data=data, filename="roster.xlsx", enterprise=enterprise, user=SYSTEM)
+    assert errors(result) == [] and result.created == 1
+    assert Worker.objects.get().name == "张三"

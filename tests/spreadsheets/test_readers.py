@@ -424,3 +424,36 @@ def test_a_database_error_of_an_observer_is_raised_as_it_is_never_as_a_broken_fi
             read(xlsx([["姓名", "身份证号码"], ["张三", "1"]]))
     finally:
         readers.rows_observer.reset(token)
+
+
+@pytest.mark.parametrize(
+    "legend",
+    [
+        ["栏次", 1, 2, 3],
+        [None, "甲", "乙", 1],
+        ["甲", "乙", "丙"],
+        [None, None, "（单位：人）"],
+        [None, "(人)", "（元）"],
+    ],
+)
+def test_a_row_numbering_the_columns_or_giving_their_units_is_no_data_row(legend):
+    """Forms number their columns under the header (栏次: 甲 乙 1 2 3) or give their units."""
+    data = xlsx([["序号", "姓名", "身份证号码"], legend, [1, "张三", "140105197005011230"]])
+    _table, rows = read(data)
+    assert [(number, cells[:3]) for number, cells in rows] == [
+        (3, [1, "张三", "140105197005011230"])
+    ]
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        [1, "张三", "140105197005011230"],
+        [None, "甲", "140105197005011230"],  # a worker named 甲
+        [1, 2, None],  # no name nor number: refused as a worker, not passed over
+    ],
+)
+def test_a_first_data_row_is_never_taken_for_a_legend(first):
+    data = xlsx([["序号", "姓名", "身份证号码"], first])
+    _table, rows = read(data)
+    assert [number for number, _cells in rows] == [2]
