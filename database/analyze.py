@@ -86,15 +86,21 @@ def _due(tables: dict[str, int]) -> list[str]:
     SQLite keeps no such count: every table."""
     if connection.vendor != "postgresql" or not settings.LEDGER_ANALYZE_SHARE:
         return sorted(tables)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT relname, reltuples FROM pg_class WHERE relkind = 'r' AND relname = ANY(%s)"
-            " AND pg_table_is_visible(oid)",
-            [list(tables)],
-        )
-        known = dict(cursor.fetchall())
+    known = _tables_catalogued(tables, "reltuples")
     share = settings.LEDGER_ANALYZE_SHARE
     return sorted(t for t, rows in tables.items() if rows > share * max(known.get(t, 0), 0))
+
+
+def _tables_catalogued(tables, value: str) -> dict:
+    """PostgreSQL: `value` (a column or expression of pg_class) of each of the tables this
+    connection sees, by name."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT relname, {value} FROM pg_class"
+            " WHERE relkind = 'r' AND relname = ANY(%s) AND pg_table_is_visible(oid)",
+            [list(tables)],
+        )
+        return dict(cursor.fetchall())
 
 
 def _analyze(tables: list[str]) -> None:
@@ -117,13 +123,7 @@ def _analyze_two_at_once(tables: list[str]) -> None:
     (benchmarks/README.md). Outside a transaction only: the second connection sees what is
     committed. The second connection is one more for a moment: a write job holds three (its
     own, its progress reporter's, this one) while its statistics are gathered."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT relname, pg_relation_size(oid) FROM pg_class"
-            " WHERE relkind = 'r' AND relname = ANY(%s) AND pg_table_is_visible(oid)",
-            [list(tables)],
-        )
-        sizes = dict(cursor.fetchall())
+    sizes = _tables_catalogued(tables, "pg_relation_size(oid)")
     sides: tuple[list[str], list[str]] = ([], [])
     loads = [0, 0]
     for table in sorted(tables, key=lambda t: sizes.get(t, 0), reverse=True):

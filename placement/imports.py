@@ -362,8 +362,8 @@ class _EnterpriseStored:
             .iterator(chunk_size=BATCH)
         }
 
-    @classmethod
-    def worth_reading(cls, enterprise: Enterprise, file_rows: int) -> bool:
+    @staticmethod
+    def worth_reading(enterprise: Enterprise, file_rows: int) -> bool:
         """Whether the file's rows are enough of the enterprise's stored workers (or there are
         none) for them all to be read at once."""
         if file_rows < STORED_WHOLE_MIN_ROWS:

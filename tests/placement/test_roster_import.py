@@ -421,41 +421,8 @@ def test_an_earlier_placement_added_to_the_history_is_previewed_as_such(enterpri
     assert [old for _label, old, _new in change.fields[1:]] == ["", ""]
 
 
-def test_a_roster_with_its_placement_columns_grouped_under_a_second_header_row_is_imported(
-    enterprise,
-):
-    """安置情况 over 安置方式 and 安置时间, the other headers merged down over both rows: the
-    placements are read, and the first data row keeps the number the spreadsheet shows."""
-    import io
-
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(["样例煤业分流职工花名册"])
-    sheet.append(["序号", "姓名", "公民身份号码", "性别", "安置情况", None])
-    sheet.append([None, None, None, None, "安置方式", "安置时间"])
-    for column in "ABCD":
-        sheet.merge_cells(f"{column}2:{column}3")
-    sheet.merge_cells("E2:F2")
-    sheet.append([1, "张三", synthetic_id(seq=1), "男", "内部安置", "2017-03-01"])
-    sheet.append([2, "李四", synthetic_id(seq=3), "男", "", None])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    result = roster_import(
-        data=buffer.getvalue(), filename="roster.xlsx", enterprise=enterprise, user=SYSTEM
-    )
-    assert errors(result) == []
-    assert (result.created, result.unused_columns) == (2, [])
-    placement = Placement.objects.get()
-    assert placement.worker.name == "张三"
-    assert (placement.channel, placement.placed_on) == (
-        "internal_transfer",
-        datetime.date(2017, 3, 1),
-    )
-
-
 def grouped(rows, merges) -> bytes:
+    """An .xlsx of `rows` with the given cells merged (a header grouped as officers do)."""
     import io
 
     from openpyxl import Workbook
@@ -469,6 +436,36 @@ def grouped(rows, merges) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def import_file(enterprise, data: bytes):
+    return roster_import(data=data, filename="roster.xlsx", enterprise=enterprise, user=SYSTEM)
+
+
+def test_a_roster_with_its_placement_columns_grouped_under_a_second_header_row_is_imported(
+    enterprise,
+):
+    """安置情况 over 安置方式 and 安置时间, the other headers merged down over both rows: the
+    placements are read, and the first data row keeps the number the spreadsheet shows."""
+    data = grouped(
+        [
+            ["样例煤业分流职工花名册"],
+            ["序号", "姓名", "公民身份号码", "性别", "安置情况", None],
+            [None, None, None, None, "安置方式", "安置时间"],
+            [1, "张三", synthetic_id(seq=1), "男", "内部安置", "2017-03-01"],
+            [2, "李四", synthetic_id(seq=3), "男", "", None],
+        ],
+        [*(f"{column}2:{column}3" for column in "ABCD"), "E2:F2"],
+    )
+    result = import_file(enterprise, data)
+    assert errors(result) == []
+    assert (result.created, result.unused_columns) == (2, [])
+    placement = Placement.objects.get()
+    assert placement.worker.name == "张三"
+    assert (placement.channel, placement.placed_on) == (
+        "internal_transfer",
+        datetime.date(2017, 3, 1),
+    )
 
 
 def header_read(data):
@@ -598,7 +595,7 @@ def test_an_emergency_contacts_phone_is_never_stored_as_the_workers(enterprise):
         ],
         ["A1:A2", "B1:B2", "C1:C2", "D1:D2", "E1:F1"],
     )
-    result = roster_import(data=data, filename="roster.xlsx", enterprise=enterprise, user=SYSTEM)
+    result = import_file(enterprise, data)
     assert errors(result) == [] and result.created == 1
     assert result.unused_columns == ["紧急联系人", "关系", "联系电话"]
     assert Worker.objects.get().phone == ""
@@ -640,6 +637,6 @@ def test_a_form_numbering_its_columns_under_the_header_is_imported(enterprise):
         ],
         [],
     )
-    result = roster_import(data=data, filename="roster.xlsx", enterprise=enterprise, user=SYSTEM)
+    result = import_file(enterprise, data)
     assert errors(result) == [] and result.created == 1
     assert Worker.objects.get().name == "张三"
